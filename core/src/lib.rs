@@ -1,0 +1,12 @@
+//! dynthrift-core: type descriptors, the IDL front end, the Binary and Compact wire
+//! primitives, dynamic values and the error type. No backend logic lives here.
+#![deny(unsafe_code)]
+
+pub mod error;
+pub mod idl;
+pub mod schema;
+pub mod ttype;
+
+pub use error::{Error, ErrorKind, Location, Operation, PathSegment, Result};
+pub use schema::Schema;
+pub use ttype::{TMessageType, TType};

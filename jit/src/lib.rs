@@ -1,0 +1,2 @@
+//! dynthrift-jit: the Cranelift backend (not written yet; the facade uses the interpreter).
+#![deny(unsafe_code)]
