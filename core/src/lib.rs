@@ -2,10 +2,13 @@
 //! primitives, dynamic values and the error type. No backend logic lives here.
 #![deny(unsafe_code)]
 
+#[allow(unsafe_code)]
+pub mod desc;
 pub mod error;
 pub mod idl;
 pub mod schema;
 pub mod ttype;
+pub mod wire;
 
 pub use error::{Error, ErrorKind, Location, Operation, PathSegment, Result};
 pub use schema::Schema;
