@@ -1,9 +1,18 @@
-//! dynthrift: Apache Thrift encode/decode from type descriptors.
+//! dynthrift: Apache Thrift encode/decode from type descriptors, without generated codec code.
 #![forbid(unsafe_code)]
 
+mod codec;
+
+pub use codec::{Codec, Options, decode, decode_compact, encode, encode_compact, skip_struct};
 pub use dynthrift_core::desc::{Describe, UnknownFields};
+pub use dynthrift_core::wire::Protocol;
 pub use dynthrift_core::{Error, ErrorKind, Result, Schema, TMessageType, TType};
-pub use dynthrift_derive::Thrift;
+pub use dynthrift_interp::Limits;
+
+/// Wire primitives, for code that writes or reads Thrift by hand.
+pub mod wire {
+    pub use dynthrift_core::wire::*;
+}
 
 /// What `#[derive(Thrift)]` output refers to. Not a public API.
 #[doc(hidden)]

@@ -142,7 +142,11 @@ impl CodecCache {
 
 impl std::fmt::Debug for CodecCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.get().is_some() { "CodecCache(compiled)" } else { "CodecCache(empty)" })
+        f.write_str(if self.0.get().is_some() {
+            "CodecCache(compiled)"
+        } else {
+            "CodecCache(empty)"
+        })
     }
 }
 
@@ -279,9 +283,17 @@ scalar!(f64, TypeDesc::Double, 0.0);
 scalar!([u8; 16], TypeDesc::Uuid, [0; 16]);
 scalar!(String, TypeDesc::String(StrRepr::Std), String::new());
 scalar!(Vec<u8>, TypeDesc::Binary(BinRepr::Vec), Vec::new());
-scalar!(bytes::Bytes, TypeDesc::Binary(BinRepr::Bytes), bytes::Bytes::new());
+scalar!(
+    bytes::Bytes,
+    TypeDesc::Binary(BinRepr::Bytes),
+    bytes::Bytes::new()
+);
 #[cfg(feature = "faststr")]
-scalar!(faststr::FastStr, TypeDesc::String(StrRepr::FastStr), faststr::FastStr::empty());
+scalar!(
+    faststr::FastStr,
+    TypeDesc::String(StrRepr::FastStr),
+    faststr::FastStr::empty()
+);
 
 // SAFETY: the descriptor's thunks are instantiated for `Vec<T>` and `T::TYPE` describes `T`.
 unsafe impl<T: Describe> Describe for Vec<T> {
@@ -302,7 +314,9 @@ unsafe impl<T: Describe> Describe for Vec<T> {
 }
 
 // SAFETY: the descriptor's thunks are instantiated for `HashSet<T, S>`.
-unsafe impl<T: Describe + Eq + Hash, S: BuildHasher + Default + 'static> Describe for HashSet<T, S> {
+unsafe impl<T: Describe + Eq + Hash, S: BuildHasher + Default + 'static> Describe
+    for HashSet<T, S>
+{
     const TYPE: &'static TypeDesc = &TypeDesc::Set(&SetDesc {
         elem: T::TYPE,
         len: thunks::hash_set_len::<T, S>,
@@ -376,7 +390,10 @@ unsafe impl<T: Describe> Describe for Option<T> {
 
 // SAFETY: the descriptor's thunk is instantiated for `Box<T>`.
 unsafe impl<T: Describe> Describe for Box<T> {
-    const TYPE: &'static TypeDesc = &TypeDesc::Boxed(&BoxDesc { inner: T::TYPE, get: thunks::box_get::<T> });
+    const TYPE: &'static TypeDesc = &TypeDesc::Boxed(&BoxDesc {
+        inner: T::TYPE,
+        get: thunks::box_get::<T>,
+    });
     fn empty() -> Self {
         Box::new(T::empty())
     }
@@ -464,7 +481,10 @@ mod thunks {
     }
     /// # Safety
     /// `p` points to a live `HashSet<T, S>`, exclusively.
-    pub unsafe fn hash_set_clear_reserve<T: Eq + Hash, S: BuildHasher>(p: *mut u8, additional: usize) {
+    pub unsafe fn hash_set_clear_reserve<T: Eq + Hash, S: BuildHasher>(
+        p: *mut u8,
+        additional: usize,
+    ) {
         let s = w!(p, HashSet<T, S>);
         s.clear();
         s.reserve(additional);
@@ -501,7 +521,10 @@ mod thunks {
     }
     /// # Safety
     /// `p` points to a live `BTreeSet<T>`, exclusively.
-    pub unsafe fn btree_set_insert_with<T: Describe + Ord>(p: *mut u8, f: &mut ElemFiller<'_>) -> Result<()> {
+    pub unsafe fn btree_set_insert_with<T: Describe + Ord>(
+        p: *mut u8,
+        f: &mut ElemFiller<'_>,
+    ) -> Result<()> {
         let mut e = T::empty();
         f(&mut e as *mut T as *mut u8)?;
         w!(p, BTreeSet<T>).insert(e);
@@ -523,7 +546,10 @@ mod thunks {
     }
     /// # Safety
     /// `p` points to a live `HashMap<K, V, S>`, exclusively.
-    pub unsafe fn hash_map_clear_reserve<K: Eq + Hash, V, S: BuildHasher>(p: *mut u8, additional: usize) {
+    pub unsafe fn hash_map_clear_reserve<K: Eq + Hash, V, S: BuildHasher>(
+        p: *mut u8,
+        additional: usize,
+    ) {
         let m = w!(p, HashMap<K, V, S>);
         m.clear();
         m.reserve(additional);

@@ -1,2 +1,16 @@
-//! dynthrift-interp: the reference backend. It runs a descriptor plan over host memory.
+//! dynthrift-interp: the reference backend. It runs a [`Plan`] (computed once per type from a
+//! derived descriptor or an IDL schema) over host memory, for the Binary and Compact protocols.
+//! The JIT translates the same plan and is checked against this interpreter.
 #![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+pub mod dynamic;
+pub mod plan;
+#[allow(unsafe_code)]
+pub mod run;
+#[allow(unsafe_code)]
+pub mod typed;
+
+pub use plan::Plan;
+pub use run::Limits;
+pub use typed::TypedPlan;

@@ -1,7 +1,9 @@
 //! The Binary protocol: big-endian fixed-width integers, `i32` length prefixes, one type byte
 //! and an `i16` id per field header.
 
-use super::{MessageHeader, ProtoRead, ProtoWrite, Protocol, check_count, eof, invalid_type, too_long};
+use super::{
+    MessageHeader, ProtoRead, ProtoWrite, Protocol, check_count, eof, invalid_type, too_long,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ttype::{TMessageType, TType};
 
@@ -48,7 +50,11 @@ impl<'a> BinaryReader<'a> {
         let at = self.pos;
         let n = i32::from_be_bytes(self.take()?);
         if n < 0 {
-            return Err(Error::decode(ErrorKind::NegativeLength, at, format!("negative length {n}")));
+            return Err(Error::decode(
+                ErrorKind::NegativeLength,
+                at,
+                format!("negative length {n}"),
+            ));
         }
         Ok(n as usize)
     }
@@ -63,7 +69,11 @@ impl<'a> BinaryReader<'a> {
     /// `n` raw bytes, borrowed.
     #[inline]
     pub fn read_raw(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or_else(|| eof(self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| eof(self.pos))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -198,7 +208,11 @@ impl<'a> BinaryReader<'a> {
     fn read_message_name(&mut self) -> Result<&'a str> {
         self.read_string().map_err(|e| {
             if e.kind() == ErrorKind::InvalidUtf8 {
-                Error::decode(ErrorKind::InvalidMessage, e.offset().unwrap_or(0), "message name is not utf-8")
+                Error::decode(
+                    ErrorKind::InvalidMessage,
+                    e.offset().unwrap_or(0),
+                    "message name is not utf-8",
+                )
             } else {
                 e
             }
@@ -208,7 +222,11 @@ impl<'a> BinaryReader<'a> {
 
 fn message_kind(code: u8, at: usize) -> Result<TMessageType> {
     TMessageType::from_u8(code).ok_or_else(|| {
-        Error::decode(ErrorKind::InvalidMessage, at, format!("unknown message type {code}"))
+        Error::decode(
+            ErrorKind::InvalidMessage,
+            at,
+            format!("unknown message type {code}"),
+        )
     })
 }
 
@@ -223,12 +241,18 @@ pub struct BinaryWriter<'b> {
 impl<'b> BinaryWriter<'b> {
     #[inline]
     pub fn new(out: &'b mut Vec<u8>) -> Self {
-        BinaryWriter { out, non_strict: false }
+        BinaryWriter {
+            out,
+            non_strict: false,
+        }
     }
 
     /// A writer whose message headers use the old non-strict form (name first).
     pub fn new_non_strict(out: &'b mut Vec<u8>) -> Self {
-        BinaryWriter { out, non_strict: true }
+        BinaryWriter {
+            out,
+            non_strict: true,
+        }
     }
 
     #[inline(always)]
@@ -316,6 +340,10 @@ impl ProtoWrite for BinaryWriter<'_> {
         self.put(&[key as u8, value as u8]);
         self.put_len(len)
     }
+    #[inline]
+    fn write_raw(&mut self, bytes: &[u8]) {
+        self.put(bytes);
+    }
 }
 
 /// Counts the bytes a [`BinaryWriter`] would write.
@@ -331,12 +359,19 @@ impl BinarySizer {
     }
 
     pub fn new_non_strict() -> Self {
-        BinarySizer { len: 0, non_strict: true }
+        BinarySizer {
+            len: 0,
+            non_strict: true,
+        }
     }
 
     #[inline]
     fn check_len(len: usize) -> Result<()> {
-        if len > i32::MAX as usize { Err(too_long(len)) } else { Ok(()) }
+        if len > i32::MAX as usize {
+            Err(too_long(len))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -346,7 +381,11 @@ impl ProtoWrite for BinarySizer {
 
     fn write_message_begin(&mut self, name: &str, _: TMessageType, _: i32) -> Result<()> {
         Self::check_len(name.len())?;
-        self.len += if self.non_strict { 4 + name.len() + 1 + 4 } else { 4 + 4 + name.len() + 4 };
+        self.len += if self.non_strict {
+            4 + name.len() + 1 + 4
+        } else {
+            4 + 4 + name.len() + 4
+        };
         Ok(())
     }
     #[inline]
@@ -406,5 +445,9 @@ impl ProtoWrite for BinarySizer {
         Self::check_len(len)?;
         self.len += 6;
         Ok(())
+    }
+    #[inline]
+    fn write_raw(&mut self, bytes: &[u8]) {
+        self.len += bytes.len();
     }
 }

@@ -144,7 +144,11 @@ impl<'a> CompactReader<'a> {
             }
             shift += 7;
             if shift >= 70 {
-                return Err(Error::decode(ErrorKind::VarintTooLong, start, "varint longer than 10 bytes"));
+                return Err(Error::decode(
+                    ErrorKind::VarintTooLong,
+                    start,
+                    "varint longer than 10 bytes",
+                ));
             }
         }
     }
@@ -154,7 +158,11 @@ impl<'a> CompactReader<'a> {
         let at = self.pos;
         let n = self.read_varint()?;
         if n > i32::MAX as u64 {
-            return Err(Error::decode(ErrorKind::NegativeLength, at, format!("negative length {}", n as u32 as i32)));
+            return Err(Error::decode(
+                ErrorKind::NegativeLength,
+                at,
+                format!("negative length {}", n as u32 as i32),
+            ));
         }
         Ok(n as usize)
     }
@@ -169,7 +177,11 @@ impl<'a> CompactReader<'a> {
 
     #[inline]
     pub fn read_raw(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or_else(|| eof(self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| eof(self.pos))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -182,7 +194,12 @@ impl<'a> ProtoRead<'a> for CompactReader<'a> {
 
     #[inline]
     fn new(buf: &'a [u8]) -> Self {
-        CompactReader { buf, pos: 0, last_fid: 0, pending_bool: None }
+        CompactReader {
+            buf,
+            pos: 0,
+            last_fid: 0,
+            pending_bool: None,
+        }
     }
     #[inline]
     fn position(&self) -> usize {
@@ -197,20 +214,36 @@ impl<'a> ProtoRead<'a> for CompactReader<'a> {
         let at = self.pos;
         let id = self.byte()?;
         if id != PROTOCOL_ID {
-            return Err(Error::decode(ErrorKind::InvalidMessage, at, format!("bad protocol id {id:#04x}")));
+            return Err(Error::decode(
+                ErrorKind::InvalidMessage,
+                at,
+                format!("bad protocol id {id:#04x}"),
+            ));
         }
         let vt = self.byte()?;
         if vt & VERSION_MASK != VERSION {
-            return Err(Error::decode(ErrorKind::InvalidMessage, at + 1, format!("bad version {}", vt & VERSION_MASK)));
+            return Err(Error::decode(
+                ErrorKind::InvalidMessage,
+                at + 1,
+                format!("bad version {}", vt & VERSION_MASK),
+            ));
         }
         let code = vt >> TYPE_SHIFT;
         let kind = TMessageType::from_u8(code).ok_or_else(|| {
-            Error::decode(ErrorKind::InvalidMessage, at + 1, format!("unknown message type {code}"))
+            Error::decode(
+                ErrorKind::InvalidMessage,
+                at + 1,
+                format!("unknown message type {code}"),
+            )
         })?;
         let seqid = self.read_varint()? as u32 as i32;
         let name = self.read_string().map_err(|e| {
             if e.kind() == ErrorKind::InvalidUtf8 {
-                Error::decode(ErrorKind::InvalidMessage, e.offset().unwrap_or(0), "message name is not utf-8")
+                Error::decode(
+                    ErrorKind::InvalidMessage,
+                    e.offset().unwrap_or(0),
+                    "message name is not utf-8",
+                )
             } else {
                 e
             }
@@ -236,7 +269,9 @@ impl<'a> ProtoRead<'a> for CompactReader<'a> {
             // A stop byte with a non-zero delta is still a stop, as in Apache's readers.
             return Ok((TType::Stop, 0));
         }
-        let Some(t) = ttype_of(code) else { return Err(super::invalid_type(code, at)) };
+        let Some(t) = ttype_of(code) else {
+            return Err(super::invalid_type(code, at));
+        };
         let delta = (b >> 4) as i16;
         let id = if delta != 0 {
             self.last_fid.wrapping_add(delta)
@@ -342,7 +377,11 @@ pub struct CompactWriter<'b> {
 impl<'b> CompactWriter<'b> {
     #[inline]
     pub fn new(out: &'b mut Vec<u8>) -> Self {
-        CompactWriter { out, last_fid: 0, pending_bool_field: None }
+        CompactWriter {
+            out,
+            last_fid: 0,
+            pending_bool_field: None,
+        }
     }
 
     #[inline]
@@ -462,8 +501,13 @@ impl ProtoWrite for CompactWriter<'_> {
             return Ok(());
         }
         self.put_len(len)?;
-        self.out.push((compact_code(key) << 4) | compact_code(value));
+        self.out
+            .push((compact_code(key) << 4) | compact_code(value));
         Ok(())
+    }
+    #[inline]
+    fn write_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
     }
 }
 
@@ -582,5 +626,9 @@ impl ProtoWrite for CompactSizer {
         self.add_len(len)?;
         self.len += 1;
         Ok(())
+    }
+    #[inline]
+    fn write_raw(&mut self, bytes: &[u8]) {
+        self.len += bytes.len();
     }
 }

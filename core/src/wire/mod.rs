@@ -154,6 +154,73 @@ pub trait ProtoWrite {
         self.write_list_begin(elem, len)
     }
     fn write_map_begin(&mut self, key: TType, value: TType, len: usize) -> Result<()>;
+    /// Bytes already in this protocol's encoding, copied as they are.
+    fn write_raw(&mut self, bytes: &[u8]);
+}
+
+/// Reads one value of type `ttype` and writes it with another protocol's writer (or the same
+/// one): how kept unknown fields cross protocols, and the core of protocol conversion.
+pub fn transcode<'a, R: ProtoRead<'a>, W: ProtoWrite>(
+    r: &mut R,
+    w: &mut W,
+    ttype: TType,
+    depth: u32,
+) -> Result<()> {
+    match ttype {
+        TType::Bool => w.write_bool(r.read_bool()?),
+        TType::I8 => w.write_i8(r.read_i8()?),
+        TType::I16 => w.write_i16(r.read_i16()?),
+        TType::I32 => w.write_i32(r.read_i32()?),
+        TType::I64 => w.write_i64(r.read_i64()?),
+        TType::Double => w.write_double(r.read_double()?),
+        TType::Uuid => w.write_uuid(&r.read_uuid()?),
+        TType::String => w.write_binary(r.read_binary()?)?,
+        TType::Struct => {
+            let depth = enter(depth, r.position())?;
+            let rs = r.read_struct_begin();
+            let ws = w.write_struct_begin();
+            loop {
+                let (t, id) = r.read_field_begin()?;
+                if t == TType::Stop {
+                    break;
+                }
+                w.write_field_begin(t, id);
+                transcode(r, w, t, depth)?;
+            }
+            w.write_field_stop();
+            w.write_struct_end(ws);
+            r.read_struct_end(rs);
+        }
+        TType::List | TType::Set => {
+            let depth = enter(depth, r.position())?;
+            let (t, n) = r.read_list_begin()?;
+            if ttype == TType::List {
+                w.write_list_begin(t, n)?
+            } else {
+                w.write_set_begin(t, n)?
+            }
+            for _ in 0..n {
+                transcode(r, w, t, depth)?;
+            }
+        }
+        TType::Map => {
+            let depth = enter(depth, r.position())?;
+            let (k, v, n) = r.read_map_begin()?;
+            w.write_map_begin(k, v, n)?;
+            for _ in 0..n {
+                transcode(r, w, k, depth)?;
+                transcode(r, w, v, depth)?;
+            }
+        }
+        TType::Stop | TType::Void => {
+            return Err(Error::decode(
+                ErrorKind::InvalidType,
+                r.position(),
+                format!("no value of type {ttype}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One level deeper, or a depth error at `offset`.
@@ -186,18 +253,30 @@ pub(crate) fn eof(offset: usize) -> Error {
 #[cold]
 #[inline(never)]
 pub(crate) fn invalid_type(code: u8, offset: usize) -> Error {
-    Error::decode(ErrorKind::InvalidType, offset, format!("invalid type code {code}"))
+    Error::decode(
+        ErrorKind::InvalidType,
+        offset,
+        format!("invalid type code {code}"),
+    )
 }
 
 #[cold]
 #[inline(never)]
 pub(crate) fn too_long(len: usize) -> Error {
-    Error::encode(ErrorKind::InvalidValue, format!("length {len} does not fit in an i32"))
+    Error::encode(
+        ErrorKind::InvalidValue,
+        format!("length {len} does not fit in an i32"),
+    )
 }
 
 /// Checks a declared element count against the remaining input, before anything is allocated.
 #[inline]
-pub(crate) fn check_count(n: usize, min_elem: usize, remaining: usize, offset: usize) -> Result<()> {
+pub(crate) fn check_count(
+    n: usize,
+    min_elem: usize,
+    remaining: usize,
+    offset: usize,
+) -> Result<()> {
     if n.saturating_mul(min_elem) > remaining {
         return Err(count_error(n, remaining, offset));
     }

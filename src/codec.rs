@@ -1,0 +1,261 @@
+//! `Codec<T>`: the typed handle users hold, and the one-line `encode`/`decode`.
+
+use std::marker::PhantomData;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use dynthrift_core::desc::Describe;
+use dynthrift_core::wire::binary::{BinaryReader, BinarySizer, BinaryWriter};
+use dynthrift_core::wire::compact::{CompactReader, CompactSizer, CompactWriter};
+use dynthrift_core::wire::{ProtoRead, Protocol};
+use dynthrift_core::{Error, ErrorKind, Result};
+use dynthrift_interp::{Limits, TypedPlan};
+
+/// How a codec reads and writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Options {
+    pub protocol: Protocol,
+    pub limits: Limits,
+    /// Accept bytes after the struct in `decode` (they are an error by default).
+    pub allow_trailing: bool,
+}
+
+impl Options {
+    pub fn binary() -> Options {
+        Options::default()
+    }
+
+    pub fn compact() -> Options {
+        Options {
+            protocol: Protocol::Compact,
+            ..Options::default()
+        }
+    }
+
+    pub fn protocol(mut self, protocol: Protocol) -> Options {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Maximum nesting of structs and containers, on decode and encode (default 64).
+    pub fn max_depth(mut self, depth: u32) -> Options {
+        self.limits.depth = depth;
+        self
+    }
+
+    /// Maximum element count of one container on decode.
+    pub fn max_container_len(mut self, n: usize) -> Options {
+        self.limits.max_container_len = n;
+        self
+    }
+
+    /// Maximum length of one string or binary on decode.
+    pub fn max_string_len(mut self, n: usize) -> Options {
+        self.limits.max_string_len = n;
+        self
+    }
+
+    pub fn allow_trailing(mut self, allow: bool) -> Options {
+        self.allow_trailing = allow;
+        self
+    }
+}
+
+/// Encodes and decodes `T`. Built once (the plan is cached process-wide per type), cheap to
+/// clone, `Send + Sync`.
+pub struct Codec<T> {
+    plan: TypedPlan<T>,
+    options: Options,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Codec<T> {
+    fn clone(&self) -> Self {
+        Codec {
+            plan: self.plan.clone(),
+            options: self.options,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Codec<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Codec")
+            .field("plan", &self.plan)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl<T: Describe> Codec<T> {
+    /// A Binary-protocol codec.
+    pub fn new() -> Result<Codec<T>> {
+        Codec::with_options(Options::default())
+    }
+
+    pub fn with_options(options: Options) -> Result<Codec<T>> {
+        Ok(Codec {
+            plan: TypedPlan::get()?,
+            options,
+            _t: PhantomData,
+        })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The encoding of `v` in a new buffer of exactly the right size.
+    pub fn encode(&self, v: &T) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.encoded_len(v)?);
+        self.write(v, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the encoding of `v` to `out`, reserving the exact size first.
+    pub fn encode_into(&self, v: &T, out: &mut Vec<u8>) -> Result<()> {
+        out.reserve(self.encoded_len(v)?);
+        self.write(v, out)
+    }
+
+    /// Appends the encoding of `v` to `out` without computing its size first.
+    pub fn write(&self, v: &T, out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        let r = match self.options.protocol {
+            Protocol::Binary => {
+                self.plan
+                    .encode(v, &mut BinaryWriter::new(out), &self.options.limits)
+            }
+            Protocol::Compact => {
+                self.plan
+                    .encode(v, &mut CompactWriter::new(out), &self.options.limits)
+            }
+        };
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
+
+    /// Appends the encoding of `v` to a `BytesMut`.
+    pub fn encode_to_bytes_mut(&self, v: &T, out: &mut BytesMut) -> Result<()> {
+        // Encode in place: take the buffer's spare room as a Vec is not possible without
+        // copying, so encode into a right-sized Vec and append it.
+        let bytes = self.encode(v)?;
+        out.put_slice(&bytes);
+        Ok(())
+    }
+
+    /// Exactly `encode(v)?.len()`, without writing.
+    pub fn encoded_len(&self, v: &T) -> Result<usize> {
+        match self.options.protocol {
+            Protocol::Binary => {
+                let mut s = BinarySizer::new();
+                self.plan.encode(v, &mut s, &self.options.limits)?;
+                Ok(s.len)
+            }
+            Protocol::Compact => {
+                let mut s = CompactSizer::new();
+                self.plan.encode(v, &mut s, &self.options.limits)?;
+                Ok(s.len)
+            }
+        }
+    }
+
+    /// Decodes one `T` that fills `bytes`.
+    pub fn decode(&self, bytes: &[u8]) -> Result<T> {
+        let (v, used) = self.decode_from(bytes, None)?;
+        self.check_trailing(bytes, used)?;
+        Ok(v)
+    }
+
+    /// Decodes one `T` from `Bytes`; `Bytes` and `FastStr` fields share its memory.
+    pub fn decode_bytes(&self, bytes: &Bytes) -> Result<T> {
+        let (v, used) = self.decode_from(bytes, Some(bytes))?;
+        self.check_trailing(bytes, used)?;
+        Ok(v)
+    }
+
+    /// Decodes one `T` at the start of `bytes`; returns it and the number of bytes it took.
+    pub fn decode_prefix(&self, bytes: &[u8]) -> Result<(T, usize)> {
+        self.decode_from(bytes, None)
+    }
+
+    /// Decodes into an existing value: fields on the wire replace its fields, others stay.
+    pub fn decode_into(&self, bytes: &[u8], v: &mut T) -> Result<usize> {
+        match self.options.protocol {
+            Protocol::Binary => self.run(v, BinaryReader::new(bytes), bytes, None),
+            Protocol::Compact => self.run(v, CompactReader::new(bytes), bytes, None),
+        }
+    }
+
+    fn decode_from(&self, bytes: &[u8], source: Option<&Bytes>) -> Result<(T, usize)> {
+        let mut v = T::empty();
+        let used = match self.options.protocol {
+            Protocol::Binary => self.run(&mut v, BinaryReader::new(bytes), bytes, source)?,
+            Protocol::Compact => self.run(&mut v, CompactReader::new(bytes), bytes, source)?,
+        };
+        Ok((v, used))
+    }
+
+    #[inline]
+    fn run<'a, R: ProtoRead<'a>>(
+        &self,
+        v: &mut T,
+        mut r: R,
+        input: &'a [u8],
+        source: Option<&'a Bytes>,
+    ) -> Result<usize> {
+        self.plan
+            .decode_into(v, &mut r, input, source, &self.options.limits)?;
+        Ok(r.position())
+    }
+
+    fn check_trailing(&self, bytes: &[u8], used: usize) -> Result<()> {
+        if used != bytes.len() && !self.options.allow_trailing {
+            return Err(Error::decode(
+                ErrorKind::InvalidData,
+                used,
+                format!("{} bytes after the end of the struct", bytes.len() - used),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The length of the struct at the start of `bytes`, without decoding it.
+    pub fn skip(&self, bytes: &[u8]) -> Result<usize> {
+        skip_struct(bytes, &self.options)
+    }
+}
+
+/// The length of the struct at the start of `bytes` (any struct), without decoding it.
+pub fn skip_struct(bytes: &[u8], options: &Options) -> Result<usize> {
+    fn go<'a, R: ProtoRead<'a>>(mut r: R, depth: u32) -> Result<usize> {
+        r.skip(dynthrift_core::TType::Struct, depth)?;
+        Ok(r.position())
+    }
+    match options.protocol {
+        Protocol::Binary => go(BinaryReader::new(bytes), options.limits.depth),
+        Protocol::Compact => go(CompactReader::new(bytes), options.limits.depth),
+    }
+}
+
+/// Encodes `v` with the Binary protocol.
+pub fn encode<T: Describe>(v: &T) -> Result<Vec<u8>> {
+    Codec::<T>::new()?.encode(v)
+}
+
+/// Decodes a `T` from Binary-protocol bytes.
+pub fn decode<T: Describe>(bytes: &[u8]) -> Result<T> {
+    Codec::<T>::new()?.decode(bytes)
+}
+
+/// Encodes `v` with the Compact protocol.
+pub fn encode_compact<T: Describe>(v: &T) -> Result<Vec<u8>> {
+    Codec::<T>::with_options(Options::compact())?.encode(v)
+}
+
+/// Decodes a `T` from Compact-protocol bytes.
+pub fn decode_compact<T: Describe>(bytes: &[u8]) -> Result<T> {
+    Codec::<T>::with_options(Options::compact())?.decode(bytes)
+}
