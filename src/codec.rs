@@ -6,8 +6,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use dynthrift_core::desc::Describe;
 use dynthrift_core::wire::binary::{BinaryReader, BinarySizer, BinaryWriter};
 use dynthrift_core::wire::compact::{CompactReader, CompactSizer, CompactWriter};
-use dynthrift_core::wire::{ProtoRead, Protocol};
-use dynthrift_core::{Error, ErrorKind, Result};
+use dynthrift_core::wire::{MessageHeader, ProtoRead, ProtoWrite, Protocol};
+use dynthrift_core::{Error, ErrorKind, Result, TMessageType};
 use dynthrift_interp::{Limits, TypedPlan};
 
 /// How a codec reads and writes.
@@ -17,6 +17,8 @@ pub struct Options {
     pub limits: Limits,
     /// Accept bytes after the struct in `decode` (they are an error by default).
     pub allow_trailing: bool,
+    /// Write Binary message headers in the old non-strict form (reading accepts both).
+    pub binary_non_strict: bool,
 }
 
 impl Options {
@@ -51,6 +53,11 @@ impl Options {
     /// Maximum length of one string or binary on decode.
     pub fn max_string_len(mut self, n: usize) -> Options {
         self.limits.max_string_len = n;
+        self
+    }
+
+    pub fn binary_non_strict(mut self, on: bool) -> Options {
+        self.binary_non_strict = on;
         self
     }
 
@@ -222,6 +229,35 @@ impl<T: Describe> Codec<T> {
         Ok(())
     }
 
+    /// Appends a whole message: envelope header `(name, kind, seqid)`, then `v`.
+    pub fn encode_message(&self, name: &str, kind: TMessageType, seqid: i32, v: &T, out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        let r = match self.options.protocol {
+            Protocol::Binary => {
+                let mut w = if self.options.binary_non_strict { BinaryWriter::new_non_strict(out) } else { BinaryWriter::new(out) };
+                w.write_message_begin(name, kind, seqid)
+                    .and_then(|()| self.plan.encode(v, &mut w, &self.options.limits))
+            }
+            Protocol::Compact => {
+                let mut w = CompactWriter::new(out);
+                w.write_message_begin(name, kind, seqid)
+                    .and_then(|()| self.plan.encode(v, &mut w, &self.options.limits))
+            }
+        };
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
+
+    /// Decodes a whole message: its header and the `T` after it (which must fill the rest).
+    pub fn decode_message<'a>(&self, bytes: &'a [u8]) -> Result<(MessageHeader<'a>, T)> {
+        let (header, at) = read_message_header(bytes, self.options.protocol)?;
+        let body = &bytes[at..];
+        let v = self.decode(body).map_err(|e| e.shift_offset(at))?;
+        Ok((header, v))
+    }
+
     /// The length of the struct at the start of `bytes`, without decoding it.
     pub fn skip(&self, bytes: &[u8]) -> Result<usize> {
         skip_struct(bytes, &self.options)
@@ -237,6 +273,18 @@ pub fn skip_struct(bytes: &[u8], options: &Options) -> Result<usize> {
     match options.protocol {
         Protocol::Binary => go(BinaryReader::new(bytes), options.limits.depth),
         Protocol::Compact => go(CompactReader::new(bytes), options.limits.depth),
+    }
+}
+
+/// Reads a message header; returns it and where the payload starts.
+pub fn read_message_header(bytes: &[u8], protocol: Protocol) -> Result<(MessageHeader<'_>, usize)> {
+    fn go<'a, R: ProtoRead<'a>>(mut r: R) -> Result<(MessageHeader<'a>, usize)> {
+        let h = r.read_message_begin()?;
+        Ok((h, r.position()))
+    }
+    match protocol {
+        Protocol::Binary => go(BinaryReader::new(bytes)),
+        Protocol::Compact => go(CompactReader::new(bytes)),
     }
 }
 

@@ -3,6 +3,8 @@
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
+pub mod app_exception;
+#[allow(unsafe_code)]
 pub mod desc;
 pub mod error;
 pub mod idl;
@@ -10,6 +12,7 @@ pub mod schema;
 pub mod ttype;
 pub mod wire;
 
+pub use app_exception::{ApplicationErrorKind, ApplicationException};
 pub use error::{Error, ErrorKind, Location, Operation, PathSegment, Result};
 pub use schema::Schema;
 pub use ttype::{TMessageType, TType};

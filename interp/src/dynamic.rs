@@ -319,6 +319,7 @@ pub unsafe fn raw_push_empty(v: *mut RawVec, elem: &Node, el: ElemLayout) -> Res
 }
 
 /// An empty record, freed on drop (what an unset nested struct encodes as).
+#[derive(Debug)]
 pub struct EmptyRecord<'p> {
     plan: &'p Plan,
     si: usize,
@@ -526,4 +527,94 @@ pub fn write_const<W: ProtoWrite>(
 /// The wire type of a record slot (used by the value API).
 pub fn slot_ttype(node: &Node) -> TType {
     node.ttype()
+}
+
+/// A deep copy of the record at `src` (presence bits included).
+///
+/// # Safety
+/// `src` is a live record of struct `si`.
+pub unsafe fn clone_record(plan: &Plan, si: usize, src: *const u8) -> Result<*mut u8> {
+    let s = &plan.structs[si];
+    let layout = record_layout(s)?;
+    // SAFETY: non-zero layout (the bitmap word).
+    let rec = unsafe { alloc::alloc(layout) };
+    if rec.is_null() {
+        alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `rec` is a fresh record allocation; slots are filled one by one, each with a
+    // copy of the live slot at the same offset in `src`. On failure the filled slots are
+    // dropped and the allocation freed.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src, rec, bitmap_size(s.fields.len()));
+        for (i, f) in s.fields.iter().enumerate() {
+            if let Err(e) = clone_value(plan, &f.node, src.add(f.offset), rec.add(f.offset)) {
+                for g in &s.fields[..i] {
+                    drop_value(plan, &g.node, rec.add(g.offset));
+                }
+                alloc::dealloc(rec, layout);
+                return Err(e);
+            }
+        }
+    }
+    Ok(rec)
+}
+
+/// Writes a deep copy of the value at `src` into uninitialised memory at `dst`.
+///
+/// # Safety
+/// `src` holds a live value of `node`'s record representation; `dst` has room for one.
+unsafe fn clone_value(plan: &Plan, node: &Node, src: *const u8, dst: *mut u8) -> Result<()> {
+    // SAFETY: forwarded contract; each arm writes one value of the node's representation.
+    unsafe {
+        match node {
+            Node::String(_) => (dst as *mut String).write((*(src as *const String)).clone()),
+            Node::Binary(_) => (dst as *mut Bytes).write((*(src as *const Bytes)).clone()),
+            Node::Record(si) => {
+                let r = *(src as *const *const u8);
+                let copy = if r.is_null() { std::ptr::null_mut() } else { clone_record(plan, *si, r)? };
+                (dst as *mut *mut u8).write(copy);
+            }
+            Node::List(elem, SeqRepr::Raw(el)) | Node::Set(elem, SetRepr::Raw(el)) => {
+                (dst as *mut RawVec).write(clone_raw(plan, &*(src as *const RawVec), elem, *el)?);
+            }
+            Node::Map(k, v, MapRepr::Raw { key, value }) => {
+                let m = &*(src as *const RawMap);
+                let keys = clone_raw(plan, &m.keys, k, *key)?;
+                let mut keys_guard = RawVecGuard { plan, v: keys, elem: k, el: *key };
+                let values = clone_raw(plan, &m.values, v, *value)?;
+                let keys = std::mem::replace(&mut keys_guard.v, RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 });
+                (dst as *mut RawMap).write(RawMap { keys, values });
+            }
+            _ => std::ptr::copy_nonoverlapping(src, dst, node_layout(node).size),
+        }
+    }
+    Ok(())
+}
+
+/// Frees a raw vector on an early return.
+struct RawVecGuard<'a> {
+    plan: &'a Plan,
+    v: RawVec,
+    elem: &'a Node,
+    el: ElemLayout,
+}
+
+impl Drop for RawVecGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the guard owns `v`, a live raw vector of `elem` values.
+        unsafe { raw_free(self.plan, &mut self.v, self.elem, self.el) }
+    }
+}
+
+/// # Safety
+/// `src` is a live raw vector of `elem` values.
+unsafe fn clone_raw(plan: &Plan, src: &RawVec, elem: &Node, el: ElemLayout) -> Result<RawVec> {
+    let mut g = RawVecGuard { plan, v: RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 }, elem, el };
+    raw_grow(&mut g.v, el, src.len)?;
+    for i in 0..src.len {
+        // SAFETY: element `i` of `src` is live; slot `i` of the copy is inside its capacity.
+        unsafe { clone_value(plan, elem, src.ptr.add(i * el.size), g.v.ptr.add(i * el.size))? };
+        g.v.len = i + 1;
+    }
+    Ok(std::mem::replace(&mut g.v, RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 }))
 }

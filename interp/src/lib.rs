@@ -10,7 +10,10 @@ pub mod plan;
 pub mod run;
 #[allow(unsafe_code)]
 pub mod typed;
+#[allow(unsafe_code)]
+pub mod value;
 
 pub use plan::Plan;
 pub use run::Limits;
 pub use typed::TypedPlan;
+pub use value::{DynSchema, DynStruct, Value};
