@@ -4,7 +4,7 @@
 mod codec;
 
 pub use codec::{Codec, Options, decode, decode_compact, encode, encode_compact, read_message_header, skip_struct};
-pub use dynthrift_core::desc::{Describe, UnknownFields};
+pub use dynthrift_core::desc::{Describe, OrderedF64, UnknownFields};
 pub use dynthrift_core::wire::{MessageHeader, Protocol};
 pub use dynthrift_core::{ApplicationErrorKind, ApplicationException};
 pub use dynthrift_interp::{DynSchema, DynStruct, Value};

@@ -261,6 +261,39 @@ pub const fn field_offset(offset: usize) -> usize {
     offset
 }
 
+/// A `double` that is `Eq`, `Ord` and `Hash` (by `f64::total_cmp` and bit pattern), for
+/// structs used as map keys or set elements. Same wire form as `f64`.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OrderedF64(pub f64);
+
+impl PartialEq for OrderedF64 {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0).is_eq()
+    }
+}
+impl Eq for OrderedF64 {}
+impl PartialOrd for OrderedF64 {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for OrderedF64 {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+impl Hash for OrderedF64 {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state)
+    }
+}
+impl From<f64> for OrderedF64 {
+    fn from(v: f64) -> Self {
+        OrderedF64(v)
+    }
+}
+
 macro_rules! scalar {
     ($t:ty, $desc:expr, $empty:expr) => {
         // SAFETY: a scalar descriptor has no offsets or thunks; the host type is `$t` itself.
@@ -280,6 +313,8 @@ scalar!(i16, TypeDesc::I16, 0);
 scalar!(i32, TypeDesc::I32, 0);
 scalar!(i64, TypeDesc::I64, 0);
 scalar!(f64, TypeDesc::Double, 0.0);
+// `OrderedF64` is `repr(transparent)` over `f64`: the backends read it as an `f64`.
+scalar!(OrderedF64, TypeDesc::Double, OrderedF64(0.0));
 scalar!([u8; 16], TypeDesc::Uuid, [0; 16]);
 scalar!(String, TypeDesc::String(StrRepr::Std), String::new());
 scalar!(Vec<u8>, TypeDesc::Binary(BinRepr::Vec), Vec::new());

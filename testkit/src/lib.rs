@@ -1,0 +1,21 @@
+//! Shared by tests, benches and fuzz targets: the benchmark workload types (derived), their
+//! sample values built exactly as `shared/workloads/README.md` says, and the roundtrip check.
+
+pub mod workloads;
+
+use dynthrift::{Codec, Describe, Options};
+
+/// Encodes `v` with `options`, checks `encoded_len`, decodes, and returns the bytes and the
+/// decoded value.
+pub fn roundtrip<T: Describe>(v: &T, options: Options) -> (Vec<u8>, T) {
+    let codec = Codec::<T>::with_options(options).expect("codec");
+    let bytes = codec.encode(v).expect("encode");
+    assert_eq!(codec.encoded_len(v).expect("encoded_len"), bytes.len(), "encoded_len disagrees with encode");
+    let back = codec.decode(&bytes).expect("decode");
+    (bytes, back)
+}
+
+/// Path of the repository's test data folder.
+pub fn testdata(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel)
+}
