@@ -197,7 +197,11 @@ impl Error {
 
     /// The specific message, without path or offset.
     pub fn detail(&self) -> &str {
-        if self.0.detail.is_empty() { self.0.kind.message() } else { &self.0.detail }
+        if self.0.detail.is_empty() {
+            self.0.kind.message()
+        } else {
+            &self.0.detail
+        }
     }
 
     /// Byte offset in the input where decoding failed.
@@ -335,7 +339,10 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -371,20 +378,37 @@ mod tests {
 
         let e = Error::encode(ErrorKind::MissingRequired, "missing required field 'name'")
             .in_root(&Arc::from("User"));
-        assert_eq!(e.to_string(), "encode error at User: missing required field 'name'");
+        assert_eq!(
+            e.to_string(),
+            "encode error at User: missing required field 'name'"
+        );
 
-        let loc = Location { file: PathBuf::from("a.thrift"), line: 3, column: 14 };
+        let loc = Location {
+            file: PathBuf::from("a.thrift"),
+            line: 3,
+            column: 14,
+        };
         let e = Error::idl(ErrorKind::IdlSemantic, loc, "unknown type 'Foo'");
-        assert_eq!(e.to_string(), "idl error at a.thrift:3:14: unknown type 'Foo'");
+        assert_eq!(
+            e.to_string(),
+            "idl error at a.thrift:3:14: unknown type 'Foo'"
+        );
 
-        let e = Error::decode(ErrorKind::UnexpectedEof, 7, "").push(PathSegment::Key("\"k\"".into()));
-        assert_eq!(e.to_string(), "decode error at [\"k\"]: unexpected end of input (offset 7)");
+        let e =
+            Error::decode(ErrorKind::UnexpectedEof, 7, "").push(PathSegment::Key("\"k\"".into()));
+        assert_eq!(
+            e.to_string(),
+            "decode error at [\"k\"]: unexpected end of input (offset 7)"
+        );
     }
 
     #[test]
     fn error_is_one_pointer_and_converts_to_io() {
         assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
-        assert_eq!(std::mem::size_of::<Result<()>>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Result<()>>(),
+            std::mem::size_of::<usize>()
+        );
         let io: std::io::Error = Error::decode(ErrorKind::UnexpectedEof, 0, "").into();
         assert_eq!(io.kind(), std::io::ErrorKind::UnexpectedEof);
     }

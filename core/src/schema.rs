@@ -36,7 +36,10 @@ pub struct Annotations(pub Vec<(String, String)>);
 impl Annotations {
     /// The first value for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -190,7 +193,10 @@ impl EnumDef {
     }
 
     pub fn name_of(&self, value: i32) -> Option<&str> {
-        self.values.iter().find(|v| v.value == value).map(|v| v.name.as_str())
+        self.values
+            .iter()
+            .find(|v| v.value == value)
+            .map(|v| v.name.as_str())
     }
 }
 
@@ -325,8 +331,9 @@ impl Schema {
 
     /// The struct with this name, or a schema error naming what was looked for.
     pub fn expect_struct(&self, name: &str) -> crate::Result<StructId> {
-        self.struct_id(name)
-            .ok_or_else(|| crate::Error::schema(format!("no struct, union or exception named '{name}'")))
+        self.struct_id(name).ok_or_else(|| {
+            crate::Error::schema(format!("no struct, union or exception named '{name}'"))
+        })
     }
 
     /// A service's functions, inherited ones first (as `extends` chains them).
@@ -340,7 +347,11 @@ impl Schema {
             chain.push(s);
             cur = self.service_def(s).extends;
         }
-        chain.iter().rev().flat_map(|s| self.service_def(*s).functions.iter()).collect()
+        chain
+            .iter()
+            .rev()
+            .flat_map(|s| self.service_def(*s).functions.iter())
+            .collect()
     }
 
     /// The type as the IDL would write it (`list<map<string, Simple>>`).
