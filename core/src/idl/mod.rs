@@ -20,7 +20,8 @@
 //! - **Field ids.** Fields without an id get -1, -2, ... within each struct or argument list,
 //!   as Apache assigns them. Like Apache, a written id of zero or less is treated as missing.
 //!   Ids above 32767 are an error (Apache only warns and truncates).
-//! - **Requiredness.** `optional` on a function argument is ignored, as in Apache.
+//! - **Requiredness.** As in Apache, `optional` on a function argument is ignored, and every
+//!   member of a union is optional, whatever is written.
 //! - **Constants.** Values are checked against the declared type: integers must fit (`i8`,
 //!   `i16`, `i32`), `bool` takes `true`, `false`, `0` or `1`, enums take `Enum.VALUE` (also
 //!   `file.Enum.VALUE`) or an integer that is a value of the enum, `double` takes integers,

@@ -495,8 +495,14 @@ impl<'a> Resolver<'a> {
                 StructKind::Union => "union",
                 StructKind::Exception => "exception",
             };
-            let fields =
+            let mut fields =
                 self.fields(file, &decl.fields, &format!("{kind} '{}'", decl.name.text))?;
+            if decl.kind == StructKind::Union {
+                // As in Apache: union members are optional, whatever is written.
+                for f in &mut fields {
+                    f.req = Requiredness::Optional;
+                }
+            }
             self.schema.structs[i].fields = fields;
         }
         Ok(())
