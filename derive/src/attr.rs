@@ -98,6 +98,8 @@ pub struct Attrs {
     pub skip: Option<Span>,
     pub unknown_fields: Option<Span>,
     pub exception: Option<Span>,
+    /// Keys given with a value that was reported as invalid: not "missing" as well.
+    pub invalid: Vec<Symbol>,
 }
 
 impl Attrs {
@@ -161,16 +163,14 @@ impl Attrs {
         }
         let span = meta.path.span();
         match key {
-            ID => {
-                if let Some(v) = int_value(cx, &meta, ID, "field id", "Thrift field ids are i16")? {
-                    set_once(cx, &mut self.id, key, span, v);
-                }
-            }
+            ID => match int_value(cx, &meta, ID, "field id", "Thrift field ids are i16")? {
+                Some(v) => set_once(cx, &mut self.id, key, span, v),
+                None => self.invalid.push(key),
+            },
             VALUE => {
-                if let Some(v) =
-                    int_value(cx, &meta, VALUE, "enum value", "Thrift enum values are i32")?
-                {
-                    set_once(cx, &mut self.value, key, span, v);
+                match int_value(cx, &meta, VALUE, "enum value", "Thrift enum values are i32")? {
+                    Some(v) => set_once(cx, &mut self.value, key, span, v),
+                    None => self.invalid.push(key),
                 }
             }
             DEFAULT => {
@@ -191,11 +191,10 @@ impl Attrs {
                 };
                 set_once(cx, &mut self.default, key, span, DefaultAttr { span, expr });
             }
-            RENAME => {
-                if let Some(lit) = str_value(cx, &meta)? {
-                    set_once(cx, &mut self.rename, key, span, lit);
-                }
-            }
+            RENAME => match str_value(cx, &meta)? {
+                Some(lit) => set_once(cx, &mut self.rename, key, span, lit),
+                None => self.invalid.push(key),
+            },
             REQUIRED => {
                 flag(cx, &meta, key)?;
                 set_once(cx, &mut self.required, key, span, span);

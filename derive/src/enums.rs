@@ -23,6 +23,7 @@ use syn::{DataEnum, DeriveInput, Fields, Ident, LitStr, Variant};
 use crate::attr::{self, Attrs, Position};
 use crate::ctxt::Ctxt;
 use crate::structs::{describe_type, type_name};
+use crate::symbol::{ID, VALUE};
 use crate::types::{replace_self, wire_name};
 
 const SHAPES: &str = "#[derive(Thrift)] supports two enum shapes: all variants without fields \
@@ -84,7 +85,7 @@ fn shape(cx: &Ctxt, variant: &Variant) -> Option<Shape> {
         Fields::Named(_) => "has named fields".to_owned(),
     };
     cx.error_spanned_by(
-        variant,
+        &variant.fields,
         format!("variant `{}` {problem}; {SHAPES}", variant.ident),
     );
     None
@@ -150,8 +151,10 @@ fn expand_c_like(
         let attrs = Attrs::parse(cx, &variant.attrs, Position::EnumVariant);
         let wire = variant_name(cx, &mut names, variant, &attrs);
         default_variant(cx, &mut default, variant, &attrs);
+        let mut implicit = false;
         let (value, span) = match (&attrs.value, &variant.discriminant) {
             (Some(v), _) => (Some(v.value), v.span),
+            (None, _) if attrs.invalid.contains(&VALUE) => (None, variant.ident.span()),
             (None, Some((_, expr))) => match attr::int_literal(expr) {
                 Some(v) => match v.and_then(|v| i32::try_from(v).ok()) {
                     Some(v) => (Some(v), expr.span()),
@@ -174,8 +177,12 @@ fn expand_c_like(
                     (None, expr.span())
                 }
             },
+            (None, None) if next.is_none() => (None, variant.ident.span()),
             (None, None) => match next.and_then(|n| i32::try_from(n).ok()) {
-                Some(v) => (Some(v), variant.ident.span()),
+                Some(v) => {
+                    implicit = true;
+                    (Some(v), variant.ident.span())
+                }
                 None => {
                     cx.error_spanned_by(
                         &variant.ident,
@@ -190,10 +197,19 @@ fn expand_c_like(
         next = value.map(|v| i64::from(v) + 1);
         let Some(value) = value else { continue };
         match values.get(&value) {
-            Some(first) => cx.error_at(
-                span,
-                format!("duplicate enum value {value} (already used by variant `{first}`)"),
-            ),
+            Some(first) => {
+                let how = if implicit {
+                    " (implicit: previous + 1)"
+                } else {
+                    ""
+                };
+                cx.error_at(
+                    span,
+                    format!(
+                        "duplicate enum value {value}{how} (already used by variant `{first}`)"
+                    ),
+                )
+            }
             None => {
                 values.insert(value, variant.ident.to_string());
             }
@@ -281,13 +297,15 @@ fn expand_union(
                 id.value
             }
             None => {
-                cx.error_spanned_by(
-                    &variant.ident,
-                    format!(
-                        "missing field id: add #[thrift(id = N)] to variant `{}`",
-                        variant.ident
-                    ),
-                );
+                if !attrs.invalid.contains(&ID) {
+                    cx.error_spanned_by(
+                        &variant.ident,
+                        format!(
+                            "missing field id: add #[thrift(id = N)] to variant `{}`",
+                            variant.ident
+                        ),
+                    );
+                }
                 0
             }
         };

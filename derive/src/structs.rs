@@ -105,11 +105,13 @@ pub fn expand(
     });
 
     // `*const DeclaredTy` assigned to `*const DescribedTy`: compiles only if they are equal.
+    // Spanned at the field type (field name included), so that a mismatch is reported there.
     let type_checks = fields.iter().filter_map(|f| {
-        let fident = f.ident;
+        let mut fident = f.ident.clone();
+        fident.set_span(f.ty_span);
         let ty = match f.role {
             Role::Wire { .. } => f.ty.clone(),
-            Role::Unknown => quote!(::dynthrift::__private::UnknownFields),
+            Role::Unknown => quote_spanned!(f.ty_span=> ::dynthrift::__private::UnknownFields),
             Role::Skip => return None,
         };
         Some(quote_spanned!(f.ty_span=> let _: *const #ty = &raw const __dynthrift_value.#fident;))
@@ -249,10 +251,12 @@ fn collect_fields<'a>(cx: &Ctxt, type_ident: &Ident, named: &'a FieldsNamed) -> 
                     id.value
                 }
                 None => {
-                    cx.error_spanned_by(
+                    if !attrs.invalid.contains(&ID) {
+                        cx.error_spanned_by(
                         ident,
                         format!("missing field id: add #[thrift(id = N)] to `{rust_name}`, or #[thrift(skip)]"),
                     );
+                    }
                     0
                 }
             };
