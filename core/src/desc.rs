@@ -21,6 +21,13 @@ use crate::ttype::TType;
 /// `TYPE` must describe `Self` exactly: every offset and thunk in it must be valid for a
 /// `Self` value (the derive builds both from the same expressions). `empty` must return the
 /// value decoding starts from (defaults filled in).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Thrift type",
+    label = "`{Self}` has no Thrift descriptor",
+    note = "Thrift types are bool, i8, i16, i32, i64, f64, String, Vec<u8>, bytes::Bytes, [u8; 16] \
+            (uuid), Vec<T>, HashSet<T>, BTreeSet<T>, HashMap<K, V>, BTreeMap<K, V>, Option<T>, \
+            Box<T>, and types with #[derive(Thrift)]"
+)]
 pub unsafe trait Describe: Sized + 'static {
     const TYPE: &'static TypeDesc;
     /// The value decode starts from: every field at its default.
