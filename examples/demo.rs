@@ -10,7 +10,9 @@ use dynthrift::{Codec, DynSchema, DynStruct, Options, Protocol, Value};
 use dynthrift_testkit::workloads;
 
 fn main() -> ExitCode {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "testdata/idl/frugal/tests/baseline.thrift".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "testdata/idl/frugal/tests/baseline.thrift".into());
     match run(&path) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -21,7 +23,12 @@ fn main() -> ExitCode {
 }
 
 fn hex(bytes: &[u8], max: usize) -> String {
-    let mut s: String = bytes.iter().take(max).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ");
+    let mut s: String = bytes
+        .iter()
+        .take(max)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     if bytes.len() > max {
         s.push_str(" ...");
     }
@@ -54,17 +61,25 @@ fn run(path: &str) -> dynthrift::Result<()> {
 
     for protocol in [Protocol::Binary, Protocol::Compact] {
         let dyn_bytes = dynamic.encode(protocol)?;
-        let codec = Codec::<workloads::Simple>::with_options(Options::default().protocol(protocol))?;
+        let codec =
+            Codec::<workloads::Simple>::with_options(Options::default().protocol(protocol))?;
         let derived_bytes = codec.encode(&derived)?;
-        println!("== Simple, {protocol:?} protocol: {} bytes", dyn_bytes.len());
+        println!(
+            "== Simple, {protocol:?} protocol: {} bytes",
+            dyn_bytes.len()
+        );
         println!("   {}", hex(&dyn_bytes, 48));
         if dyn_bytes != derived_bytes {
-            return Err(dynthrift::Error::schema("IDL-only and derived encodings differ"));
+            return Err(dynthrift::Error::schema(
+                "IDL-only and derived encodings differ",
+            ));
         }
         println!("   derived struct encodes to the same bytes");
         let back = DynStruct::decode(&types, "Simple", &dyn_bytes, protocol)?;
         if back != dynamic {
-            return Err(dynthrift::Error::schema("IDL-only value did not round-trip"));
+            return Err(dynthrift::Error::schema(
+                "IDL-only value did not round-trip",
+            ));
         }
         let back = codec.decode(&derived_bytes)?;
         if back != derived {
@@ -74,8 +89,20 @@ fn run(path: &str) -> dynthrift::Result<()> {
     }
     let medium = Codec::<workloads::Nesting>::new()?.encode(&workloads::nesting())?;
     let large = Codec::<workloads::Nesting2>::new()?.encode(&workloads::nesting2())?;
-    println!("== workloads, Binary: Nesting {} bytes, Nesting2 {} bytes", medium.len(), large.len());
-    println!("decoded: {:?}", DynStruct::decode(&types, "Simple", &dynamic.encode(Protocol::Binary)?, Protocol::Binary)?
-        .get("I32Field")?);
+    println!(
+        "== workloads, Binary: Nesting {} bytes, Nesting2 {} bytes",
+        medium.len(),
+        large.len()
+    );
+    println!(
+        "decoded: {:?}",
+        DynStruct::decode(
+            &types,
+            "Simple",
+            &dynamic.encode(Protocol::Binary)?,
+            Protocol::Binary
+        )?
+        .get("I32Field")?
+    );
     Ok(())
 }

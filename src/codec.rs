@@ -230,11 +230,22 @@ impl<T: Describe> Codec<T> {
     }
 
     /// Appends a whole message: envelope header `(name, kind, seqid)`, then `v`.
-    pub fn encode_message(&self, name: &str, kind: TMessageType, seqid: i32, v: &T, out: &mut Vec<u8>) -> Result<()> {
+    pub fn encode_message(
+        &self,
+        name: &str,
+        kind: TMessageType,
+        seqid: i32,
+        v: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let start = out.len();
         let r = match self.options.protocol {
             Protocol::Binary => {
-                let mut w = if self.options.binary_non_strict { BinaryWriter::new_non_strict(out) } else { BinaryWriter::new(out) };
+                let mut w = if self.options.binary_non_strict {
+                    BinaryWriter::new_non_strict(out)
+                } else {
+                    BinaryWriter::new(out)
+                };
                 w.write_message_begin(name, kind, seqid)
                     .and_then(|()| self.plan.encode(v, &mut w, &self.options.limits))
             }

@@ -1,16 +1,19 @@
-//! dynthrift: Apache Thrift encode/decode from type descriptors, without generated codec code.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod codec;
 
-pub use codec::{Codec, Options, decode, decode_compact, encode, encode_compact, read_message_header, skip_struct};
+pub use codec::{
+    Codec, Options, decode, decode_compact, encode, encode_compact, read_message_header,
+    skip_struct,
+};
 pub use dynthrift_core::desc::{Describe, OrderedF64, UnknownFields};
 pub use dynthrift_core::wire::{MessageHeader, Protocol};
 pub use dynthrift_core::{ApplicationErrorKind, ApplicationException};
-pub use dynthrift_interp::{DynSchema, DynStruct, Value};
 pub use dynthrift_core::{Error, ErrorKind, Result, Schema, TMessageType, TType};
 pub use dynthrift_derive::Thrift;
 pub use dynthrift_interp::Limits;
+pub use dynthrift_interp::{DynSchema, DynStruct, Value};
 
 /// The IDL front end: load `.thrift` files into a resolved [`Schema`].
 pub mod idl {

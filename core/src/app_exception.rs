@@ -51,7 +51,10 @@ pub struct ApplicationException {
 
 impl ApplicationException {
     pub fn new(kind: ApplicationErrorKind, message: impl Into<String>) -> ApplicationException {
-        ApplicationException { message: message.into(), kind: kind as i32 }
+        ApplicationException {
+            message: message.into(),
+            kind: kind as i32,
+        }
     }
 
     pub fn error_kind(&self) -> ApplicationErrorKind {
@@ -61,7 +64,12 @@ impl ApplicationException {
 
 impl fmt::Display for ApplicationException {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "application exception ({:?}): {}", self.error_kind(), self.message)
+        write!(
+            f,
+            "application exception ({:?}): {}",
+            self.error_kind(),
+            self.message
+        )
     }
 }
 

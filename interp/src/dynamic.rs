@@ -146,9 +146,9 @@ pub fn new_record(plan: &Plan, si: usize) -> Result<*mut u8> {
     if !defaults.is_empty() {
         let mut r = BinaryReader::new(defaults);
         // SAFETY: `rec` is a live record of `si`, exclusively ours.
-        if let Err(e) =
-            unsafe { run::decode(plan, si, rec, &mut r, defaults, None, &Limits::default()) }
-        {
+        let decoded =
+            unsafe { run::decode_partial(plan, si, rec, &mut r, defaults, &Limits::default()) };
+        if let Err(e) = decoded {
             // SAFETY: `rec` is a live record of `si` that nothing else refers to.
             unsafe { free_record(plan, si, rec) };
             return Err(Error::schema(format!(
@@ -213,10 +213,10 @@ unsafe fn raw_free(plan: &Plan, v: *mut RawVec, elem: &Node, el: ElemLayout) {
     unsafe {
         raw_truncate(plan, v, elem, el);
         let v = &mut *v;
-        if v.cap != 0 {
-            if let Ok(layout) = Layout::from_size_align(v.cap * el.size, el.align) {
-                alloc::dealloc(v.ptr, layout);
-            }
+        if v.cap != 0
+            && let Ok(layout) = Layout::from_size_align(v.cap * el.size, el.align)
+        {
+            alloc::dealloc(v.ptr, layout);
         }
         v.ptr = std::ptr::null_mut();
         v.cap = 0;
@@ -571,7 +571,11 @@ unsafe fn clone_value(plan: &Plan, node: &Node, src: *const u8, dst: *mut u8) ->
             Node::Binary(_) => (dst as *mut Bytes).write((*(src as *const Bytes)).clone()),
             Node::Record(si) => {
                 let r = *(src as *const *const u8);
-                let copy = if r.is_null() { std::ptr::null_mut() } else { clone_record(plan, *si, r)? };
+                let copy = if r.is_null() {
+                    std::ptr::null_mut()
+                } else {
+                    clone_record(plan, *si, r)?
+                };
                 (dst as *mut *mut u8).write(copy);
             }
             Node::List(elem, SeqRepr::Raw(el)) | Node::Set(elem, SetRepr::Raw(el)) => {
@@ -580,9 +584,21 @@ unsafe fn clone_value(plan: &Plan, node: &Node, src: *const u8, dst: *mut u8) ->
             Node::Map(k, v, MapRepr::Raw { key, value }) => {
                 let m = &*(src as *const RawMap);
                 let keys = clone_raw(plan, &m.keys, k, *key)?;
-                let mut keys_guard = RawVecGuard { plan, v: keys, elem: k, el: *key };
+                let mut keys_guard = RawVecGuard {
+                    plan,
+                    v: keys,
+                    elem: k,
+                    el: *key,
+                };
                 let values = clone_raw(plan, &m.values, v, *value)?;
-                let keys = std::mem::replace(&mut keys_guard.v, RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 });
+                let keys = std::mem::replace(
+                    &mut keys_guard.v,
+                    RawVec {
+                        ptr: std::ptr::null_mut(),
+                        len: 0,
+                        cap: 0,
+                    },
+                );
                 (dst as *mut RawMap).write(RawMap { keys, values });
             }
             _ => std::ptr::copy_nonoverlapping(src, dst, node_layout(node).size),
@@ -609,12 +625,35 @@ impl Drop for RawVecGuard<'_> {
 /// # Safety
 /// `src` is a live raw vector of `elem` values.
 unsafe fn clone_raw(plan: &Plan, src: &RawVec, elem: &Node, el: ElemLayout) -> Result<RawVec> {
-    let mut g = RawVecGuard { plan, v: RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 }, elem, el };
+    let mut g = RawVecGuard {
+        plan,
+        v: RawVec {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+            cap: 0,
+        },
+        elem,
+        el,
+    };
     raw_grow(&mut g.v, el, src.len)?;
     for i in 0..src.len {
         // SAFETY: element `i` of `src` is live; slot `i` of the copy is inside its capacity.
-        unsafe { clone_value(plan, elem, src.ptr.add(i * el.size), g.v.ptr.add(i * el.size))? };
+        unsafe {
+            clone_value(
+                plan,
+                elem,
+                src.ptr.add(i * el.size),
+                g.v.ptr.add(i * el.size),
+            )?
+        };
         g.v.len = i + 1;
     }
-    Ok(std::mem::replace(&mut g.v, RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 }))
+    Ok(std::mem::replace(
+        &mut g.v,
+        RawVec {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+            cap: 0,
+        },
+    ))
 }

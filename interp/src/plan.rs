@@ -209,10 +209,10 @@ impl StructPlan {
     /// Index of the field with this id, trying `guess` first (fields usually arrive in order).
     #[inline]
     pub fn field_index(&self, id: i16, guess: usize) -> Option<usize> {
-        if let Some(f) = self.fields.get(guess) {
-            if f.id == id {
-                return Some(guess);
-            }
+        if let Some(f) = self.fields.get(guess)
+            && f.id == id
+        {
+            return Some(guess);
         }
         self.lookup.find(id)
     }

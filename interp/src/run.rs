@@ -148,7 +148,7 @@ impl<W: ProtoWrite> Encoder<'_, '_, W> {
     /// # Safety
     /// `p` points to a live value represented as `node` says.
     unsafe fn encode_value(&mut self, node: &Node, p: *const u8, depth: u32) -> Result<()> {
-        // SAFETY (whole body): `p` holds a value of `node`'s host representation.
+        // SAFETY: (whole body) `p` holds a value of `node`'s host representation.
         unsafe {
             match node {
                 Node::Bool => self.w.write_bool(*(p as *const bool)),
@@ -336,6 +336,34 @@ pub unsafe fn decode<'a, R: ProtoRead<'a>>(
         input,
         source,
         limits,
+        check_required: true,
+    };
+    // SAFETY: forwarded contract.
+    unsafe { d.decode_struct(si, p, limits.depth) }
+        .map_err(|err| err.in_root(&plan.structs[si].name))
+}
+
+/// Like [`decode`], for a partial value (the IDL defaults of a new record): required fields
+/// are not checked and a union may be empty.
+///
+/// # Safety
+///
+/// As for [`decode`].
+pub(crate) unsafe fn decode_partial<'a, R: ProtoRead<'a>>(
+    plan: &Plan,
+    si: usize,
+    p: *mut u8,
+    r: &mut R,
+    input: &'a [u8],
+    limits: &Limits,
+) -> Result<()> {
+    let mut d = Decoder {
+        plan,
+        r,
+        input,
+        source: None,
+        limits,
+        check_required: false,
     };
     // SAFETY: forwarded contract.
     unsafe { d.decode_struct(si, p, limits.depth) }
@@ -348,6 +376,8 @@ struct Decoder<'p, 'r, 'a, R> {
     input: &'a [u8],
     source: Option<&'a Bytes>,
     limits: &'p Limits,
+    /// Off only for partial values (defaults).
+    check_required: bool,
 }
 
 #[cold]
@@ -436,10 +466,10 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
             }
         }
         self.r.read_struct_end(saved);
-        if s.required_mask & !seen != 0 {
+        if s.required_mask & !seen != 0 && self.check_required {
             return Err(missing_required(s, seen, self.r.position()));
         }
-        if is_union && count == 0 {
+        if is_union && count == 0 && self.check_required {
             return Err(union_error(0, self.r.position()));
         }
         Ok(())
@@ -456,7 +486,7 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
         depth: u32,
     ) -> Result<()> {
         let f = &s.fields[i];
-        // SAFETY (whole body): offsets, thunks and presence bits come from the plan of `s`.
+        // SAFETY: (whole body) offsets, thunks and presence bits come from the plan of `s`.
         unsafe {
             let target = if let Some(uv) = s.union {
                 (uv.set_empty)(p, i)
@@ -544,7 +574,7 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
     /// # Safety
     /// `p` points to a live value of `node`'s representation, exclusively.
     unsafe fn decode_value(&mut self, node: &Node, p: *mut u8, depth: u32) -> Result<()> {
-        // SAFETY (whole body): `p` holds a value of `node`'s host representation; containers
+        // SAFETY: (whole body) `p` holds a value of `node`'s host representation; containers
         // are manipulated through their descriptor's thunks or `dynamic`'s raw vectors.
         unsafe {
             match node {

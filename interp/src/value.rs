@@ -106,11 +106,20 @@ impl DynStruct {
             return Err(Error::schema(format!("no struct with id {}", id.0)));
         }
         let rec = dynamic::new_record(&types.plan, si)?;
-        Ok(DynStruct { types: types.clone(), si, rec: NonNull::new(rec).ok_or_else(|| Error::schema("null record"))? })
+        Ok(DynStruct {
+            types: types.clone(),
+            si,
+            rec: NonNull::new(rec).ok_or_else(|| Error::schema("null record"))?,
+        })
     }
 
     /// Decodes a value of the struct named `name` that fills `bytes`.
-    pub fn decode(types: &Arc<DynSchema>, name: &str, bytes: &[u8], protocol: Protocol) -> Result<DynStruct> {
+    pub fn decode(
+        types: &Arc<DynSchema>,
+        name: &str,
+        bytes: &[u8],
+        protocol: Protocol,
+    ) -> Result<DynStruct> {
         DynStruct::decode_with(types, name, bytes, None, protocol, &Limits::default())
     }
 
@@ -126,16 +135,42 @@ impl DynStruct {
         let mut v = DynStruct::new(types, name)?;
         let used = v.decode_in(bytes, source, protocol, limits)?;
         if used != bytes.len() {
-            return Err(Error::decode(ErrorKind::InvalidData, used, format!("{} bytes after the end of the struct", bytes.len() - used)));
+            return Err(Error::decode(
+                ErrorKind::InvalidData,
+                used,
+                format!("{} bytes after the end of the struct", bytes.len() - used),
+            ));
         }
         Ok(v)
     }
 
     /// Decodes into this value (fields on the wire replace its fields); returns bytes used.
-    pub fn decode_in(&mut self, bytes: &[u8], source: Option<&Bytes>, protocol: Protocol, limits: &Limits) -> Result<usize> {
-        fn go<'a, R: ProtoRead<'a>>(v: &mut DynStruct, mut r: R, bytes: &'a [u8], source: Option<&'a Bytes>, limits: &Limits) -> Result<usize> {
+    pub fn decode_in(
+        &mut self,
+        bytes: &[u8],
+        source: Option<&Bytes>,
+        protocol: Protocol,
+        limits: &Limits,
+    ) -> Result<usize> {
+        fn go<'a, R: ProtoRead<'a>>(
+            v: &mut DynStruct,
+            mut r: R,
+            bytes: &'a [u8],
+            source: Option<&'a Bytes>,
+            limits: &Limits,
+        ) -> Result<usize> {
             // SAFETY: `rec` is a live record of `si` of this plan, exclusively borrowed.
-            unsafe { run::decode(&v.types.plan, v.si, v.rec.as_ptr(), &mut r, bytes, source, limits)? };
+            unsafe {
+                run::decode(
+                    &v.types.plan,
+                    v.si,
+                    v.rec.as_ptr(),
+                    &mut r,
+                    bytes,
+                    source,
+                    limits,
+                )?
+            };
             Ok(r.position())
         }
         match protocol {
@@ -145,14 +180,23 @@ impl DynStruct {
     }
 
     /// Appends the encoding of this value to `out`.
-    pub fn encode_into(&self, out: &mut Vec<u8>, protocol: Protocol, limits: &Limits) -> Result<()> {
+    pub fn encode_into(
+        &self,
+        out: &mut Vec<u8>,
+        protocol: Protocol,
+        limits: &Limits,
+    ) -> Result<()> {
         let plan = &self.types.plan;
         let p = self.rec.as_ptr() as *const u8;
         // SAFETY: `rec` is a live record of `si` of this plan.
         unsafe {
             match protocol {
-                Protocol::Binary => run::encode(plan, self.si, p, &mut BinaryWriter::new(out), limits),
-                Protocol::Compact => run::encode(plan, self.si, p, &mut CompactWriter::new(out), limits),
+                Protocol::Binary => {
+                    run::encode(plan, self.si, p, &mut BinaryWriter::new(out), limits)
+                }
+                Protocol::Compact => {
+                    run::encode(plan, self.si, p, &mut CompactWriter::new(out), limits)
+                }
             }
         }
     }
@@ -199,17 +243,24 @@ impl DynStruct {
 
     fn index_of(&self, name: &str) -> Result<usize> {
         let s = &self.types.plan.structs[self.si];
-        s.fields.iter().position(|f| &*f.name == name).ok_or_else(|| field_error(name, &format!("{} has no field", s.name)))
+        s.fields
+            .iter()
+            .position(|f| &*f.name == name)
+            .ok_or_else(|| field_error(name, &format!("{} has no field", s.name)))
     }
 
     fn index_of_id(&self, id: i16) -> Result<usize> {
         let s = &self.types.plan.structs[self.si];
-        s.lookup.find(id).ok_or_else(|| Error::schema(format!("{} has no field with id {id}", s.name)))
+        s.lookup
+            .find(id)
+            .ok_or_else(|| Error::schema(format!("{} has no field with id {id}", s.name)))
     }
 
     fn is_set_at(&self, i: usize) -> bool {
         let f = &self.types.plan.structs[self.si].fields[i];
-        let Presence::Bit(b) = f.presence else { return false };
+        let Presence::Bit(b) = f.presence else {
+            return false;
+        };
         // SAFETY: `rec` is a live record with field `i`.
         let on = unsafe { dynamic::bit(self.rec.as_ptr(), b) };
         // SAFETY: a record slot holds a pointer (checked by the match).
@@ -218,7 +269,9 @@ impl DynStruct {
 
     /// Whether the field is present (it will be written).
     pub fn is_set(&self, name: &str) -> bool {
-        self.index_of(name).map(|i| self.is_set_at(i)).unwrap_or(false)
+        self.index_of(name)
+            .map(|i| self.is_set_at(i))
+            .unwrap_or(false)
     }
 
     /// A copy of a field's value; `None` when it is absent; an error for an unknown name.
@@ -266,10 +319,10 @@ impl DynStruct {
             if s.kind == dynthrift_core::schema::StructKind::Union {
                 // A union holds one field: setting one unsets the others.
                 for (j, g) in s.fields.iter().enumerate() {
-                    if j != i {
-                        if let Presence::Bit(b) = g.presence {
-                            dynamic::set_bit(self.rec.as_ptr(), b, false);
-                        }
+                    if j != i
+                        && let Presence::Bit(b) = g.presence
+                    {
+                        dynamic::set_bit(self.rec.as_ptr(), b, false);
                     }
                 }
             }
@@ -306,7 +359,11 @@ impl DynStruct {
     pub fn try_clone(&self) -> Result<DynStruct> {
         // SAFETY: `rec` is a live record of `si`.
         let rec = unsafe { dynamic::clone_record(&self.types.plan, self.si, self.rec.as_ptr()) }?;
-        Ok(DynStruct { types: self.types.clone(), si: self.si, rec: NonNull::new(rec).ok_or_else(|| Error::schema("null record"))? })
+        Ok(DynStruct {
+            types: self.types.clone(),
+            si: self.si,
+            rec: NonNull::new(rec).ok_or_else(|| Error::schema("null record"))?,
+        })
     }
 }
 
@@ -373,22 +430,41 @@ unsafe fn read_value(types: &Arc<DynSchema>, node: &Node, p: *const u8) -> Resul
                     dynamic::clone_record(&types.plan, *si, rec)?
                 };
                 let rec = NonNull::new(copy).ok_or_else(|| Error::schema("null record"))?;
-                Value::Struct(DynStruct { types: types.clone(), si: *si, rec })
+                Value::Struct(DynStruct {
+                    types: types.clone(),
+                    si: *si,
+                    rec,
+                })
             }
             Node::List(elem, SeqRepr::Raw(el)) | Node::Set(elem, SetRepr::Raw(el)) => {
                 let v = &*(p as *const RawVec);
-                let items = (0..v.len).map(|i| read_value(types, elem, v.ptr.add(i * el.size))).collect::<Result<_>>()?;
-                if matches!(node, Node::List(..)) { Value::List(items) } else { Value::Set(items) }
+                let items = (0..v.len)
+                    .map(|i| read_value(types, elem, v.ptr.add(i * el.size)))
+                    .collect::<Result<_>>()?;
+                if matches!(node, Node::List(..)) {
+                    Value::List(items)
+                } else {
+                    Value::Set(items)
+                }
             }
             Node::Map(k, v, MapRepr::Raw { key, value }) => {
                 let m = &*(p as *const RawMap);
                 Value::Map(
                     (0..m.keys.len)
-                        .map(|i| Ok((read_value(types, k, m.keys.ptr.add(i * key.size))?, read_value(types, v, m.values.ptr.add(i * value.size))?)))
+                        .map(|i| {
+                            Ok((
+                                read_value(types, k, m.keys.ptr.add(i * key.size))?,
+                                read_value(types, v, m.values.ptr.add(i * value.size))?,
+                            ))
+                        })
                         .collect::<Result<_>>()?,
                 )
             }
-            _ => return Err(Error::schema("a derived representation inside an IDL-only record")),
+            _ => {
+                return Err(Error::schema(
+                    "a derived representation inside an IDL-only record",
+                ));
+            }
         }
     })
 }
@@ -399,7 +475,13 @@ fn build_value(types: &Arc<DynSchema>, node: &Node, value: Value) -> Result<Slot
     let el = dynamic::node_layout(node);
     let mut buf = SlotBuf::new(el.size);
     let p = buf.as_mut_ptr();
-    let mismatch = |v: &Value| Error::schema(format!("expected a value of type {}, got {}", type_label(node), value_label(v)));
+    let mismatch = |v: &Value| {
+        Error::schema(format!(
+            "expected a value of type {}, got {}",
+            type_label(node),
+            value_label(v)
+        ))
+    };
     // SAFETY: `buf` is an aligned buffer of the node's size; each arm writes one value of the
     // node's representation into it, and nothing else owns that value.
     unsafe {
@@ -429,7 +511,11 @@ fn build_value(types: &Arc<DynSchema>, node: &Node, value: Value) -> Result<Slot
             }
             (Node::List(elem, SeqRepr::Raw(el)), Value::List(items))
             | (Node::Set(elem, SetRepr::Raw(el)), Value::Set(items) | Value::List(items)) => {
-                (p as *mut RawVec).write(RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 });
+                (p as *mut RawVec).write(RawVec {
+                    ptr: std::ptr::null_mut(),
+                    len: 0,
+                    cap: 0,
+                });
                 let v = p as *mut RawVec;
                 let res = fill_raw(types, v, elem, *el, items);
                 if let Err(e) = res {
@@ -440,8 +526,16 @@ fn build_value(types: &Arc<DynSchema>, node: &Node, value: Value) -> Result<Slot
             (Node::Map(k, v, MapRepr::Raw { key, value }), Value::Map(entries)) => {
                 let m = p as *mut RawMap;
                 m.write(RawMap {
-                    keys: RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 },
-                    values: RawVec { ptr: std::ptr::null_mut(), len: 0, cap: 0 },
+                    keys: RawVec {
+                        ptr: std::ptr::null_mut(),
+                        len: 0,
+                        cap: 0,
+                    },
+                    values: RawVec {
+                        ptr: std::ptr::null_mut(),
+                        len: 0,
+                        cap: 0,
+                    },
                 });
                 let (ks, vs): (Vec<Value>, Vec<Value>) = entries.into_iter().unzip();
                 let res = fill_raw(types, &raw mut (*m).keys, k, *key, ks)
@@ -459,7 +553,13 @@ fn build_value(types: &Arc<DynSchema>, node: &Node, value: Value) -> Result<Slot
 
 /// # Safety
 /// `v` is a live, empty raw vector of `elem` values.
-unsafe fn fill_raw(types: &Arc<DynSchema>, v: *mut RawVec, elem: &Node, el: crate::plan::ElemLayout, items: Vec<Value>) -> Result<()> {
+unsafe fn fill_raw(
+    types: &Arc<DynSchema>,
+    v: *mut RawVec,
+    elem: &Node,
+    el: crate::plan::ElemLayout,
+    items: Vec<Value>,
+) -> Result<()> {
     // SAFETY: forwarded contract; each pushed slot is overwritten with a built value after its
     // empty value is dropped.
     unsafe {
@@ -521,7 +621,10 @@ struct SlotBuf {
 
 impl SlotBuf {
     fn new(len: usize) -> SlotBuf {
-        SlotBuf { words: vec![0; len.div_ceil(8).max(1)], len }
+        SlotBuf {
+            words: vec![0; len.div_ceil(8).max(1)],
+            len,
+        }
     }
     fn as_mut_ptr(&mut self) -> *mut u8 {
         self.words.as_mut_ptr() as *mut u8

@@ -10,12 +10,18 @@ use dynthrift::{Codec, Describe, Options};
 pub fn roundtrip<T: Describe>(v: &T, options: Options) -> (Vec<u8>, T) {
     let codec = Codec::<T>::with_options(options).expect("codec");
     let bytes = codec.encode(v).expect("encode");
-    assert_eq!(codec.encoded_len(v).expect("encoded_len"), bytes.len(), "encoded_len disagrees with encode");
+    assert_eq!(
+        codec.encoded_len(v).expect("encoded_len"),
+        bytes.len(),
+        "encoded_len disagrees with encode"
+    );
     let back = codec.decode(&bytes).expect("decode");
     (bytes, back)
 }
 
 /// Path of the repository's test data folder.
 pub fn testdata(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(rel)
 }

@@ -157,7 +157,17 @@ pub fn nesting() -> Nesting {
 pub fn nesting2() -> Nesting2 {
     Nesting2 {
         // Distinct keys: key i is a Simple whose I32Field is i (same Binary size).
-        map_simple_nesting: (0..8).map(|i| (Simple { i32_field: i, ..simple() }, nesting())).collect(),
+        map_simple_nesting: (0..8)
+            .map(|i| {
+                (
+                    Simple {
+                        i32_field: i,
+                        ..simple()
+                    },
+                    nesting(),
+                )
+            })
+            .collect(),
         simple_struct: simple(),
         byte: 127,
         double: f64::MAX,
