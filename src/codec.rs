@@ -269,6 +269,22 @@ impl<T: Describe> Codec<T> {
         Ok((header, v))
     }
 
+    /// Compares `T` with the IDL struct named `name`: field ids, wire types (all the way
+    /// down), requiredness, enum values. Returns every difference; empty when they agree.
+    pub fn check_against(
+        &self,
+        schema: &dynthrift_core::Schema,
+        name: &str,
+    ) -> Result<Vec<dynthrift_interp::Mismatch>> {
+        let id = schema.expect_struct(name)?;
+        Ok(dynthrift_interp::check::check(
+            self.plan.plan(),
+            0,
+            schema,
+            id,
+        ))
+    }
+
     /// The length of the struct at the start of `bytes`, without decoding it.
     pub fn skip(&self, bytes: &[u8]) -> Result<usize> {
         skip_struct(bytes, &self.options)

@@ -12,8 +12,8 @@ pub use dynthrift_core::wire::{MessageHeader, Protocol};
 pub use dynthrift_core::{ApplicationErrorKind, ApplicationException};
 pub use dynthrift_core::{Error, ErrorKind, Result, Schema, TMessageType, TType};
 pub use dynthrift_derive::Thrift;
-pub use dynthrift_interp::Limits;
 pub use dynthrift_interp::{DynSchema, DynStruct, Value};
+pub use dynthrift_interp::{Limits, Mismatch};
 
 /// The IDL front end: load `.thrift` files into a resolved [`Schema`].
 pub mod idl {

@@ -3,6 +3,7 @@
 //! The JIT translates the same plan and is checked against this interpreter.
 #![deny(unsafe_code)]
 
+pub mod check;
 #[allow(unsafe_code)]
 pub mod dynamic;
 pub mod plan;
@@ -13,6 +14,7 @@ pub mod typed;
 #[allow(unsafe_code)]
 pub mod value;
 
+pub use check::Mismatch;
 pub use plan::Plan;
 pub use run::Limits;
 pub use typed::TypedPlan;
