@@ -10,11 +10,13 @@
 //!
 //! # The language accepted
 //!
-//! Everything the Apache Thrift compiler (0.17 to 0.22) accepts, with these decisions:
+//! The language of the Apache Thrift compiler, 0.17 and later (the corpus in
+//! `testdata/idl/` is checked against 0.17's models), with these decisions:
 //!
 //! - **Reserved words.** The IDL's own keywords (`struct`, `list`, `required`, `uuid`, ...)
 //!   cannot name definitions, enum values or functions. Field and argument names may be
-//!   keywords (`1: string type`, `2: i32 required`), as in Apache 0.20 and later. Reserved
+//!   keywords (`1: string type`, `2: i32 required`), as newer Apache compilers allow (0.17
+//!   does not). Reserved
 //!   words of target languages (`next`, `self`, `end`, ...) are ordinary names: no code is
 //!   generated, so nothing can clash (Apache's generators reject some of them).
 //! - **Field ids.** Fields without an id get -1, -2, ... within each struct or argument list,
@@ -36,13 +38,16 @@
 //!   the old spelling of `oneway`.
 //! - **Removed syntax** is an error that says what replaced it: `senum`, `slist`,
 //!   `java_package` and the other pre-`namespace` declarations.
-//! - **Oneway functions** must return `void` and may not throw.
+//! - **Services.** `throws` lists exceptions only; oneway functions return `void` and do not
+//!   throw.
 //! - **Doc comments** `/** ... */` belong to the definition, field, enum value or function
 //!   they precede, cleaned up exactly as Apache does. A file's doc is its first doc comment
-//!   when a header (or the end of the file) follows it.
+//!   when no header comes before it and a header (or the end of the file) comes after it.
 //!
-//! Nesting of types and values is limited to [`MAX_NESTING`] levels and includes to
-//! [`MAX_INCLUDE_DEPTH`] files, so arbitrary input gives an error, never a stack overflow.
+//! Nesting of types and values is limited to [`MAX_NESTING`] levels, includes to
+//! [`MAX_INCLUDE_DEPTH`] files, and all constants of a schema together to a million values
+//! (constants built from constants can grow exponentially), so arbitrary input gives an
+//! error, never a stack overflow or a runaway allocation.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -4,11 +4,35 @@
 //! file name. Docs are left out. A schema of one file prints as IDL that parses back to the
 //! same model.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
 use crate::schema::*;
 
 pub(super) fn write_schema(s: &Schema, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    // Lookups by value and by id, built once: enums and structs may be large.
+    let enum_names: Vec<HashMap<i32, &str>> = s
+        .enums
+        .iter()
+        .map(|e| {
+            let mut m = HashMap::new();
+            for v in &e.values {
+                m.entry(v.value).or_insert(v.name.as_str());
+            }
+            m
+        })
+        .collect();
+    let field_index: Vec<HashMap<i16, usize>> = s
+        .structs
+        .iter()
+        .map(|st| {
+            st.fields
+                .iter()
+                .enumerate()
+                .map(|(j, fd)| (fd.id, j))
+                .collect()
+        })
+        .collect();
     for (i, file) in s.files.iter().enumerate() {
         let here = FileId(u32::try_from(i).unwrap_or(u32::MAX));
         if i > 0 {
@@ -31,7 +55,12 @@ pub(super) fn write_schema(s: &Schema, f: &mut fmt::Formatter<'_>) -> fmt::Resul
         for (scope, ns) in &file.namespaces {
             writeln!(f, "namespace {scope} {ns}")?;
         }
-        let p = Printer { s, here };
+        let p = Printer {
+            s,
+            here,
+            enum_names: &enum_names,
+            field_index: &field_index,
+        };
         for t in s.typedefs.iter().filter(|t| t.file == here) {
             writeln!(
                 f,
@@ -139,6 +168,10 @@ fn quote(s: &str) -> String {
 struct Printer<'a> {
     s: &'a Schema,
     here: FileId,
+    /// Per enum: the first name of each value.
+    enum_names: &'a [HashMap<i32, &'a str>],
+    /// Per struct: field position by id.
+    field_index: &'a [HashMap<i16, usize>],
 }
 
 impl Printer<'_> {
@@ -197,7 +230,8 @@ impl Printer<'_> {
             (ConstValue::Bool(b), _) => b.to_string(),
             (ConstValue::Int(i), Ty::Enum(id)) => {
                 let e = self.s.enum_def(*id);
-                match i32::try_from(*i).ok().and_then(|x| e.name_of(x)) {
+                let names = self.enum_names.get(id.0 as usize);
+                match i32::try_from(*i).ok().and_then(|x| names?.get(&x)) {
                     Some(name) => format!("{}.{name}", self.qualified(e.file, &e.name)),
                     None => i.to_string(),
                 }
@@ -238,12 +272,18 @@ impl Printer<'_> {
             }
             (ConstValue::Struct(fields), _) => {
                 let def = match ty {
-                    Ty::Struct(id) => Some(self.s.struct_def(*id)),
+                    Ty::Struct(id) => {
+                        Some((self.s.struct_def(*id), self.field_index.get(id.0 as usize)))
+                    }
                     _ => None,
+                };
+                let field = |fid: i16| {
+                    let (d, index) = def?;
+                    d.fields.get(*index?.get(&fid)?)
                 };
                 let parts: Vec<String> = fields
                     .iter()
-                    .map(|(id, v)| match def.and_then(|d| d.field_by_id(*id)) {
+                    .map(|(id, v)| match field(*id) {
                         Some(fd) => format!("{}: {}", quote(&fd.name), self.value(v, &fd.ty)),
                         None => format!("\"{id}\": {}", self.value(v, ty)),
                     })

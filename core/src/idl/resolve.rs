@@ -7,7 +7,7 @@
 //! Every recursion is bounded by [`MAX_NESTING`], and all constants together by
 //! [`MAX_CONST_VALUES`], so hostile input cannot overflow the stack or exhaust memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::MAX_NESTING;
@@ -41,6 +41,9 @@ pub(crate) fn resolve(files: &[SourceFile]) -> Result<Schema> {
         consts: Vec::new(),
         const_state: Vec::new(),
         services: Vec::new(),
+        enum_names: Vec::new(),
+        enum_values: Vec::new(),
+        field_names: Vec::new(),
         budget: MAX_CONST_VALUES,
     };
     r.declare()?;
@@ -92,6 +95,11 @@ struct Resolver<'a> {
     consts: Vec<(FileId, &'a ConstDecl)>,
     const_state: Vec<Progress<ValueInfo>>,
     services: Vec<(FileId, &'a ServiceDecl)>,
+    /// Per enum: value by name, and the set of values (enums may be large).
+    enum_names: Vec<HashMap<&'a str, i32>>,
+    enum_values: Vec<HashSet<i32>>,
+    /// Per struct: field position by name.
+    field_names: Vec<HashMap<&'a str, usize>>,
     /// Constant values still allowed.
     budget: usize,
 }
@@ -198,6 +206,15 @@ impl<'a> Resolver<'a> {
         self.schema.scopes.get(inc.0 as usize)?.get(rest).copied()
     }
 
+    fn enum_value(&self, id: EnumId, name: &str) -> Option<i32> {
+        self.enum_names.get(id.0 as usize)?.get(name).copied()
+    }
+
+    fn enum_has(&self, id: EnumId, value: i64) -> bool {
+        let set = self.enum_values.get(id.0 as usize);
+        i32::try_from(value).is_ok_and(|v| set.is_some_and(|s| s.contains(&v)))
+    }
+
     /// "unknown type 'x.Foo'", with a hint when `x` is not an included file.
     fn unknown(&self, file: FileId, span: Span, what: &str, name: &str) -> Error {
         let hint = match name.split_once('.') {
@@ -262,6 +279,14 @@ impl<'a> Resolver<'a> {
                                 ));
                             }
                         }
+                        self.enum_names.push(
+                            d.values
+                                .iter()
+                                .map(|v| (v.name.text.as_str(), v.value))
+                                .collect(),
+                        );
+                        self.enum_values
+                            .push(d.values.iter().map(|v| v.value).collect());
                         let id = EnumId(id32(self.schema.enums.len()));
                         self.schema.enums.push(EnumDef {
                             name: d.name.text.clone(),
@@ -503,6 +528,13 @@ impl<'a> Resolver<'a> {
                     f.req = Requiredness::Optional;
                 }
             }
+            self.field_names.push(
+                decl.fields
+                    .iter()
+                    .enumerate()
+                    .map(|(j, f)| (f.name.text.as_str(), j))
+                    .collect(),
+            );
             self.schema.structs[i].fields = fields;
         }
         Ok(())
@@ -592,31 +624,44 @@ impl<'a> Resolver<'a> {
         })
     }
 
+    /// Finds `extends` cycles, walking each chain once.
     fn service_cycles(&self) -> Result<()> {
-        let n = self.schema.services.len();
-        for (i, (file, decl)) in self.services.iter().enumerate() {
-            let mut chain = vec![i];
-            let mut cur = self.schema.services[i].extends;
-            while let Some(next) = cur {
-                let next = next.0 as usize;
-                if next == i {
-                    let names: Vec<String> = chain
-                        .iter()
-                        .chain([&i])
-                        .map(|&s| format!("'{}'", self.schema.services[s].name))
-                        .collect();
-                    let span = decl.extends.as_ref().map_or(decl.name.span, |e| e.span);
-                    return Err(self.error(
-                        *file,
-                        span,
-                        format!("service inheritance cycle: {}", names.join(" -> ")),
-                    ));
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            OnWalk,
+            Done,
+        }
+        let mut mark = vec![Mark::New; self.schema.services.len()];
+        for start in 0..mark.len() {
+            let mut walk = Vec::new();
+            let mut cur = Some(start);
+            while let Some(c) = cur {
+                match mark[c] {
+                    Mark::Done => break,
+                    Mark::OnWalk => {
+                        let pos = walk.iter().position(|&w| w == c).unwrap_or(0);
+                        let names: Vec<String> = walk[pos..]
+                            .iter()
+                            .chain([&c])
+                            .map(|&w| format!("'{}'", self.schema.services[w].name))
+                            .collect();
+                        let (file, decl) = self.services[c];
+                        let span = decl.extends.as_ref().map_or(decl.name.span, |e| e.span);
+                        return Err(self.error(
+                            file,
+                            span,
+                            format!("service inheritance cycle: {}", names.join(" -> ")),
+                        ));
+                    }
+                    Mark::New => {}
                 }
-                if chain.len() > n {
-                    break; // a cycle that does not involve `i`: reported from one of its members
-                }
-                chain.push(next);
-                cur = self.schema.services.get(next).and_then(|s| s.extends);
+                mark[c] = Mark::OnWalk;
+                walk.push(c);
+                cur = self.schema.services[c].extends.map(|e| e.0 as usize);
+            }
+            for w in walk {
+                mark[w] = Mark::Done;
             }
         }
         Ok(())
@@ -717,14 +762,11 @@ impl<'a> Resolver<'a> {
             },
             Ty::Double => Ok(ConstValue::Double(i as f64)),
             Ty::Enum(id) => {
-                let e = self.schema.enum_def(*id);
-                match i32::try_from(i).ok().and_then(|v| e.name_of(v)) {
-                    Some(_) => Ok(ConstValue::Int(i)),
-                    None => Err(self.error(
-                        file,
-                        span,
-                        format!("{i} is not a value of enum '{}'", e.name),
-                    )),
+                if self.enum_has(*id, i) {
+                    Ok(ConstValue::Int(i))
+                } else {
+                    let name = &self.schema.enum_def(*id).name;
+                    Err(self.error(file, span, format!("{i} is not a value of enum '{name}'")))
                 }
             }
             _ => match int_range(ty) {
@@ -839,7 +881,11 @@ impl<'a> Resolver<'a> {
                 ));
             };
             let def = self.schema.struct_def(id);
-            let Some(field) = def.field_by_name(field_name) else {
+            let index = self
+                .field_names
+                .get(id.0 as usize)
+                .and_then(|m| m.get(field_name.as_str()));
+            let Some(field) = index.and_then(|&j| def.fields.get(j)) else {
                 return Err(self.error(
                     file,
                     k.span,
@@ -892,8 +938,8 @@ impl<'a> Resolver<'a> {
             && let Some(Item::Enum(eid)) = self.lookup(file, prefix)
         {
             self.spend(1, file, e.span)?;
-            let def = self.schema.enum_def(eid);
-            let Some(value) = def.value_by_name(member) else {
+            let Some(value) = self.enum_value(eid, member) else {
+                let def = self.schema.enum_def(eid);
                 return Err(self.error(
                     file,
                     e.span,
@@ -921,7 +967,7 @@ impl<'a> Resolver<'a> {
         }
         if let Ty::Enum(eid) = ty {
             let def = self.schema.enum_def(*eid);
-            if def.value_by_name(name).is_some() {
+            if self.enum_value(*eid, name).is_some() {
                 return Err(self.error(
                     file,
                     e.span,
@@ -951,10 +997,11 @@ impl<'a> Resolver<'a> {
                 Ty::Double => Ok(ConstValue::Double(*i as f64)),
                 Ty::Bool if matches!(i, 0 | 1) => Ok(ConstValue::Bool(*i == 1)),
                 Ty::Enum(id) => {
-                    let e = self.schema.enum_def(*id);
-                    match i32::try_from(*i).ok().and_then(|x| e.name_of(x)) {
-                        Some(_) => Ok(ConstValue::Int(*i)),
-                        None => Err(Some(format!("{i} is not a value of enum '{}'", e.name))),
+                    if self.enum_has(*id, *i) {
+                        Ok(ConstValue::Int(*i))
+                    } else {
+                        let name = &self.schema.enum_def(*id).name;
+                        Err(Some(format!("{i} is not a value of enum '{name}'")))
                     }
                 }
                 _ => match int_range(to) {
