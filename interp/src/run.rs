@@ -558,9 +558,7 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
     #[inline]
     fn read_str(&mut self) -> Result<&'a str> {
         let b = self.read_bytes()?;
-        std::str::from_utf8(b).map_err(|e| {
-            dynthrift_core::wire::utf8_error(self.r.position() - b.len() + e.valid_up_to())
-        })
+        dynthrift_core::wire::utf8(b, self.r.position() - b.len())
     }
 
     /// Skips `n` elements of a container whose element type differs from the schema's.

@@ -64,11 +64,8 @@ pub trait ProtoRead<'a>: Sized {
     #[inline]
     fn read_string(&mut self) -> Result<&'a str> {
         let bytes = self.read_binary()?;
-        match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(s),
-            // The offset of the first bad byte: the data ends where the reader now stands.
-            Err(e) => Err(utf8_error(self.position() - bytes.len() + e.valid_up_to())),
-        }
+        // The data ends where the reader now stands.
+        utf8(bytes, self.position() - bytes.len())
     }
 
     #[inline]
@@ -236,6 +233,26 @@ pub fn enter(depth: u32, offset: usize) -> Result<u32> {
 #[inline(never)]
 pub fn depth_error(offset: usize) -> Error {
     Error::decode(ErrorKind::DepthLimit, offset, "nesting too deep")
+}
+
+/// `bytes` as a `str` (SIMD-validated), or an `InvalidUtf8` error at the offset of the first
+/// bad byte, `start` being the offset of `bytes` in the input.
+#[inline]
+pub fn utf8(bytes: &[u8], start: usize) -> Result<&str> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(_) => Err(utf8_error_in(bytes, start)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn utf8_error_in(bytes: &[u8], start: usize) -> Error {
+    // The fast validator does not say where; the standard one does.
+    let at = std::str::from_utf8(bytes)
+        .err()
+        .map_or(0, |e| e.valid_up_to());
+    utf8_error(start + at)
 }
 
 #[cold]
