@@ -336,6 +336,34 @@ pub unsafe fn decode<'a, R: ProtoRead<'a>>(
         input,
         source,
         limits,
+        complete: true,
+    };
+    // SAFETY: forwarded contract.
+    unsafe { d.decode_struct(si, p, limits.depth) }
+        .map_err(|err| err.in_root(&plan.structs[si].name))
+}
+
+/// Like [`decode`], for input that covers only some fields (IDL defaults, which a record is
+/// filled with when it is made): required fields may be absent, and a union may have none.
+///
+/// # Safety
+///
+/// As for [`decode`].
+pub unsafe fn decode_partial<'a, R: ProtoRead<'a>>(
+    plan: &Plan,
+    si: usize,
+    p: *mut u8,
+    r: &mut R,
+    input: &'a [u8],
+    limits: &Limits,
+) -> Result<()> {
+    let mut d = Decoder {
+        plan,
+        r,
+        input,
+        source: None,
+        limits,
+        complete: false,
     };
     // SAFETY: forwarded contract.
     unsafe { d.decode_struct(si, p, limits.depth) }
@@ -348,6 +376,8 @@ struct Decoder<'p, 'r, 'a, R> {
     input: &'a [u8],
     source: Option<&'a Bytes>,
     limits: &'p Limits,
+    /// Check that each struct is complete (required fields present, a union's field set).
+    complete: bool,
 }
 
 #[cold]
@@ -436,6 +466,9 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
             }
         }
         self.r.read_struct_end(saved);
+        if !self.complete {
+            return Ok(());
+        }
         if s.required_mask & !seen != 0 {
             return Err(missing_required(s, seen, self.r.position()));
         }
