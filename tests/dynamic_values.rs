@@ -568,6 +568,73 @@ fn unions_hold_one_field() {
     }
 }
 
+#[test]
+fn decode_in_replaces_union_members_and_absent_structs() {
+    let types = inline(
+        r#"
+        struct Inner { 1: i32 v, 2: i32 w }
+        union U { 1: i32 a, 2: string b, 3: Inner c }
+        struct Outer { 1: optional Inner inner, 2: U u }
+    "#,
+    );
+    for protocol in PROTOCOLS {
+        // A union member on the wire replaces the member that was set, as in a derived union.
+        let mut u = new(&types, "U", vec![("a", 7.into())]);
+        let b = new(&types, "U", vec![("b", "s".into())]);
+        let used = u
+            .decode_in(
+                &b.encode(protocol).unwrap(),
+                None,
+                protocol,
+                &Limits::default(),
+            )
+            .unwrap();
+        assert!(used > 0);
+        assert_eq!(u, b);
+        assert_eq!(u.encode(protocol).unwrap(), b.encode(protocol).unwrap());
+        // An unset struct field is decoded afresh: what it held before does not come back.
+        let inner = new(&types, "Inner", vec![("v", 1.into()), ("w", 2.into())]);
+        let mut o = new(&types, "Outer", vec![("inner", inner.into())]);
+        o.unset("inner").unwrap();
+        let mut i2 = new(&types, "Inner", vec![("v", 3.into())]);
+        i2.unset("w").unwrap();
+        let src = new(&types, "Outer", vec![("inner", i2.into())]);
+        o.decode_in(
+            &src.encode(protocol).unwrap(),
+            None,
+            protocol,
+            &Limits::default(),
+        )
+        .unwrap();
+        let fresh =
+            DynStruct::decode(&types, "Outer", &src.encode(protocol).unwrap(), protocol).unwrap();
+        assert_eq!(o, fresh);
+        let Some(Value::Struct(got)) = o.get("inner").unwrap() else {
+            panic!("{o:?}")
+        };
+        assert_eq!(got.get("w").unwrap(), Some(Value::I32(0)));
+        // The same through a union member that was switched away from.
+        let c = new(&types, "Inner", vec![("v", 5.into()), ("w", 6.into())]);
+        let mut u = new(&types, "U", vec![("c", c.into())]);
+        u.set("a", 1).unwrap();
+        let mut c2 = new(&types, "Inner", vec![("v", 8.into())]);
+        c2.unset("w").unwrap();
+        let wire = new(&types, "U", vec![("c", c2.into())]);
+        u.decode_in(
+            &wire.encode(protocol).unwrap(),
+            None,
+            protocol,
+            &Limits::default(),
+        )
+        .unwrap();
+        let Some(Value::Struct(got)) = u.get("c").unwrap() else {
+            panic!("{u:?}")
+        };
+        assert_eq!(got.get("w").unwrap(), Some(Value::I32(0)));
+        assert!(!u.is_set("a"));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Nested values, every element type
 

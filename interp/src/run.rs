@@ -499,6 +499,20 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
                     Presence::Always => slot,
                     Presence::Option(od) => (od.get_or_insert_empty)(slot),
                     Presence::Bit(n) => {
+                        // An absent struct field may still hold a record (unset, or another
+                        // union member's): decode into a new one, as into a `None` `Option`.
+                        if !dynamic::bit(p, n) && matches!(f.node, Node::Record(_)) {
+                            dynamic::drop_value(self.plan, &f.node, slot);
+                            *(slot as *mut *mut u8) = std::ptr::null_mut();
+                        }
+                        if s.kind == StructKind::Union {
+                            // A union holds one member: the one on the wire replaces any other.
+                            for g in &s.fields {
+                                if let Presence::Bit(b) = g.presence {
+                                    dynamic::set_bit(p, b, false);
+                                }
+                            }
+                        }
                         dynamic::set_bit(p, n, true);
                         slot
                     }
