@@ -498,6 +498,26 @@ fn defaults_beside_required_fields() {
 }
 
 #[test]
+fn required_fields_must_be_among_the_first_64() {
+    // Required fields are tracked in a 64-bit mask: the 65th field cannot be required.
+    let fields: String = (1..=64).map(|i| format!("{i}: i32 f{i}, ")).collect();
+    let ok = format!("struct S {{ {fields} 65: i32 last }}");
+    let bad = format!("struct S {{ {fields} 65: required i32 last }}");
+    let types = inline(&ok);
+    let s = DynStruct::new(&types, "S").unwrap();
+    assert_eq!(s.fields().unwrap().len(), 65);
+    for protocol in PROTOCOLS {
+        roundtrip(&s, protocol);
+    }
+    let e = DynSchema::new(dynthrift::idl::parse_str(&bad).unwrap()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Schema);
+    assert_eq!(
+        e.to_string(),
+        "schema error: 'S': required fields must be among the first 64 fields ('last' is not)"
+    );
+}
+
+#[test]
 fn readme_example() {
     // The README's IDL-only example, as written there.
     let schema = dynthrift::idl::parse_str(

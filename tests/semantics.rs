@@ -627,6 +627,30 @@ fn required_fields_missing_on_decode() {
 }
 
 #[test]
+fn required_field_with_another_wire_type_is_missing() {
+    // `id` (a required i64) arrives as a string: skipped, so missing.
+    #[derive(Thrift, Debug, PartialEq)]
+    #[thrift(rename = "Req")]
+    struct StringId {
+        #[thrift(id = 1)]
+        id: String,
+        #[thrift(id = 3)]
+        tag: String,
+    }
+    for options in both() {
+        let bytes = codec::<StringId>(options)
+            .encode(&StringId {
+                id: "1".into(),
+                tag: "t".into(),
+            })
+            .unwrap();
+        let e = codec::<Req>(options).decode(&bytes).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MissingRequired);
+        assert_eq!(e.detail(), "missing required field 'id'");
+    }
+}
+
+#[test]
 fn required_none_on_encode() {
     let v = req_without_tag();
     for options in both() {
