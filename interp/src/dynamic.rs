@@ -145,10 +145,11 @@ pub fn new_record(plan: &Plan, si: usize) -> Result<*mut u8> {
         .unwrap_or_default();
     if !defaults.is_empty() {
         let mut r = BinaryReader::new(defaults);
+        // Defaults cover some fields only: required ones may be absent until set.
         // SAFETY: `rec` is a live record of `si`, exclusively ours.
-        let decoded =
+        let filled =
             unsafe { run::decode_partial(plan, si, rec, &mut r, defaults, &Limits::default()) };
-        if let Err(e) = decoded {
+        if let Err(e) = filled {
             // SAFETY: `rec` is a live record of `si` that nothing else refers to.
             unsafe { free_record(plan, si, rec) };
             return Err(Error::schema(format!(

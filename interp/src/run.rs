@@ -336,20 +336,20 @@ pub unsafe fn decode<'a, R: ProtoRead<'a>>(
         input,
         source,
         limits,
-        check_required: true,
+        complete: true,
     };
     // SAFETY: forwarded contract.
     unsafe { d.decode_struct(si, p, limits.depth) }
         .map_err(|err| err.in_root(&plan.structs[si].name))
 }
 
-/// Like [`decode`], for a partial value (the IDL defaults of a new record): required fields
-/// are not checked and a union may be empty.
+/// Like [`decode`], for input that covers only some fields (IDL defaults, which a record is
+/// filled with when it is made): required fields may be absent, and a union may have none.
 ///
 /// # Safety
 ///
 /// As for [`decode`].
-pub(crate) unsafe fn decode_partial<'a, R: ProtoRead<'a>>(
+pub unsafe fn decode_partial<'a, R: ProtoRead<'a>>(
     plan: &Plan,
     si: usize,
     p: *mut u8,
@@ -363,7 +363,7 @@ pub(crate) unsafe fn decode_partial<'a, R: ProtoRead<'a>>(
         input,
         source: None,
         limits,
-        check_required: false,
+        complete: false,
     };
     // SAFETY: forwarded contract.
     unsafe { d.decode_struct(si, p, limits.depth) }
@@ -376,8 +376,8 @@ struct Decoder<'p, 'r, 'a, R> {
     input: &'a [u8],
     source: Option<&'a Bytes>,
     limits: &'p Limits,
-    /// Off only for partial values (defaults).
-    check_required: bool,
+    /// Check that each struct is complete (required fields present, a union's field set).
+    complete: bool,
 }
 
 #[cold]
@@ -466,10 +466,13 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
             }
         }
         self.r.read_struct_end(saved);
-        if s.required_mask & !seen != 0 && self.check_required {
+        if !self.complete {
+            return Ok(());
+        }
+        if s.required_mask & !seen != 0 {
             return Err(missing_required(s, seen, self.r.position()));
         }
-        if is_union && count == 0 && self.check_required {
+        if is_union && count == 0 {
             return Err(union_error(0, self.r.position()));
         }
         Ok(())
@@ -496,6 +499,20 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
                     Presence::Always => slot,
                     Presence::Option(od) => (od.get_or_insert_empty)(slot),
                     Presence::Bit(n) => {
+                        // An absent struct field may still hold a record (unset, or another
+                        // union member's): decode into a new one, as into a `None` `Option`.
+                        if !dynamic::bit(p, n) && matches!(f.node, Node::Record(_)) {
+                            dynamic::drop_value(self.plan, &f.node, slot);
+                            *(slot as *mut *mut u8) = std::ptr::null_mut();
+                        }
+                        if s.kind == StructKind::Union {
+                            // A union holds one member: the one on the wire replaces any other.
+                            for g in &s.fields {
+                                if let Presence::Bit(b) = g.presence {
+                                    dynamic::set_bit(p, b, false);
+                                }
+                            }
+                        }
                         dynamic::set_bit(p, n, true);
                         slot
                     }

@@ -7,6 +7,8 @@
 
 pub mod binary;
 pub mod compact;
+#[cfg(test)]
+mod tests;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ttype::{TMessageType, TType};
