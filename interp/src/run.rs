@@ -466,6 +466,15 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
                     Presence::Always => slot,
                     Presence::Option(od) => (od.get_or_insert_empty)(slot),
                     Presence::Bit(n) => {
+                        if s.kind == StructKind::Union {
+                            // A record reused by a repeated union field: the last member
+                            // read replaces the one set before, as in a derived union.
+                            for g in &s.fields {
+                                if let Presence::Bit(b) = g.presence {
+                                    dynamic::set_bit(p, b, false);
+                                }
+                            }
+                        }
                         dynamic::set_bit(p, n, true);
                         slot
                     }
