@@ -537,9 +537,15 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
                 .bytes
                 .extend_from_slice(&self.input[header_at..self.r.position()]);
         } else {
+            let start = unknown.bytes.len();
             let mut w = BinaryWriter::new(&mut unknown.bytes);
             w.write_field_begin(t, id);
-            transcode(self.r, &mut w, t, depth)?;
+            if let Err(e) = transcode(self.r, &mut w, t, depth) {
+                // Keep whole fields only, as the Binary branch does: a partial one would be
+                // re-encoded as garbage by a value decoded into again (`decode_into`).
+                unknown.bytes.truncate(start);
+                return Err(e);
+            }
         }
         Ok(())
     }

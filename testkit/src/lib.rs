@@ -1,6 +1,9 @@
 //! Shared by tests, benches and fuzz targets: the benchmark workload types (derived), their
-//! sample values built exactly as `shared/workloads/README.md` says, and the roundtrip check.
+//! sample values built exactly as `shared/workloads/README.md` says, the roundtrip check, a
+//! counting allocator and hostile-input generators.
 
+pub mod alloc;
+pub mod hostile;
 pub mod workloads;
 
 use dynthrift::{Codec, Describe, Options};

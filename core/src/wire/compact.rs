@@ -157,6 +157,14 @@ impl<'a> CompactReader<'a> {
     fn read_len(&mut self) -> Result<usize> {
         let at = self.pos;
         let n = self.read_varint()?;
+        if n > u32::MAX as u64 {
+            // Not a 32-bit value at all: truncating it would report a made-up length.
+            return Err(Error::decode(
+                ErrorKind::LengthLimit,
+                at,
+                format!("length {n} does not fit in an i32"),
+            ));
+        }
         if n > i32::MAX as u64 {
             return Err(Error::decode(
                 ErrorKind::NegativeLength,

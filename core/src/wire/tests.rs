@@ -1591,7 +1591,7 @@ fn negative_lengths() {
         err_of(BinaryReader::new(&s).skip(TType::Struct, 64)),
         (ErrorKind::NegativeLength, 3)
     );
-    // Compact: a varint over i32::MAX (-1 as 32 bits, or anything larger).
+    // Compact: a varint over i32::MAX that fits 32 bits is a negative i32.
     assert_eq!(
         err_of(CompactReader::new(&hex("ffffffff0f")).read_binary()),
         (ErrorKind::NegativeLength, 0)
@@ -1600,9 +1600,10 @@ fn negative_lengths() {
         err_of(CompactReader::new(&hex("8080808008")).read_binary()),
         (ErrorKind::NegativeLength, 0)
     );
+    // Past 32 bits it is not a negative i32 any more: reported as too long, with its value.
     assert_eq!(
         err_of(CompactReader::new(&hex("8080808080808080 01")).read_binary()),
-        (ErrorKind::NegativeLength, 0)
+        (ErrorKind::LengthLimit, 0)
     );
     assert_eq!(
         err_of(CompactReader::new(&hex("f5 ffffffff0f")).read_list_begin()),
