@@ -10,10 +10,32 @@ use dynthrift_core::wire::{MessageHeader, ProtoRead, ProtoWrite, Protocol};
 use dynthrift_core::{Error, ErrorKind, Result, TMessageType};
 use dynthrift_interp::{Limits, TypedPlan};
 
+/// Which backend runs a codec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The JIT where it can compile the type, the interpreter otherwise.
+    #[default]
+    Auto,
+    /// Always the interpreter.
+    Interpreter,
+}
+
+/// What a codec actually runs (see [`Codec::backend`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackendInfo {
+    /// Compiled code for the Binary encoder; the rest runs on the interpreter.
+    Jit,
+    /// The interpreter, and why.
+    Interpreter(String),
+}
+
 /// How a codec reads and writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Options {
     pub protocol: Protocol,
+    /// The JIT where possible (default), or always the interpreter. The environment variable
+    /// `DYNTHRIFT_JIT=off` forces the interpreter too.
+    pub backend: Backend,
     pub limits: Limits,
     /// Accept bytes after the struct in `decode` (they are an error by default).
     pub allow_trailing: bool,
@@ -31,6 +53,11 @@ impl Options {
             protocol: Protocol::Compact,
             ..Options::default()
         }
+    }
+
+    pub fn backend(mut self, backend: Backend) -> Options {
+        self.backend = backend;
+        self
     }
 
     pub fn protocol(mut self, protocol: Protocol) -> Options {
@@ -72,6 +99,10 @@ impl Options {
 pub struct Codec<T> {
     plan: TypedPlan<T>,
     options: Options,
+    #[cfg(feature = "jit")]
+    jit: Option<dynthrift_jit::TypedJit<T>>,
+    /// Why the JIT is not used, when it is not.
+    no_jit: Option<String>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -80,9 +111,23 @@ impl<T> Clone for Codec<T> {
         Codec {
             plan: self.plan.clone(),
             options: self.options,
+            #[cfg(feature = "jit")]
+            jit: self.jit.clone(),
+            no_jit: self.no_jit.clone(),
             _t: PhantomData,
         }
     }
+}
+
+#[cfg(feature = "jit")]
+/// Whether `DYNTHRIFT_JIT` turns the JIT off (`off`, `0`, `false`, `no`).
+fn jit_disabled_by_env() -> bool {
+    std::env::var("DYNTHRIFT_JIT").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "off" | "0" | "false" | "no"
+        )
+    })
 }
 
 impl<T> std::fmt::Debug for Codec<T> {
@@ -101,11 +146,57 @@ impl<T: Describe> Codec<T> {
     }
 
     pub fn with_options(options: Options) -> Result<Codec<T>> {
+        let plan = TypedPlan::get()?;
+        let (jit, no_jit) = Self::select(&plan, &options);
+        #[cfg(not(feature = "jit"))]
+        let _ = jit;
         Ok(Codec {
-            plan: TypedPlan::get()?,
+            plan,
             options,
+            #[cfg(feature = "jit")]
+            jit,
+            no_jit,
             _t: PhantomData,
         })
+    }
+
+    #[cfg(feature = "jit")]
+    fn select(
+        plan: &TypedPlan<T>,
+        options: &Options,
+    ) -> (Option<dynthrift_jit::TypedJit<T>>, Option<String>) {
+        if options.backend == Backend::Interpreter {
+            return (
+                None,
+                Some("the interpreter was chosen in the options".into()),
+            );
+        }
+        if jit_disabled_by_env() {
+            return (None, Some("DYNTHRIFT_JIT=off".into()));
+        }
+        if options.protocol != Protocol::Binary {
+            return (
+                None,
+                Some("the JIT compiles the Binary protocol only so far".into()),
+            );
+        }
+        match dynthrift_jit::TypedJit::get(plan) {
+            Ok(jit) => (Some(jit), None),
+            Err(reason) => (None, Some(reason)),
+        }
+    }
+
+    #[cfg(not(feature = "jit"))]
+    fn select(_: &TypedPlan<T>, _: &Options) -> (Option<()>, Option<String>) {
+        (None, Some("built without the `jit` feature".into()))
+    }
+
+    /// Which backend this codec runs, and why not the JIT when it is the interpreter.
+    pub fn backend(&self) -> BackendInfo {
+        match &self.no_jit {
+            None => BackendInfo::Jit,
+            Some(reason) => BackendInfo::Interpreter(reason.clone()),
+        }
     }
 
     pub fn options(&self) -> &Options {
@@ -127,6 +218,10 @@ impl<T: Describe> Codec<T> {
 
     /// Appends the encoding of `v` to `out` without computing its size first.
     pub fn write(&self, v: &T, out: &mut Vec<u8>) -> Result<()> {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit {
+            return jit.encode(v, out, self.options.limits.depth);
+        }
         let start = out.len();
         let r = match self.options.protocol {
             Protocol::Binary => {
@@ -155,6 +250,10 @@ impl<T: Describe> Codec<T> {
 
     /// Exactly `encode(v)?.len()`, without writing.
     pub fn encoded_len(&self, v: &T) -> Result<usize> {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit {
+            return jit.encoded_len(v, self.options.limits.depth);
+        }
         match self.options.protocol {
             Protocol::Binary => {
                 let mut s = BinarySizer::new();

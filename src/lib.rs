@@ -4,8 +4,8 @@
 mod codec;
 
 pub use codec::{
-    Codec, Options, decode, decode_compact, encode, encode_compact, read_message_header,
-    skip_struct,
+    Backend, BackendInfo, Codec, Options, decode, decode_compact, encode, encode_compact,
+    read_message_header, skip_struct,
 };
 pub use dynthrift_core::desc::{Describe, OrderedF64, UnknownFields};
 pub use dynthrift_core::wire::{MessageHeader, Protocol};

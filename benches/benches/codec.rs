@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dynthrift::{Codec, Describe, DynSchema, DynStruct, Limits, Options, Protocol};
+use dynthrift::{
+    Backend, BackendInfo, Codec, Describe, DynSchema, DynStruct, Limits, Options, Protocol,
+};
 use dynthrift_testkit::workloads::{self, PartialNesting, PartialSimple};
 
 struct Workload<T> {
@@ -36,7 +38,13 @@ fn bench_workload<T: Describe + PartialEq + std::fmt::Debug>(
             Protocol::Binary => "",
             Protocol::Compact => "-compact",
         };
-        let codec = Codec::<T>::with_options(Options::default().protocol(protocol)).expect("codec");
+        let codec = Codec::<T>::with_options(
+            Options::default()
+                .protocol(protocol)
+                .backend(Backend::Interpreter),
+        )
+        .expect("codec");
+        let jit = Codec::<T>::with_options(Options::default().protocol(protocol)).expect("codec");
         let bytes = codec.encode(&w.value).expect("encode");
         if protocol == Protocol::Binary {
             assert_eq!(
@@ -81,6 +89,22 @@ fn bench_workload<T: Describe + PartialEq + std::fmt::Debug>(
                 black_box(buf.len())
             })
         });
+        if jit.backend() == BackendInfo::Jit {
+            assert_eq!(
+                jit.encode(&w.value).expect("jit encode"),
+                bytes,
+                "{}: JIT bytes",
+                w.name
+            );
+            g.bench_function("jit-derived", |b| {
+                b.iter(|| {
+                    buf.clear();
+                    jit.encode_into(black_box(&w.value), &mut buf)
+                        .expect("encode");
+                    black_box(buf.len())
+                })
+            });
+        }
         let limits = Limits::default();
         g.bench_function("interp-idl", |b| {
             b.iter(|| {

@@ -60,6 +60,24 @@ pub unsafe fn encode<W: ProtoWrite>(
         .map_err(|err| err.in_root(&plan.structs[si].name))
 }
 
+/// Writes one value (any node of the plan) with `w`; `depth` is the nesting budget left.
+/// The JIT uses this for the parts of a type it does not compile.
+///
+/// # Safety
+///
+/// `node` belongs to `plan`, and `p` points to a live value of its representation.
+pub unsafe fn encode_node<W: ProtoWrite>(
+    plan: &Plan,
+    node: &Node,
+    p: *const u8,
+    w: &mut W,
+    depth: u32,
+) -> Result<()> {
+    let mut e = Encoder { plan, w };
+    // SAFETY: forwarded contract.
+    unsafe { e.encode_value(node, p, depth) }
+}
+
 struct Encoder<'p, 'w, W> {
     plan: &'p Plan,
     w: &'w mut W,

@@ -1,0 +1,450 @@
+//! Translation of a plan into Cranelift IR: one encode and one size function per struct that
+//! the JIT compiles (`lower_*` translate a construct, `emit_*` emit a small pattern). Values
+//! the JIT does not compile yet are handed to the interpreter through `rt_node`, so every
+//! type is encoded, and encoded the same way.
+
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    self, AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, UserFuncName, Value,
+    types,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Linkage, Module};
+use dynthrift_core::TType;
+use dynthrift_core::desc::{BinRepr, StrRepr};
+use dynthrift_core::schema::{Requiredness, StructKind};
+use dynthrift_interp::Plan;
+use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, StructPlan};
+
+use crate::abi::{ENC_BUF, ENC_CAP, ENC_LEN, STATUS_ERROR, STATUS_OK};
+use crate::rt;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Write,
+    Size,
+}
+
+/// Whether the JIT compiles struct `s` itself (others go to the interpreter).
+pub(crate) fn compiles(s: &StructPlan) -> bool {
+    s.union.is_none() && s.kind != StructKind::Union && s.unknown_fields.is_none()
+}
+
+/// Per struct: its write and size functions, if compiled.
+pub(crate) type FuncTable = Vec<Option<[FuncId; 2]>>;
+
+pub(crate) fn declare(module: &mut JITModule, plan: &Plan) -> Result<FuncTable, String> {
+    let sig = struct_sig(module);
+    let mut table = Vec::with_capacity(plan.structs.len());
+    for (i, s) in plan.structs.iter().enumerate() {
+        if !compiles(s) {
+            table.push(None);
+            continue;
+        }
+        let w = module
+            .declare_function(&format!("encode_{i}"), Linkage::Local, &sig)
+            .map_err(|e| format!("declare: {e}"))?;
+        let z = module
+            .declare_function(&format!("size_{i}"), Linkage::Local, &sig)
+            .map_err(|e| format!("declare: {e}"))?;
+        table.push(Some([w, z]));
+    }
+    Ok(table)
+}
+
+fn struct_sig(module: &JITModule) -> Signature {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    sig.params.extend([
+        AbiParam::new(ptr),
+        AbiParam::new(ptr),
+        AbiParam::new(types::I32),
+    ]);
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+/// Defines the write or size function of struct `si`.
+pub(crate) fn define(
+    module: &mut JITModule,
+    plan: &Plan,
+    table: &FuncTable,
+    si: usize,
+    mode: Mode,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<(), String> {
+    let Some(ids) = table[si] else { return Ok(()) };
+    let id = ids[mode as usize];
+    ctx.func.signature = struct_sig(module);
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    let ptr = module.target_config().pointer_type();
+    // Direct references to every compiled struct function, for nested structs.
+    let mut refs = Vec::with_capacity(table.len());
+    for ids in table {
+        refs.push(ids.map(|ids| module.declare_func_in_func(ids[mode as usize], &mut ctx.func)));
+    }
+    let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+    let sigs = Sigs::import(&mut b, module, ptr);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let frontend = module.target_config();
+    let mut l = Lower {
+        b,
+        ptr,
+        mode,
+        sigs,
+        cx: params[0],
+        refs,
+    };
+    l.lower_struct(&plan.structs[si], params[1], params[2]);
+    l.b.seal_all_blocks();
+    l.b.finalize(frontend);
+    module
+        .define_function(id, ctx)
+        .map_err(|e| format!("define {}: {e:?}", plan.structs[si].name))?;
+    module.clear_context(ctx);
+    Ok(())
+}
+
+/// Signatures of the runtime helpers, imported into the function being built.
+struct Sigs {
+    reserve: SigRef,
+    str_op: SigRef,
+    node: SigRef,
+    option_get: SigRef,
+    enum_i32: SigRef,
+    field_err: SigRef,
+    depth: SigRef,
+}
+
+impl Sigs {
+    fn import(b: &mut FunctionBuilder<'_>, module: &JITModule, ptr: Type) -> Sigs {
+        let mut sig = |params: &[Type], ret: Type| {
+            let mut s = module.make_signature();
+            s.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+            s.returns.push(AbiParam::new(ret));
+            b.import_signature(s)
+        };
+        Sigs {
+            reserve: sig(&[ptr, ptr], types::I32),
+            str_op: sig(&[ptr, ptr, types::I32], types::I32),
+            node: sig(&[ptr, ptr, ptr, types::I32, types::I32], types::I32),
+            option_get: sig(&[ptr, ptr], ptr),
+            enum_i32: sig(&[ptr, ptr], types::I32),
+            field_err: sig(&[ptr, ptr], types::I32),
+            depth: sig(&[ptr], types::I32),
+        }
+    }
+}
+
+struct Lower<'f> {
+    b: FunctionBuilder<'f>,
+    ptr: Type,
+    mode: Mode,
+    sigs: Sigs,
+    /// The context argument.
+    cx: Value,
+    refs: Vec<Option<ir::FuncRef>>,
+}
+
+/// Loads from the context and from values: aligned, never trapping.
+fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Stores into the output buffer: possibly unaligned.
+fn out_flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+impl Lower<'_> {
+    fn iconst_ptr(&mut self, v: usize) -> Value {
+        self.b.ins().iconst(self.ptr, v as i64)
+    }
+
+    fn call_helper(&mut self, sig: SigRef, addr: usize, args: &[Value]) -> Value {
+        let f = self.iconst_ptr(addr);
+        let call = self.b.ins().call_indirect(sig, f, args);
+        self.b.inst_results(call)[0]
+    }
+
+    /// Returns `STATUS_ERROR` from the function when `status` is not `STATUS_OK`, adding
+    /// `field` to the error path first when given.
+    fn emit_check(&mut self, status: Value, field: Option<&FieldPlan>) {
+        let fail = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(status, fail, &[], cont, &[]);
+        self.b.switch_to_block(fail);
+        if let Some(f) = field {
+            let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+            let cx = self.cx;
+            self.call_helper(
+                self.sigs.field_err,
+                rt::rt_in_field as *const () as usize,
+                &[cx, fp],
+            );
+        }
+        let e = self.b.ins().iconst(types::I32, STATUS_ERROR as i64);
+        self.b.ins().return_(&[e]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Room for `n` bytes: returns where to write them; the caller stores, then calls
+    /// [`Self::emit_commit`]. In size mode, only counts.
+    fn emit_reserve(&mut self, n: usize) -> Option<(Value, Value)> {
+        let cx = self.cx;
+        if self.mode == Mode::Size {
+            let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+            let len = self.b.ins().iadd_imm_s(len, n as i64);
+            self.b.ins().store(trusted(), len, cx, ENC_LEN);
+            return None;
+        }
+        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        let cap = self.b.ins().load(self.ptr, trusted(), cx, ENC_CAP);
+        let avail = self.b.ins().isub(cap, len);
+        let enough = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, n as i64);
+        let grow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(grow);
+        self.b.ins().brif(enough, cont, &[], grow, &[]);
+        self.b.switch_to_block(grow);
+        let nv = self.iconst_ptr(n);
+        let st = self.call_helper(
+            self.sigs.reserve,
+            rt::rt_reserve as *const () as usize,
+            &[cx, nv],
+        );
+        self.emit_check(st, None);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+        let buf = self.b.ins().load(self.ptr, trusted(), cx, ENC_BUF);
+        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        let dst = self.b.ins().iadd(buf, len);
+        Some((dst, len))
+    }
+
+    fn emit_commit(&mut self, len: Value, n: usize) {
+        let len = self.b.ins().iadd_imm_s(len, n as i64);
+        let cx = self.cx;
+        self.b.ins().store(trusted(), len, cx, ENC_LEN);
+    }
+
+    /// Writes a Binary field header (type byte, big-endian id) at `dst`.
+    fn emit_header(&mut self, dst: Value, ttype: TType, id: i16) {
+        let t = self.b.ins().iconst(types::I8, ttype as i64);
+        self.b.ins().store(out_flags(), t, dst, 0);
+        let id = self
+            .b
+            .ins()
+            .iconst(types::I16, i16::from_be_bytes(id.to_ne_bytes()) as i64);
+        self.b.ins().store(out_flags(), id, dst, 1);
+    }
+
+    fn lower_struct(&mut self, s: &StructPlan, v: Value, depth: Value) {
+        // The nesting budget: one level per struct, as in the interpreter.
+        let out = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(out);
+        self.b.ins().brif(depth, cont, &[], out, &[]);
+        self.b.switch_to_block(out);
+        let cx = self.cx;
+        let st = self.call_helper(self.sigs.depth, rt::rt_depth as *const () as usize, &[cx]);
+        self.b.ins().return_(&[st]);
+        self.b.switch_to_block(cont);
+        let depth = self.b.ins().iadd_imm_s(depth, -1);
+
+        for f in &s.fields {
+            let next = self.b.create_block();
+            self.lower_field(f, v, depth, next);
+            self.b.ins().jump(next, &[]);
+            self.b.switch_to_block(next);
+        }
+        if let Some((dst, len)) = self.emit_reserve(1) {
+            let zero = self.b.ins().iconst(types::I8, 0);
+            self.b.ins().store(out_flags(), zero, dst, 0);
+            self.emit_commit(len, 1);
+        }
+        let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+        self.b.ins().return_(&[ok]);
+    }
+
+    /// Jumps to `absent` when the field is not present; returns a pointer to its value.
+    fn lower_presence(&mut self, f: &FieldPlan, v: Value, absent: Block) -> Value {
+        let slot = self.b.ins().iadd_imm_s(v, f.offset as i64);
+        let value = match f.presence {
+            Presence::Always => slot,
+            Presence::Option(od) => {
+                let odp = self.iconst_ptr(od as *const _ as usize);
+                let q = self.call_helper(
+                    self.sigs.option_get,
+                    rt::rt_option_get as *const () as usize,
+                    &[odp, slot],
+                );
+                let present = self.b.create_block();
+                self.b.ins().brif(q, present, &[], absent, &[]);
+                self.b.switch_to_block(present);
+                q
+            }
+            Presence::Bit(n) => {
+                let word = self
+                    .b
+                    .ins()
+                    .load(types::I64, trusted(), v, ((n / 64) * 8) as i32);
+                let bit = self.b.ins().band_imm_s(word, 1i64 << (n % 64));
+                let present = self.b.create_block();
+                self.b.ins().brif(bit, present, &[], absent, &[]);
+                self.b.switch_to_block(present);
+                slot
+            }
+        };
+        if let Node::Record(_) = f.node {
+            let rec = self.b.ins().load(self.ptr, trusted(), value, 0);
+            let present = self.b.create_block();
+            self.b.ins().brif(rec, present, &[], absent, &[]);
+            self.b.switch_to_block(present);
+        }
+        value
+    }
+
+    fn lower_field(&mut self, f: &FieldPlan, v: Value, depth: Value, next: Block) {
+        let absent = self.b.create_block();
+        let p = self.lower_presence(f, v, absent);
+        self.lower_value(f, p, depth);
+        self.b.ins().jump(next, &[]);
+
+        self.b.switch_to_block(absent);
+        if f.req == Requiredness::Required {
+            let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+            let cx = self.cx;
+            let st = self.call_helper(
+                self.sigs.field_err,
+                rt::rt_missing as *const () as usize,
+                &[cx, fp],
+            );
+            self.b.ins().return_(&[st]);
+        } else {
+            self.b.ins().jump(next, &[]);
+        }
+        // A fresh block for whatever the caller emits next (it is unreachable).
+        let after = self.b.create_block();
+        self.b.switch_to_block(after);
+    }
+
+    /// Header and value of a present field.
+    fn lower_value(&mut self, f: &FieldPlan, p: Value, depth: Value) {
+        let fixed = match &f.node {
+            Node::Bool | Node::I8 => Some(1),
+            Node::I16 => Some(2),
+            Node::I32 | Node::Enum(_) => Some(4),
+            Node::I64 | Node::Double => Some(8),
+            Node::Uuid => Some(16),
+            _ => None,
+        };
+        if let Some(n) = fixed {
+            let Some((dst, len)) = self.emit_reserve(3 + n) else {
+                return;
+            };
+            self.emit_header(dst, f.ttype, f.id);
+            self.emit_scalar(&f.node, p, dst, 3);
+            self.emit_commit(len, 3 + n);
+            return;
+        }
+        if let Some((dst, len)) = self.emit_reserve(3) {
+            self.emit_header(dst, f.ttype, f.id);
+            self.emit_commit(len, 3);
+        }
+        let cx = self.cx;
+        let st = match &f.node {
+            Node::String(_) | Node::Binary(_) => {
+                let kind = self.b.ins().iconst(types::I32, str_kind(&f.node) as i64);
+                let helper = if self.mode == Mode::Write {
+                    rt::rt_write_str as *const () as usize
+                } else {
+                    rt::rt_size_str as *const () as usize
+                };
+                self.call_helper(self.sigs.str_op, helper, &[cx, p, kind])
+            }
+            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
+                let call = self.b.ins().call(fref, &[cx, p, depth]);
+                self.b.inst_results(call)[0]
+            }
+            node => {
+                let np = self.iconst_ptr(node as *const Node as usize);
+                let size = self
+                    .b
+                    .ins()
+                    .iconst(types::I32, (self.mode == Mode::Size) as i64);
+                self.call_helper(
+                    self.sigs.node,
+                    rt::rt_node as *const () as usize,
+                    &[cx, np, p, depth, size],
+                )
+            }
+        };
+        self.emit_check(st, Some(f));
+    }
+
+    /// Stores a plain value read from `p` at `dst + at`, big-endian.
+    fn emit_scalar(&mut self, node: &Node, p: Value, dst: Value, at: i32) {
+        let b = &mut self.b;
+        match node {
+            Node::Bool | Node::I8 => {
+                let x = b.ins().load(types::I8, trusted(), p, 0);
+                b.ins().store(out_flags(), x, dst, at);
+            }
+            Node::I16 => {
+                let x = b.ins().load(types::I16, trusted(), p, 0);
+                let x = b.ins().bswap(x);
+                b.ins().store(out_flags(), x, dst, at);
+            }
+            Node::I32 | Node::Enum(EnumRepr::Open) => {
+                let x = b.ins().load(types::I32, trusted(), p, 0);
+                let x = b.ins().bswap(x);
+                b.ins().store(out_flags(), x, dst, at);
+            }
+            Node::Enum(EnumRepr::Rust(ed)) => {
+                let edp = b.ins().iconst(self.ptr, *ed as *const _ as i64);
+                let f = b
+                    .ins()
+                    .iconst(self.ptr, rt::rt_enum_to_i32 as *const () as usize as i64);
+                let call = b.ins().call_indirect(self.sigs.enum_i32, f, &[edp, p]);
+                let x = b.inst_results(call)[0];
+                let x = b.ins().bswap(x);
+                b.ins().store(out_flags(), x, dst, at);
+            }
+            Node::I64 | Node::Double => {
+                let x = b.ins().load(types::I64, trusted(), p, 0);
+                let x = b.ins().bswap(x);
+                b.ins().store(out_flags(), x, dst, at);
+            }
+            Node::Uuid => {
+                // Raw bytes, in order; `[u8; 16]` has alignment 1.
+                let flags = MemFlagsData::new().with_notrap();
+                let lo = b.ins().load(types::I64, flags, p, 0);
+                let hi = b.ins().load(types::I64, flags, p, 8);
+                b.ins().store(out_flags(), lo, dst, at);
+                b.ins().store(out_flags(), hi, dst, at + 8);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn str_kind(node: &Node) -> i32 {
+    match node {
+        Node::String(StrRepr::Std) => rt::STR_STRING,
+        #[cfg(feature = "faststr")]
+        Node::String(StrRepr::FastStr) => rt::STR_FASTSTR,
+        Node::Binary(BinRepr::Vec) => rt::STR_VEC,
+        _ => rt::STR_BYTES,
+    }
+}

@@ -1,0 +1,71 @@
+//! The safe face of the JIT for derived types: compiled once per type, cached process-wide.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+
+use dynthrift_core::Result;
+use dynthrift_core::desc::Describe;
+use dynthrift_interp::TypedPlan;
+
+use crate::engine::JitEncoder;
+
+/// Compiled code for `T`.
+pub struct TypedJit<T> {
+    enc: Arc<JitEncoder>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for TypedJit<T> {
+    fn clone(&self) -> Self {
+        TypedJit {
+            enc: self.enc.clone(),
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for TypedJit<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.enc.fmt(f)
+    }
+}
+
+type Cache = Mutex<HashMap<usize, std::result::Result<Arc<JitEncoder>, String>>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+impl<T: Describe> TypedJit<T> {
+    /// `T`'s compiled code (compiled on first use, once per process, even when many threads
+    /// ask at once), or why there is none.
+    pub fn get(plan: &TypedPlan<T>) -> std::result::Result<TypedJit<T>, String> {
+        // Plans of derived types live for the whole process, so their address is a key.
+        let key = Arc::as_ptr(plan.plan()) as usize;
+        let mut map = cache()
+            .lock()
+            .map_err(|_| "JIT cache poisoned".to_string())?;
+        let entry = map
+            .entry(key)
+            .or_insert_with(|| JitEncoder::compile(plan.plan().clone()).map(Arc::new));
+        entry.clone().map(|enc| TypedJit {
+            enc,
+            _t: PhantomData,
+        })
+    }
+
+    /// Appends the Binary encoding of `v` to `out`.
+    pub fn encode(&self, v: &T, out: &mut Vec<u8>, depth: u32) -> Result<()> {
+        // SAFETY: the code was compiled from `T`'s plan (the cache key is that plan); `v` is
+        // a live `T`.
+        unsafe { self.enc.encode(v as *const T as *const u8, out, depth) }
+    }
+
+    /// The Binary size of `v`.
+    pub fn encoded_len(&self, v: &T, depth: u32) -> Result<usize> {
+        // SAFETY: as for `encode`.
+        unsafe { self.enc.encoded_len(v as *const T as *const u8, depth) }
+    }
+}

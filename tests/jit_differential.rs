@@ -1,0 +1,371 @@
+//! The JIT against the interpreter: byte-identical encodings, equal `encoded_len`, equal
+//! errors (kind, path, message), on fixed and generated values.
+#![cfg(feature = "jit")]
+
+use std::collections::{BTreeMap, HashMap};
+
+use dynthrift::{Backend, BackendInfo, Codec, Describe, Options, Thrift};
+use dynthrift_testkit::workloads;
+use proptest::prelude::*;
+
+fn both<T: Describe>() -> (Codec<T>, Codec<T>) {
+    let jit = Codec::<T>::new().unwrap();
+    let interp =
+        Codec::<T>::with_options(Options::default().backend(Backend::Interpreter)).unwrap();
+    (jit, interp)
+}
+
+/// Same bytes and lengths (or the same error) from both backends.
+fn same<T: Describe>(v: &T) -> Vec<u8> {
+    let (jit, interp) = both::<T>();
+    assert_eq!(
+        jit.backend(),
+        BackendInfo::Jit,
+        "{}",
+        std::any::type_name::<T>()
+    );
+    let a = jit.encode(v).map_err(|e| e.to_string());
+    let b = interp.encode(v).map_err(|e| e.to_string());
+    assert_eq!(a, b);
+    assert_eq!(
+        jit.encoded_len(v).map_err(|e| e.to_string()),
+        interp.encoded_len(v).map_err(|e| e.to_string())
+    );
+    // Appending after existing bytes, into a buffer too small to start with.
+    let mut out = vec![0xAA; 3];
+    out.shrink_to_fit();
+    let r = jit.write(v, &mut out);
+    match (&r, &b) {
+        (Ok(()), Ok(bytes)) => assert_eq!(&out[3..], &bytes[..]),
+        (Err(_), Err(_)) => assert_eq!(
+            out,
+            vec![0xAA; 3],
+            "a failed encode leaves the buffer as it was"
+        ),
+        _ => panic!("write and encode disagree: {r:?} vs {b:?}"),
+    }
+    b.unwrap_or_default()
+}
+
+#[test]
+fn workloads_encode_identically() {
+    let bytes = same(&workloads::simple());
+    assert_eq!(bytes.len(), workloads::SMALL_SIZE);
+    // Maps make HashMap order matter: both backends iterate the same map, so bytes match.
+    assert_eq!(same(&workloads::nesting()).len(), workloads::MEDIUM_SIZE);
+    assert_eq!(same(&workloads::nesting2()).len(), workloads::LARGE_SIZE);
+}
+
+#[derive(Thrift, Clone, Copy, Debug, PartialEq)]
+enum Color {
+    Red = 1,
+    Green = 2,
+    Blue = -7,
+}
+
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct Inner {
+    #[thrift(id = 1)]
+    name: String,
+    #[thrift(id = 2)]
+    maybe: Option<i64>,
+}
+
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct Every {
+    #[thrift(id = 1)]
+    b: bool,
+    #[thrift(id = 2)]
+    i8: i8,
+    #[thrift(id = 3)]
+    i16: i16,
+    #[thrift(id = 4)]
+    i32: i32,
+    #[thrift(id = 5)]
+    i64: i64,
+    #[thrift(id = 6)]
+    f: f64,
+    #[thrift(id = 7)]
+    s: String,
+    #[thrift(id = 8)]
+    bin: Vec<u8>,
+    #[thrift(id = 9)]
+    bytes: bytes::Bytes,
+    #[thrift(id = 10)]
+    uuid: [u8; 16],
+    #[thrift(id = 11)]
+    color: Color,
+    #[thrift(id = 12)]
+    inner: Inner,
+    #[thrift(id = 13)]
+    opt_inner: Option<Inner>,
+    #[thrift(id = 14)]
+    opt_i32: Option<i32>,
+    #[thrift(id = 15)]
+    opt_s: Option<String>,
+    #[thrift(id = 16)]
+    list: Vec<Inner>,
+    #[thrift(id = 17)]
+    map: BTreeMap<String, Vec<i32>>,
+    #[thrift(id = -3)]
+    negative_id: i16,
+    #[thrift(id = 300)]
+    far_id: Option<Color>,
+    #[thrift(id = 18)]
+    boxed: Option<Box<Inner>>,
+}
+
+fn every() -> impl Strategy<Value = Every> {
+    let inner = (".{0,8}", proptest::option::of(any::<i64>()))
+        .prop_map(|(name, maybe)| Inner { name, maybe });
+    (
+        (
+            any::<bool>(),
+            any::<i8>(),
+            any::<i16>(),
+            any::<i32>(),
+            any::<i64>(),
+            any::<f64>(),
+        ),
+        (
+            ".{0,20}",
+            proptest::collection::vec(any::<u8>(), 0..20),
+            any::<[u8; 16]>(),
+        ),
+        (
+            prop_oneof![Just(Color::Red), Just(Color::Green), Just(Color::Blue)],
+            inner.clone(),
+            proptest::option::of(inner.clone()),
+        ),
+        (
+            proptest::option::of(any::<i32>()),
+            proptest::option::of(".{0,5}"),
+            proptest::collection::vec(inner.clone(), 0..4),
+        ),
+        (
+            proptest::collection::btree_map(
+                ".{0,4}",
+                proptest::collection::vec(any::<i32>(), 0..3),
+                0..3,
+            ),
+            any::<i16>(),
+        ),
+        (
+            proptest::option::of(Just(Color::Blue)),
+            proptest::option::of(inner),
+        ),
+    )
+        .prop_map(
+            |(
+                (b, i8, i16, i32, i64, f),
+                (s, bin, uuid),
+                (color, inner, opt_inner),
+                (opt_i32, opt_s, list),
+                (map, negative_id),
+                (far_id, boxed),
+            )| Every {
+                b,
+                i8,
+                i16,
+                i32,
+                i64,
+                f,
+                s,
+                bytes: bytes::Bytes::from(bin.clone()),
+                bin,
+                uuid,
+                color,
+                inner,
+                opt_inner,
+                opt_i32,
+                opt_s,
+                list,
+                map,
+                negative_id,
+                far_id,
+                boxed: boxed.map(Box::new),
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #[test]
+    fn generated_values_encode_identically(v in every()) {
+        let bytes = same(&v);
+        let back = dynthrift::decode::<Every>(&bytes).unwrap();
+        // NaN != NaN: compare through the encoding.
+        prop_assert_eq!(dynthrift::encode(&back).unwrap(), bytes);
+    }
+}
+
+#[derive(Thrift, Debug)]
+struct Strict {
+    #[thrift(id = 1, required)]
+    a: Option<i32>,
+    #[thrift(id = 2)]
+    nested: Vec<StrictInner>,
+    #[thrift(id = 3)]
+    direct: StrictInner,
+}
+
+#[derive(Thrift, Debug, Clone)]
+struct StrictInner {
+    #[thrift(id = 1, required)]
+    name: Option<String>,
+}
+
+#[test]
+fn errors_are_the_same() {
+    let ok_inner = StrictInner {
+        name: Some("x".into()),
+    };
+    let cases = [
+        Strict {
+            a: None,
+            nested: vec![],
+            direct: ok_inner.clone(),
+        },
+        Strict {
+            a: Some(1),
+            nested: vec![ok_inner.clone(), StrictInner { name: None }],
+            direct: ok_inner.clone(),
+        },
+        Strict {
+            a: Some(1),
+            nested: vec![],
+            direct: StrictInner { name: None },
+        },
+    ];
+    let expect = [
+        "encode error at Strict.a: missing required field 'a'",
+        "encode error at Strict.nested[1].name: missing required field 'name'",
+        "encode error at Strict.direct.name: missing required field 'name'",
+    ];
+    for (v, want) in cases.iter().zip(expect) {
+        same(v);
+        assert_eq!(
+            Codec::<Strict>::new()
+                .unwrap()
+                .encode(v)
+                .unwrap_err()
+                .to_string(),
+            want
+        );
+    }
+}
+
+#[derive(Thrift, Debug, Clone)]
+struct Chain {
+    #[thrift(id = 1)]
+    next: Option<Box<Chain>>,
+    #[thrift(id = 2)]
+    child: Option<ChainNode>,
+}
+
+#[derive(Thrift, Debug, Clone)]
+struct ChainNode {
+    #[thrift(id = 1)]
+    up: Vec<Chain>,
+}
+
+#[test]
+fn depth_limit_is_the_same() {
+    fn deep(n: usize) -> Chain {
+        let mut c = Chain {
+            next: None,
+            child: None,
+        };
+        for i in 0..n {
+            c = if i % 2 == 0 {
+                Chain {
+                    next: Some(Box::new(c)),
+                    child: None,
+                }
+            } else {
+                Chain {
+                    next: None,
+                    child: Some(ChainNode { up: vec![c] }),
+                }
+            };
+        }
+        c
+    }
+    for n in [0, 10, 40, 63, 64, 65, 100, 500] {
+        same(&deep(n));
+    }
+    for depth in [1, 2, 5] {
+        let opts = Options::default().max_depth(depth);
+        let jit = Codec::<Chain>::with_options(opts).unwrap();
+        let interp = Codec::<Chain>::with_options(opts.backend(Backend::Interpreter)).unwrap();
+        for n in 0..8 {
+            let v = deep(n);
+            assert_eq!(
+                jit.encode(&v).map_err(|e| e.to_string()),
+                interp.encode(&v).map_err(|e| e.to_string()),
+                "depth {depth}, n {n}"
+            );
+        }
+    }
+}
+
+#[test]
+fn backend_is_reported_and_can_be_forced() {
+    let c = Codec::<workloads::Simple>::new().unwrap();
+    assert_eq!(c.backend(), BackendInfo::Jit);
+    let c =
+        Codec::<workloads::Simple>::with_options(Options::default().backend(Backend::Interpreter))
+            .unwrap();
+    assert_eq!(
+        c.backend(),
+        BackendInfo::Interpreter("the interpreter was chosen in the options".into())
+    );
+    let c = Codec::<workloads::Simple>::with_options(Options::compact()).unwrap();
+    assert!(
+        matches!(c.backend(), BackendInfo::Interpreter(r) if r.contains("Binary protocol only"))
+    );
+}
+
+#[derive(Thrift, Debug, Clone, PartialEq)]
+enum Choice {
+    #[thrift(id = 1)]
+    A(i32),
+    #[thrift(id = 2)]
+    B(String),
+}
+
+#[derive(Thrift, Debug, Clone, PartialEq)]
+struct HoldsUnion {
+    #[thrift(id = 1)]
+    c: Choice,
+    #[thrift(id = 2)]
+    m: HashMap<i32, Choice>,
+}
+
+#[test]
+fn unions_inside_compiled_structs_go_through_the_interpreter() {
+    same(&HoldsUnion {
+        c: Choice::B("hi".into()),
+        m: HashMap::from([(1, Choice::A(5))]),
+    });
+    let c = Codec::<Choice>::new().unwrap();
+    assert!(matches!(c.backend(), BackendInfo::Interpreter(r) if r.contains("unions")));
+}
+
+#[test]
+fn threads_share_compiled_code() {
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let c = Codec::<workloads::Nesting>::new().unwrap();
+                let mut v = workloads::nesting();
+                v.i32 = i;
+                let bytes = c.encode(&v).unwrap();
+                assert_eq!(c.decode(&bytes).unwrap(), v);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
