@@ -8,6 +8,27 @@ use dynthrift::{Backend, BackendInfo, Codec, Describe, Options, Thrift};
 use dynthrift_testkit::workloads;
 use proptest::prelude::*;
 
+/// Whether the environment leaves the JIT on (`DYNTHRIFT_JIT=off` runs the suite without it).
+fn jit_on() -> bool {
+    !std::env::var("DYNTHRIFT_JIT").is_ok_and(|v| v == "off")
+}
+
+fn expect_jit<T: Describe>(c: &Codec<T>) {
+    if jit_on() {
+        assert_eq!(
+            c.backend(),
+            BackendInfo::Jit,
+            "{}",
+            std::any::type_name::<T>()
+        );
+    } else {
+        assert_eq!(
+            c.backend(),
+            BackendInfo::Interpreter("DYNTHRIFT_JIT=off".into())
+        );
+    }
+}
+
 fn both<T: Describe>() -> (Codec<T>, Codec<T>) {
     let jit = Codec::<T>::new().unwrap();
     let interp =
@@ -18,12 +39,7 @@ fn both<T: Describe>() -> (Codec<T>, Codec<T>) {
 /// Same bytes and lengths (or the same error) from both backends.
 fn same<T: Describe>(v: &T) -> Vec<u8> {
     let (jit, interp) = both::<T>();
-    assert_eq!(
-        jit.backend(),
-        BackendInfo::Jit,
-        "{}",
-        std::any::type_name::<T>()
-    );
+    expect_jit(&jit);
     let a = jit.encode(v).map_err(|e| e.to_string());
     let b = interp.encode(v).map_err(|e| e.to_string());
     assert_eq!(a, b);
@@ -312,7 +328,7 @@ fn depth_limit_is_the_same() {
 #[test]
 fn backend_is_reported_and_can_be_forced() {
     let c = Codec::<workloads::Simple>::new().unwrap();
-    assert_eq!(c.backend(), BackendInfo::Jit);
+    expect_jit(&c);
     let c =
         Codec::<workloads::Simple>::with_options(Options::default().backend(Backend::Interpreter))
             .unwrap();
@@ -321,9 +337,12 @@ fn backend_is_reported_and_can_be_forced() {
         BackendInfo::Interpreter("the interpreter was chosen in the options".into())
     );
     let c = Codec::<workloads::Simple>::with_options(Options::compact()).unwrap();
-    assert!(
-        matches!(c.backend(), BackendInfo::Interpreter(r) if r.contains("Binary protocol only"))
-    );
+    let reason = if jit_on() {
+        "Binary protocol only"
+    } else {
+        "DYNTHRIFT_JIT=off"
+    };
+    assert!(matches!(c.backend(), BackendInfo::Interpreter(r) if r.contains(reason)));
 }
 
 #[derive(Thrift, Debug, Clone, PartialEq)]
@@ -349,7 +368,12 @@ fn unions_inside_compiled_structs_go_through_the_interpreter() {
         m: HashMap::from([(1, Choice::A(5))]),
     });
     let c = Codec::<Choice>::new().unwrap();
-    assert!(matches!(c.backend(), BackendInfo::Interpreter(r) if r.contains("unions")));
+    let reason = if jit_on() {
+        "unions"
+    } else {
+        "DYNTHRIFT_JIT=off"
+    };
+    assert!(matches!(c.backend(), BackendInfo::Interpreter(r) if r.contains(reason)));
 }
 
 #[test]

@@ -62,7 +62,12 @@ unsafe fn with_vec(
 pub extern "C" fn rt_reserve(ctx: *mut EncCtx, n: usize) -> i32 {
     guarded(ctx, |ctx| {
         // SAFETY: write mode: `out` is the live output vector.
-        unsafe { with_vec(ctx, |out| Ok(out.reserve(n))) }
+        unsafe {
+            with_vec(ctx, |out| {
+                out.reserve(n);
+                Ok(())
+            })
+        }
     })
 }
 
