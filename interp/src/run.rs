@@ -388,6 +388,28 @@ pub unsafe fn decode_partial<'a, R: ProtoRead<'a>>(
         .map_err(|err| err.in_root(&plan.structs[si].name))
 }
 
+/// Reads one value (any node of the plan) with `r` into `p`; `depth` is the nesting budget
+/// left. The JIT uses this for the parts of a type it does not compile.
+///
+/// # Safety
+///
+/// `node` belongs to `plan`, and `p` points to a live value of its representation, exclusively.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn decode_node<'a, R: ProtoRead<'a>>(
+    plan: &Plan,
+    node: &Node,
+    p: *mut u8,
+    r: &mut R,
+    input: &'a [u8],
+    source: Option<&'a Bytes>,
+    limits: &Limits,
+    depth: u32,
+) -> Result<()> {
+    let mut d = Decoder { plan, r, input, source, limits, complete: true };
+    // SAFETY: forwarded contract.
+    unsafe { d.decode_value(node, p, depth) }
+}
+
 struct Decoder<'p, 'r, 'a, R> {
     plan: &'p Plan,
     r: &'r mut R,
