@@ -191,6 +191,15 @@ impl<T: Describe> Codec<T> {
         (None, Some("built without the `jit` feature".into()))
     }
 
+    /// Whether Binary decode runs compiled code.
+    pub fn decodes_compiled(&self) -> bool {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit {
+            return jit.decodes();
+        }
+        false
+    }
+
     /// Which backend this codec runs, and why not the JIT when it is the interpreter.
     pub fn backend(&self) -> BackendInfo {
         match &self.no_jit {
@@ -290,15 +299,27 @@ impl<T: Describe> Codec<T> {
     /// Decodes into an existing value: fields on the wire replace its fields, others stay.
     pub fn decode_into(&self, bytes: &[u8], v: &mut T) -> Result<usize> {
         match self.options.protocol {
-            Protocol::Binary => self.run(v, BinaryReader::new(bytes), bytes, None),
+            Protocol::Binary => self.run_binary(v, bytes, None),
             Protocol::Compact => self.run(v, CompactReader::new(bytes), bytes, None),
         }
+    }
+
+    /// Binary decode: compiled code when there is, the interpreter otherwise.
+    #[inline]
+    fn run_binary(&self, v: &mut T, bytes: &[u8], source: Option<&Bytes>) -> Result<usize> {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit
+            && let Some(r) = jit.decode_into(v, bytes, source, &self.options.limits)
+        {
+            return r;
+        }
+        self.run(v, BinaryReader::new(bytes), bytes, source)
     }
 
     fn decode_from(&self, bytes: &[u8], source: Option<&Bytes>) -> Result<(T, usize)> {
         let mut v = T::empty();
         let used = match self.options.protocol {
-            Protocol::Binary => self.run(&mut v, BinaryReader::new(bytes), bytes, source)?,
+            Protocol::Binary => self.run_binary(&mut v, bytes, source)?,
             Protocol::Compact => self.run(&mut v, CompactReader::new(bytes), bytes, source)?,
         };
         Ok((v, used))

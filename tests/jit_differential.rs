@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use dynthrift::{Backend, BackendInfo, Codec, Describe, Options, Thrift};
 use dynthrift_testkit::workloads;
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 
 /// Whether the environment leaves the JIT on (`DYNTHRIFT_JIT=off` runs the suite without it).
 fn jit_on() -> bool {
@@ -391,5 +392,101 @@ fn threads_share_compiled_code() {
         .collect();
     for h in handles {
         h.join().unwrap();
+    }
+}
+
+/// Decoding `bytes` gives the same value, or the same error (kind, path, offset, message).
+fn same_decode<T: Describe + PartialEq + std::fmt::Debug>(bytes: &[u8]) {
+    let (jit, interp) = both::<T>();
+    let a = jit.decode(bytes).map_err(|e| e.to_string());
+    let b = interp.decode(bytes).map_err(|e| e.to_string());
+    assert_eq!(a, b, "input {bytes:02x?}");
+}
+
+#[test]
+fn decode_is_the_same_on_good_and_broken_input() {
+    let simple = dynthrift::encode(&workloads::simple()).unwrap();
+    let nesting = dynthrift::encode(&workloads::nesting()).unwrap();
+    same_decode::<workloads::Simple>(&simple);
+    same_decode::<workloads::Nesting>(&nesting);
+    same_decode::<workloads::PartialNesting>(&nesting);
+    for cut in 0..simple.len() {
+        same_decode::<workloads::Simple>(&simple[..cut]);
+    }
+    for cut in (0..nesting.len()).step_by(7) {
+        same_decode::<workloads::Nesting>(&nesting[..cut]);
+    }
+    for at in 0..simple.len() {
+        for x in [0x01, 0x80, 0xff] {
+            let mut b = simple.clone();
+            b[at] ^= x;
+            same_decode::<workloads::Simple>(&b);
+        }
+    }
+    for at in (0..nesting.len()).step_by(13) {
+        let mut b = nesting.clone();
+        b[at] ^= 0xff;
+        same_decode::<workloads::Nesting>(&b);
+    }
+    // Required fields, unknown enum values, depth.
+    let strict =
+        Codec::<Strict>::with_options(Options::default().backend(Backend::Interpreter)).unwrap();
+    let ok = strict
+        .encode(&Strict {
+            a: Some(1),
+            nested: vec![],
+            direct: StrictInner {
+                name: Some("n".into()),
+            },
+        })
+        .unwrap();
+    for cut in 0..ok.len() {
+        let (jit, interp) = both::<Strict>();
+        assert_eq!(
+            jit.decode(&ok[..cut])
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            interp
+                .decode(&ok[..cut])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        );
+    }
+    let every_codec =
+        Codec::<Every>::with_options(Options::default().backend(Backend::Interpreter)).unwrap();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for _ in 0..50 {
+        let v = every().new_tree(&mut runner).unwrap().current();
+        let bytes = every_codec.encode(&v).unwrap();
+        let (jit, interp) = both::<Every>();
+        let a = jit.decode(&bytes).unwrap();
+        let b = interp.decode(&bytes).unwrap();
+        assert_eq!(
+            every_codec.encode(&a).unwrap(),
+            every_codec.encode(&b).unwrap()
+        );
+        for at in (0..bytes.len()).step_by(5) {
+            let mut broken = bytes.clone();
+            broken[at] = broken[at].wrapping_add(0x41);
+            let a = jit
+                .decode(&broken)
+                .map(|v| every_codec.encode(&v).unwrap())
+                .map_err(|e| e.to_string());
+            let b = interp
+                .decode(&broken)
+                .map(|v| every_codec.encode(&v).unwrap())
+                .map_err(|e| e.to_string());
+            assert_eq!(a, b, "input {broken:02x?}");
+        }
+    }
+}
+
+#[test]
+fn decode_runs_compiled_code() {
+    // A decoder that did not compile would make the decode comparisons above trivial.
+    if jit_on() {
+        let c = Codec::<workloads::Nesting>::new().unwrap();
+        assert_eq!(c.backend(), BackendInfo::Jit);
+        assert!(c.decodes_compiled());
     }
 }

@@ -405,7 +405,14 @@ pub unsafe fn decode_node<'a, R: ProtoRead<'a>>(
     limits: &Limits,
     depth: u32,
 ) -> Result<()> {
-    let mut d = Decoder { plan, r, input, source, limits, complete: true };
+    let mut d = Decoder {
+        plan,
+        r,
+        input,
+        source,
+        limits,
+        complete: true,
+    };
     // SAFETY: forwarded contract.
     unsafe { d.decode_value(node, p, depth) }
 }

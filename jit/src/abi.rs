@@ -52,3 +52,42 @@ mod tests {
         assert_eq!(std::mem::offset_of!(EncCtx, out), 3 * size_of::<usize>());
     }
 }
+
+/// Context of one decode call. Generated code reads `buf` and `len` and reads and writes
+/// `pos`; helpers read the rest.
+#[repr(C)]
+#[derive(Debug)]
+pub struct DecCtx {
+    /// The input.
+    pub buf: *const u8,
+    /// Bytes consumed so far.
+    pub pos: usize,
+    /// Length of the input.
+    pub len: usize,
+    pub plan: *const Plan,
+    /// The input as `Bytes`, when decoding from `Bytes` (else null).
+    pub source: *const bytes::Bytes,
+    pub limits: *const dynthrift_interp::Limits,
+    /// Set by a helper that fails.
+    pub error: Option<Error>,
+}
+
+pub const DEC_BUF: i32 = std::mem::offset_of!(DecCtx, buf) as i32;
+pub const DEC_POS: i32 = std::mem::offset_of!(DecCtx, pos) as i32;
+pub const DEC_LEN: i32 = std::mem::offset_of!(DecCtx, len) as i32;
+
+/// A compiled struct decoder: context, pointer to a live value of the struct (exclusive),
+/// nesting budget left. Returns [`STATUS_OK`] or [`STATUS_ERROR`] with `ctx.error` set.
+pub type DecodeFn = unsafe extern "C" fn(ctx: *mut DecCtx, value: *mut u8, depth: u32) -> i32;
+
+#[cfg(test)]
+mod dec_tests {
+    use super::*;
+
+    #[test]
+    fn decode_offsets_match_the_struct() {
+        assert_eq!(DEC_BUF, 0);
+        assert_eq!(DEC_POS as usize, size_of::<usize>());
+        assert_eq!(DEC_LEN as usize, 2 * size_of::<usize>());
+    }
+}

@@ -178,3 +178,113 @@ impl JitEncoder {
         .in_root(&self.plan.root().name)
     }
 }
+
+/// Machine code for one plan's Binary decoder.
+pub struct JitDecoder {
+    /// Owns the code; freed when the decoder drops.
+    module: Option<JITModule>,
+    plan: Arc<Plan>,
+    decode: crate::abi::DecodeFn,
+}
+
+// SAFETY: as for `JitEncoder`: the module is immutable after finalize and freed only in
+// `drop`; each call has its own context.
+unsafe impl Send for JitDecoder {}
+// SAFETY: as above.
+unsafe impl Sync for JitDecoder {}
+
+impl Drop for JitDecoder {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: no function of this module can run any more: calls need `&self`.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl std::fmt::Debug for JitDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JitDecoder({})", self.plan.root().name)
+    }
+}
+
+impl JitDecoder {
+    /// Compiles the Binary decoder of `plan`'s root struct and everything it reaches.
+    pub fn compile(plan: Arc<Plan>) -> std::result::Result<JitDecoder, String> {
+        if !crate::lower_decode::compiles(plan.root()) {
+            return Err(format!(
+                "'{}': unions and structs keeping unknown fields are not compiled yet",
+                plan.root().name
+            ));
+        }
+        let mut module = new_module()?;
+        let compiled = (|| {
+            let table = crate::lower_decode::declare(&mut module, &plan)?;
+            let mut ctx = module.make_context();
+            let mut fctx = FunctionBuilderContext::new();
+            for si in 0..plan.structs.len() {
+                crate::lower_decode::define(&mut module, &plan, &table, si, &mut ctx, &mut fctx)?;
+            }
+            module
+                .finalize_definitions()
+                .map_err(|e| format!("finalize: {e}"))?;
+            let id = table[0].ok_or("root not compiled")?;
+            Ok::<_, String>(module.get_finalized_function(id))
+        })();
+        match compiled {
+            Ok(f) => {
+                // SAFETY: the function was defined with the `DecodeFn` signature.
+                let decode = unsafe { std::mem::transmute::<*const u8, crate::abi::DecodeFn>(f) };
+                Ok(JitDecoder {
+                    module: Some(module),
+                    plan,
+                    decode,
+                })
+            }
+            Err(reason) => {
+                // SAFETY: nothing from this module escaped.
+                unsafe { module.free_memory() };
+                Err(reason)
+            }
+        }
+    }
+
+    /// Decodes the struct at the start of `input` into the value at `value` (which starts as
+    /// the type's empty value); returns the bytes used.
+    ///
+    /// # Safety
+    /// `value` points to a live value of the plan's root struct, exclusively.
+    pub unsafe fn decode(
+        &self,
+        value: *mut u8,
+        input: &[u8],
+        source: Option<&bytes::Bytes>,
+        limits: &dynthrift_interp::Limits,
+    ) -> Result<usize> {
+        let mut ctx = crate::abi::DecCtx {
+            buf: input.as_ptr(),
+            pos: 0,
+            len: input.len(),
+            plan: Arc::as_ptr(&self.plan),
+            source: source.map_or(std::ptr::null(), |s| s as *const bytes::Bytes),
+            limits: limits as *const dynthrift_interp::Limits,
+            error: None,
+        };
+        // SAFETY: the code was compiled from this plan; `value` is a live root value held
+        // exclusively; the context describes `input`, which outlives the call.
+        let status = unsafe { (self.decode)(&mut ctx, value, limits.depth) };
+        if status == STATUS_OK {
+            return Ok(ctx.pos);
+        }
+        Err(ctx
+            .error
+            .unwrap_or_else(|| {
+                Error::decode(
+                    ErrorKind::InvalidData,
+                    ctx.pos,
+                    "compiled decoder failed without an error",
+                )
+            })
+            .in_root(&self.plan.root().name))
+    }
+}

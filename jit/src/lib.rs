@@ -1,8 +1,10 @@
 //! dynthrift-jit: the Cranelift backend. It translates the interpreter's plan into machine
 //! code. So far: the Binary encoder and sizer of derived types, with struct skeletons,
 //! presence checks, scalars, enums and nested structs compiled, and strings, containers and
-//! unions handed to runtime helpers (strings) or to the interpreter (the rest). Decoding and
-//! the Compact protocol run on the interpreter.
+//! unions handed to runtime helpers (strings) or to the interpreter (the rest); and the Binary
+//! decoder of derived types, with struct loops, header reads, id dispatch, scalars and nested
+//! structs compiled and every other value read by the interpreter. The Compact protocol runs
+//! on the interpreter.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
@@ -10,10 +12,11 @@ pub mod abi;
 #[allow(unsafe_code)]
 mod engine;
 mod lower;
+mod lower_decode;
 #[allow(unsafe_code)]
 mod rt;
 #[allow(unsafe_code)]
 mod typed;
 
-pub use engine::JitEncoder;
+pub use engine::{JitDecoder, JitEncoder};
 pub use typed::TypedJit;

@@ -179,3 +179,156 @@ pub extern "C" fn rt_depth(ctx: *mut EncCtx) -> i32 {
         Err(Error::encode(ErrorKind::DepthLimit, "nesting too deep"))
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Decode helpers
+
+use dynthrift_core::wire::ProtoRead;
+use dynthrift_core::wire::binary::BinaryReader;
+use dynthrift_interp::plan::StructPlan;
+
+use crate::abi::DecCtx;
+
+fn dec_guarded(ctx: *mut DecCtx, f: impl FnOnce(&mut DecCtx) -> Result<(), Error>) -> i32 {
+    // SAFETY: generated code passes the context it was given, live for the whole call.
+    let ctx = unsafe { &mut *ctx };
+    match catch_unwind(AssertUnwindSafe(|| f(&mut *ctx))) {
+        Ok(Ok(())) => STATUS_OK,
+        Ok(Err(e)) => {
+            ctx.error = Some(e);
+            STATUS_ERROR
+        }
+        Err(_) => {
+            ctx.error = Some(Error::decode(
+                ErrorKind::InvalidData,
+                ctx.pos,
+                "a helper panicked",
+            ));
+            STATUS_ERROR
+        }
+    }
+}
+
+/// The whole input.
+///
+/// # Safety
+/// `ctx.buf`/`ctx.len` describe the live input of this decode call.
+unsafe fn input<'a>(ctx: &DecCtx) -> &'a [u8] {
+    // SAFETY: the caller's contract.
+    unsafe { std::slice::from_raw_parts(ctx.buf, ctx.len) }
+}
+
+/// Runs `f` with a Binary reader over the rest of the input, then advances `pos`; error
+/// offsets are made absolute.
+fn with_reader(
+    ctx: &mut DecCtx,
+    f: impl for<'a> FnOnce(&mut BinaryReader<'a>, &'a [u8], Option<&'a Bytes>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    // SAFETY: the context describes the live input (and source) of this decode call.
+    let (all, source) = unsafe { (input(ctx), ctx.source.as_ref()) };
+    let base = ctx.pos;
+    let rest = &all[base..];
+    let mut r = BinaryReader::new(rest);
+    let res = f(&mut r, rest, source);
+    ctx.pos = base + r.position();
+    res.map_err(|e| e.shift_offset(base))
+}
+
+pub extern "C" fn rt_dec_eof(ctx: *mut DecCtx, at: usize) -> i32 {
+    dec_guarded(ctx, |_| {
+        Err(Error::decode(ErrorKind::UnexpectedEof, at, ""))
+    })
+}
+
+pub extern "C" fn rt_dec_invalid_type(ctx: *mut DecCtx, code: u32, at: usize) -> i32 {
+    dec_guarded(ctx, |_| {
+        Err(Error::decode(
+            ErrorKind::InvalidType,
+            at,
+            format!("invalid type code {code}"),
+        ))
+    })
+}
+
+pub extern "C" fn rt_dec_depth(ctx: *mut DecCtx) -> i32 {
+    dec_guarded(ctx, |ctx| Err(dynthrift_core::wire::depth_error(ctx.pos)))
+}
+
+/// Skips a value of wire type `t` (an unknown field, or one with another type).
+pub extern "C" fn rt_dec_skip(ctx: *mut DecCtx, t: u32, depth: u32) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        let t = dynthrift_core::TType::from_u8(t as u8).ok_or_else(|| {
+            Error::decode(
+                ErrorKind::InvalidType,
+                ctx.pos,
+                format!("invalid type code {t}"),
+            )
+        })?;
+        with_reader(ctx, |r, _, _| r.skip(t, depth))
+    })
+}
+
+/// Decodes any value with the interpreter.
+pub extern "C" fn rt_dec_node(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        // SAFETY: the plan and limits outlive the call; `node` points into the plan.
+        let (plan, limits, node) = unsafe { (&*ctx.plan, &*ctx.limits, &*node) };
+        with_reader(ctx, |r, rest, source| {
+            // SAFETY: generated code passes the value the node describes, exclusively.
+            unsafe { run::decode_node(plan, node, p, r, rest, source, limits, depth) }
+        })
+    })
+}
+
+/// `Option<T>`: makes it `Some(empty)` if `None`; returns the value's address.
+pub extern "C" fn rt_option_insert(od: *const OptionDesc, slot: *mut u8) -> *mut u8 {
+    // SAFETY: `od` is a static descriptor and `slot` the `Option<T>` it describes, exclusively.
+    unsafe { ((*od).get_or_insert_empty)(slot) }
+}
+
+/// Stores enum value `v`; 0 when the enum has no such value.
+pub extern "C" fn rt_enum_from_i32(ed: *const EnumDesc, p: *mut u8, v: i32) -> i32 {
+    // SAFETY: `ed` is a static descriptor and `p` the enum it describes, exclusively.
+    unsafe { ((*ed).from_i32)(p, v) as i32 }
+}
+
+pub extern "C" fn rt_dec_unknown_enum(
+    ctx: *mut DecCtx,
+    ed: *const EnumDesc,
+    v: i32,
+    at: usize,
+) -> i32 {
+    dec_guarded(ctx, |_| {
+        // SAFETY: a static descriptor.
+        let name = unsafe { (*ed).name };
+        Err(Error::decode(
+            ErrorKind::UnknownEnumValue,
+            at,
+            format!("unknown value {v} for enum '{name}'"),
+        ))
+    })
+}
+
+/// Required fields of `s` not in `seen`.
+pub extern "C" fn rt_dec_missing(ctx: *mut DecCtx, s: *const StructPlan, seen: u64) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        // SAFETY: `s` points into the plan, which outlives the code.
+        let s = unsafe { &*s };
+        let i = (s.required_mask & !seen).trailing_zeros() as usize;
+        Err(Error::decode(
+            ErrorKind::MissingRequired,
+            ctx.pos,
+            format!("missing required field '{}'", s.fields[i].name),
+        ))
+    })
+}
+
+/// Adds field `f` to the path of the error being returned.
+pub extern "C" fn rt_dec_in_field(ctx: *mut DecCtx, f: *const FieldPlan) -> i32 {
+    // SAFETY: generated code passes its live context; `f` points into the plan.
+    let (ctx, f) = unsafe { (&mut *ctx, &*f) };
+    if let Some(e) = ctx.error.take() {
+        ctx.error = Some(e.in_field(&f.name));
+    }
+    STATUS_ERROR
+}

@@ -8,11 +8,12 @@ use dynthrift_core::Result;
 use dynthrift_core::desc::Describe;
 use dynthrift_interp::TypedPlan;
 
-use crate::engine::JitEncoder;
+use crate::engine::{JitDecoder, JitEncoder};
 
 /// Compiled code for `T`.
 pub struct TypedJit<T> {
     enc: Arc<JitEncoder>,
+    dec: Option<Arc<JitDecoder>>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -20,6 +21,7 @@ impl<T> Clone for TypedJit<T> {
     fn clone(&self) -> Self {
         TypedJit {
             enc: self.enc.clone(),
+            dec: self.dec.clone(),
             _t: PhantomData,
         }
     }
@@ -31,7 +33,9 @@ impl<T> std::fmt::Debug for TypedJit<T> {
     }
 }
 
-type Cache = Mutex<HashMap<usize, std::result::Result<Arc<JitEncoder>, String>>>;
+/// Per plan: the encoder (or why none) and the decoder (if it compiled).
+type Entry = std::result::Result<(Arc<JitEncoder>, Option<Arc<JitDecoder>>), String>;
+type Cache = Mutex<HashMap<usize, Entry>>;
 
 fn cache() -> &'static Cache {
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
@@ -47,11 +51,14 @@ impl<T: Describe> TypedJit<T> {
         let mut map = cache()
             .lock()
             .map_err(|_| "JIT cache poisoned".to_string())?;
-        let entry = map
-            .entry(key)
-            .or_insert_with(|| JitEncoder::compile(plan.plan().clone()).map(Arc::new));
-        entry.clone().map(|enc| TypedJit {
+        let entry = map.entry(key).or_insert_with(|| {
+            let enc = JitEncoder::compile(plan.plan().clone()).map(Arc::new)?;
+            let dec = JitDecoder::compile(plan.plan().clone()).map(Arc::new)?;
+            Ok((enc, Some(dec)))
+        });
+        entry.clone().map(|(enc, dec)| TypedJit {
             enc,
+            dec,
             _t: PhantomData,
         })
     }
@@ -61,6 +68,25 @@ impl<T: Describe> TypedJit<T> {
         // SAFETY: the code was compiled from `T`'s plan (the cache key is that plan); `v` is
         // a live `T`.
         unsafe { self.enc.encode(v as *const T as *const u8, out, depth) }
+    }
+
+    /// Whether the Binary decoder is compiled too.
+    pub fn decodes(&self) -> bool {
+        self.dec.is_some()
+    }
+
+    /// Decodes the struct at the start of `input` into `v` (fields on the wire replace its
+    /// fields); returns the bytes used. `None` when the decoder is not compiled.
+    pub fn decode_into(
+        &self,
+        v: &mut T,
+        input: &[u8],
+        source: Option<&bytes::Bytes>,
+        limits: &dynthrift_interp::Limits,
+    ) -> Option<Result<usize>> {
+        let dec = self.dec.as_ref()?;
+        // SAFETY: compiled from `T`'s plan; `v` is a live `T`, borrowed exclusively.
+        Some(unsafe { dec.decode(v as *mut T as *mut u8, input, source, limits) })
     }
 
     /// The Binary size of `v`.

@@ -1,0 +1,539 @@
+//! Translation of a plan into a Binary decoder: per struct, a loop that reads a field header,
+//! dispatches on the id (a jump table when ids are dense), reads scalars inline and nested
+//! structs through their compiled decoder, and hands every other value to the interpreter
+//! (`rt_dec_node`) at the current offset. Semantics, errors and offsets are the interpreter's.
+
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    self, AbiParam, Block, BlockCall, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature,
+    Type, UserFuncName, Value, types,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Linkage, Module};
+use dynthrift_interp::Plan;
+use dynthrift_interp::plan::{EnumRepr, FieldPlan, Lookup, Node, Presence, StructPlan};
+
+use crate::abi::{DEC_BUF, DEC_LEN, DEC_POS, STATUS_ERROR, STATUS_OK};
+use crate::rt;
+
+/// Whether the decoder of struct `s` is compiled (others run on the interpreter).
+pub(crate) fn compiles(s: &StructPlan) -> bool {
+    crate::lower::compiles(s)
+        && s.fields
+            .iter()
+            .all(|f| !matches!(f.presence, Presence::Bit(_)))
+}
+
+pub(crate) fn declare(module: &mut JITModule, plan: &Plan) -> Result<Vec<Option<FuncId>>, String> {
+    let sig = sig(module);
+    plan.structs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if !compiles(s) {
+                return Ok(None);
+            }
+            module
+                .declare_function(&format!("decode_{i}"), Linkage::Local, &sig)
+                .map(Some)
+                .map_err(|e| format!("declare: {e}"))
+        })
+        .collect()
+}
+
+fn sig(module: &JITModule) -> Signature {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    sig.params.extend([
+        AbiParam::new(ptr),
+        AbiParam::new(ptr),
+        AbiParam::new(types::I32),
+    ]);
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+pub(crate) fn define(
+    module: &mut JITModule,
+    plan: &Plan,
+    table: &[Option<FuncId>],
+    si: usize,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<(), String> {
+    let Some(id) = table[si] else { return Ok(()) };
+    ctx.func.signature = sig(module);
+    ctx.func.name = UserFuncName::user(1, id.as_u32());
+    let ptr = module.target_config().pointer_type();
+    let refs: Vec<Option<ir::FuncRef>> = table
+        .iter()
+        .map(|f| f.map(|f| module.declare_func_in_func(f, &mut ctx.func)))
+        .collect();
+    let frontend = module.target_config();
+    let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+    let sigs = Sigs::import(&mut b, module, ptr);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let seen = b.declare_var(types::I64);
+    let mut l = Lower {
+        b,
+        ptr,
+        sigs,
+        cx: params[0],
+        refs,
+        seen,
+    };
+    l.lower_struct(&plan.structs[si], params[1], params[2]);
+    l.b.seal_all_blocks();
+    l.b.finalize(frontend);
+    module
+        .define_function(id, ctx)
+        .map_err(|e| format!("define decode {}: {e:?}", plan.structs[si].name))?;
+    module.clear_context(ctx);
+    Ok(())
+}
+
+struct Sigs {
+    /// `(ctx, usize) -> i32`
+    ctx_usize: SigRef,
+    /// `(ctx, u32, usize) -> i32`
+    ctx_u32_usize: SigRef,
+    /// `(ctx) -> i32`
+    ctx_only: SigRef,
+    /// `(ctx, u32, u32) -> i32`
+    ctx_u32_u32: SigRef,
+    /// `(ctx, ptr, ptr, u32) -> i32`
+    node: SigRef,
+    /// `(ptr, ptr) -> ptr`
+    ptr_ptr_ptr: SigRef,
+    /// `(ptr, ptr, i32) -> i32`
+    enum_from: SigRef,
+    /// `(ctx, ptr, i32, usize) -> i32`
+    unknown_enum: SigRef,
+    /// `(ctx, ptr, i64) -> i32`
+    missing: SigRef,
+    /// `(ctx, ptr) -> i32`
+    ctx_ptr: SigRef,
+}
+
+impl Sigs {
+    fn import(b: &mut FunctionBuilder<'_>, module: &JITModule, ptr: Type) -> Sigs {
+        let mut sig = |params: &[Type], ret: Type| {
+            let mut s = module.make_signature();
+            s.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+            s.returns.push(AbiParam::new(ret));
+            b.import_signature(s)
+        };
+        let i32t = types::I32;
+        Sigs {
+            ctx_usize: sig(&[ptr, ptr], i32t),
+            ctx_u32_usize: sig(&[ptr, i32t, ptr], i32t),
+            ctx_only: sig(&[ptr], i32t),
+            ctx_u32_u32: sig(&[ptr, i32t, i32t], i32t),
+            node: sig(&[ptr, ptr, ptr, i32t], i32t),
+            ptr_ptr_ptr: sig(&[ptr, ptr], ptr),
+            enum_from: sig(&[ptr, ptr, i32t], i32t),
+            unknown_enum: sig(&[ptr, ptr, i32t, ptr], i32t),
+            missing: sig(&[ptr, ptr, types::I64], i32t),
+            ctx_ptr: sig(&[ptr, ptr], i32t),
+        }
+    }
+}
+
+struct Lower<'f> {
+    b: FunctionBuilder<'f>,
+    ptr: Type,
+    sigs: Sigs,
+    cx: Value,
+    refs: Vec<Option<ir::FuncRef>>,
+    seen: Variable,
+}
+
+fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Loads from the input: in bounds (checked first), possibly unaligned.
+fn input_flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap().with_readonly()
+}
+
+/// Stores into values: aligned fields.
+fn value_flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Wire type codes Thrift defines (bit per code).
+const VALID_TYPES: u32 = (1 << 0)
+    | (1 << 1)
+    | (1 << 2)
+    | (1 << 3)
+    | (1 << 4)
+    | (1 << 6)
+    | (1 << 8)
+    | (1 << 10)
+    | (1 << 11)
+    | (1 << 12)
+    | (1 << 13)
+    | (1 << 14)
+    | (1 << 15)
+    | (1 << 16);
+
+impl Lower<'_> {
+    fn iconst_ptr(&mut self, v: usize) -> Value {
+        self.b.ins().iconst(self.ptr, v as i64)
+    }
+
+    fn call(&mut self, sig: SigRef, addr: *const (), args: &[Value]) -> Value {
+        let f = self.iconst_ptr(addr as usize);
+        let call = self.b.ins().call_indirect(sig, f, args);
+        self.b.inst_results(call)[0]
+    }
+
+    fn ret(&mut self, status: i32) {
+        let s = self.b.ins().iconst(types::I32, status as i64);
+        self.b.ins().return_(&[s]);
+    }
+
+    /// Returns `STATUS_ERROR` when `status` is non-zero, adding `field` to the error path.
+    fn emit_check(&mut self, status: Value, field: Option<&FieldPlan>) {
+        let fail = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(status, fail, &[], cont, &[]);
+        self.b.switch_to_block(fail);
+        if let Some(f) = field {
+            let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+            let cx = self.cx;
+            self.call(
+                self.sigs.ctx_ptr,
+                rt::rt_dec_in_field as *const (),
+                &[cx, fp],
+            );
+        }
+        self.ret(STATUS_ERROR);
+        self.b.switch_to_block(cont);
+    }
+
+    /// `(buf, pos, len)` from the context.
+    fn load_cursor(&mut self) -> (Value, Value, Value) {
+        let cx = self.cx;
+        let buf = self.b.ins().load(self.ptr, trusted(), cx, DEC_BUF);
+        let pos = self.b.ins().load(self.ptr, trusted(), cx, DEC_POS);
+        let len = self.b.ins().load(self.ptr, trusted(), cx, DEC_LEN);
+        (buf, pos, len)
+    }
+
+    /// Fails with an end-of-input error at `at` unless `n` bytes remain after `pos`.
+    fn emit_need(
+        &mut self,
+        pos: Value,
+        len: Value,
+        n: usize,
+        at: Value,
+        field: Option<&FieldPlan>,
+    ) {
+        let avail = self.b.ins().isub(len, pos);
+        let short = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, avail, n as i64);
+        let fail = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(short, fail, &[], cont, &[]);
+        self.b.switch_to_block(fail);
+        let cx = self.cx;
+        let st = self.call(self.sigs.ctx_usize, rt::rt_dec_eof as *const (), &[cx, at]);
+        if let Some(f) = field {
+            let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+            self.call(
+                self.sigs.ctx_ptr,
+                rt::rt_dec_in_field as *const (),
+                &[cx, fp],
+            );
+        }
+        self.b.ins().return_(&[st]);
+        self.b.switch_to_block(cont);
+    }
+
+    fn store_pos(&mut self, pos: Value, add: usize) {
+        let p = self.b.ins().iadd_imm_s(pos, add as i64);
+        let cx = self.cx;
+        self.b.ins().store(trusted(), p, cx, DEC_POS);
+    }
+
+    fn lower_struct(&mut self, s: &StructPlan, v: Value, depth: Value) {
+        let deep = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(deep);
+        self.b.ins().brif(depth, cont, &[], deep, &[]);
+        self.b.switch_to_block(deep);
+        let cx = self.cx;
+        let st = self.call(self.sigs.ctx_only, rt::rt_dec_depth as *const (), &[cx]);
+        self.b.ins().return_(&[st]);
+        self.b.switch_to_block(cont);
+        let depth = self.b.ins().iadd_imm_s(depth, -1);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.def_var(self.seen, zero);
+
+        let head = self.b.create_block();
+        let end = self.b.create_block();
+        let unknown = self.b.create_block();
+        self.b.append_block_param(unknown, types::I32);
+        self.b.ins().jump(head, &[]);
+
+        // Field header.
+        self.b.switch_to_block(head);
+        let (buf, pos, len) = self.load_cursor();
+        self.emit_need(pos, len, 1, pos, None);
+        let at = self.b.ins().iadd(buf, pos);
+        let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+        let not_stop = self.b.create_block();
+        let stop = self.b.create_block();
+        self.b.ins().brif(t, not_stop, &[], stop, &[]);
+        self.b.switch_to_block(stop);
+        self.store_pos(pos, 1);
+        self.b.ins().jump(end, &[]);
+
+        self.b.switch_to_block(not_stop);
+        // Unknown type codes: an error at the type byte.
+        let small = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t, 17);
+        let small = self.b.ins().uextend(types::I32, small);
+        let mask = self.b.ins().iconst(types::I32, VALID_TYPES as i64);
+        let shifted = self.b.ins().ushr(mask, t);
+        let bit = self.b.ins().band_imm_s(shifted, 1);
+        let valid = self.b.ins().band(bit, small);
+        let invalid = self.b.create_block();
+        let known = self.b.create_block();
+        self.b.set_cold_block(invalid);
+        self.b.ins().brif(valid, known, &[], invalid, &[]);
+        self.b.switch_to_block(invalid);
+        let cx = self.cx;
+        let st = self.call(
+            self.sigs.ctx_u32_usize,
+            rt::rt_dec_invalid_type as *const (),
+            &[cx, t, pos],
+        );
+        self.b.ins().return_(&[st]);
+
+        self.b.switch_to_block(known);
+        let id_at = self.b.ins().iadd_imm_s(pos, 1);
+        self.emit_need(pos, len, 3, id_at, None);
+        let raw = self.b.ins().load(types::I16, input_flags(), at, 1);
+        let id = self.b.ins().bswap(raw);
+        self.store_pos(pos, 3);
+
+        // Dispatch on the id.
+        let blocks: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
+        let unknown_call = [ir::BlockArg::Value(t)];
+        match &s.lookup {
+            Lookup::Dense { min, table } => {
+                let idx = self.b.ins().sextend(types::I32, id);
+                let idx = self.b.ins().iadd_imm_s(idx, -(*min as i64));
+                let default = BlockCall::new(
+                    unknown,
+                    unknown_call.iter().copied(),
+                    &mut self.b.func.dfg.value_lists,
+                );
+                let entries: Vec<BlockCall> = table
+                    .iter()
+                    .map(|&fi| {
+                        if fi == u16::MAX {
+                            BlockCall::new(
+                                unknown,
+                                unknown_call.iter().copied(),
+                                &mut self.b.func.dfg.value_lists,
+                            )
+                        } else {
+                            BlockCall::new(
+                                blocks[fi as usize],
+                                std::iter::empty(),
+                                &mut self.b.func.dfg.value_lists,
+                            )
+                        }
+                    })
+                    .collect();
+                let jt = self
+                    .b
+                    .create_jump_table(JumpTableData::new(default, &entries));
+                self.b.ins().br_table(idx, jt);
+            }
+            Lookup::Sorted(_) => {
+                for (i, f) in s.fields.iter().enumerate() {
+                    let is = self.b.ins().icmp_imm_s(IntCC::Equal, id, f.id as i64);
+                    let next = self.b.create_block();
+                    self.b.ins().brif(is, blocks[i], &[], next, &[]);
+                    self.b.switch_to_block(next);
+                }
+                self.b.ins().jump(unknown, &unknown_call);
+            }
+        }
+
+        for (i, f) in s.fields.iter().enumerate() {
+            self.b.switch_to_block(blocks[i]);
+            // A known id with another wire type is skipped, like an unknown one.
+            let same = self.b.ins().icmp_imm_s(IntCC::Equal, t, f.ttype as i64);
+            let decode = self.b.create_block();
+            self.b.ins().brif(same, decode, &[], unknown, &unknown_call);
+            self.b.switch_to_block(decode);
+            self.lower_field(f, v, depth);
+            if i < 64 {
+                let seen = self.b.use_var(self.seen);
+                let seen = self.b.ins().bor_imm_s(seen, 1i64 << i);
+                self.b.def_var(self.seen, seen);
+            }
+            self.b.ins().jump(head, &[]);
+        }
+
+        self.b.switch_to_block(unknown);
+        let t = self.b.block_params(unknown)[0];
+        let cx = self.cx;
+        let st = self.call(
+            self.sigs.ctx_u32_u32,
+            rt::rt_dec_skip as *const (),
+            &[cx, t, depth],
+        );
+        self.emit_check(st, None);
+        self.b.ins().jump(head, &[]);
+
+        self.b.switch_to_block(end);
+        if s.required_mask != 0 {
+            let seen = self.b.use_var(self.seen);
+            let have = self.b.ins().band_imm_s(seen, s.required_mask as i64);
+            let missing = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::NotEqual, have, s.required_mask as i64);
+            let fail = self.b.create_block();
+            let ok = self.b.create_block();
+            self.b.set_cold_block(fail);
+            self.b.ins().brif(missing, fail, &[], ok, &[]);
+            self.b.switch_to_block(fail);
+            let sp = self.iconst_ptr(s as *const StructPlan as usize);
+            let cx = self.cx;
+            let st = self.call(
+                self.sigs.missing,
+                rt::rt_dec_missing as *const (),
+                &[cx, sp, seen],
+            );
+            self.b.ins().return_(&[st]);
+            self.b.switch_to_block(ok);
+        }
+        self.ret(STATUS_OK);
+    }
+
+    fn lower_field(&mut self, f: &FieldPlan, v: Value, depth: Value) {
+        let slot = self.b.ins().iadd_imm_s(v, f.offset as i64);
+        let target = match f.presence {
+            Presence::Option(od) => {
+                let odp = self.iconst_ptr(od as *const _ as usize);
+                self.call(
+                    self.sigs.ptr_ptr_ptr,
+                    rt::rt_option_insert as *const (),
+                    &[odp, slot],
+                )
+            }
+            _ => slot,
+        };
+        let fixed = match &f.node {
+            Node::Bool | Node::I8 => Some(1),
+            Node::I16 => Some(2),
+            Node::I32 | Node::Enum(_) => Some(4),
+            Node::I64 | Node::Double => Some(8),
+            Node::Uuid => Some(16),
+            _ => None,
+        };
+        if let Some(n) = fixed {
+            let (buf, pos, len) = self.load_cursor();
+            self.emit_need(pos, len, n, pos, Some(f));
+            let at = self.b.ins().iadd(buf, pos);
+            self.lower_scalar(f, target, at, pos);
+            self.store_pos(pos, n);
+            return;
+        }
+        let cx = self.cx;
+        let st = match &f.node {
+            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
+                let call = self.b.ins().call(fref, &[cx, target, depth]);
+                self.b.inst_results(call)[0]
+            }
+            node => {
+                let np = self.iconst_ptr(node as *const Node as usize);
+                self.call(
+                    self.sigs.node,
+                    rt::rt_dec_node as *const (),
+                    &[cx, np, target, depth],
+                )
+            }
+        };
+        self.emit_check(st, Some(f));
+    }
+
+    /// Reads a plain value at `at` (bounds already checked) into `target`.
+    fn lower_scalar(&mut self, f: &FieldPlan, target: Value, at: Value, pos: Value) {
+        match &f.node {
+            Node::Bool => {
+                let x = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                // Any non-zero byte is true; the value stored is 0 or 1.
+                let x = self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0);
+                self.b.ins().store(value_flags(), x, target, 0);
+            }
+            Node::I8 => {
+                let x = self.b.ins().load(types::I8, input_flags(), at, 0);
+                self.b.ins().store(value_flags(), x, target, 0);
+            }
+            Node::I16 | Node::I32 | Node::I64 | Node::Double | Node::Enum(EnumRepr::Open) => {
+                let ty = match &f.node {
+                    Node::I16 => types::I16,
+                    Node::I64 | Node::Double => types::I64,
+                    _ => types::I32,
+                };
+                let x = self.b.ins().load(ty, input_flags(), at, 0);
+                let x = self.b.ins().bswap(x);
+                self.b.ins().store(value_flags(), x, target, 0);
+            }
+            Node::Enum(EnumRepr::Rust(ed)) => {
+                let x = self.b.ins().load(types::I32, input_flags(), at, 0);
+                let x = self.b.ins().bswap(x);
+                let edp = self.iconst_ptr(*ed as *const _ as usize);
+                let ok = self.call(
+                    self.sigs.enum_from,
+                    rt::rt_enum_from_i32 as *const (),
+                    &[edp, target, x],
+                );
+                let fail = self.b.create_block();
+                let cont = self.b.create_block();
+                self.b.set_cold_block(fail);
+                self.b.ins().brif(ok, cont, &[], fail, &[]);
+                self.b.switch_to_block(fail);
+                let cx = self.cx;
+                self.call(
+                    self.sigs.unknown_enum,
+                    rt::rt_dec_unknown_enum as *const (),
+                    &[cx, edp, x, pos],
+                );
+                let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+                self.call(
+                    self.sigs.ctx_ptr,
+                    rt::rt_dec_in_field as *const (),
+                    &[cx, fp],
+                );
+                self.ret(STATUS_ERROR);
+                self.b.switch_to_block(cont);
+            }
+            Node::Uuid => {
+                let lo = self.b.ins().load(types::I64, input_flags(), at, 0);
+                let hi = self.b.ins().load(types::I64, input_flags(), at, 8);
+                let flags = MemFlagsData::new().with_notrap();
+                self.b.ins().store(flags, lo, target, 0);
+                self.b.ins().store(flags, hi, target, 8);
+            }
+            _ => {}
+        }
+    }
+}
