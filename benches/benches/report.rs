@@ -66,7 +66,8 @@ fn main() {
         }
     );
     println!(
-        "{} cores, load average {load_before} before / {load_after} after; {:.0} s in all.\n",
+        "{} cores, load average {load_before} before / {load_after} after; checks and \
+         measurements took {:.0} s.\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         elapsed.as_secs_f64()
     );

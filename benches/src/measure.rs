@@ -19,11 +19,11 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The full report: about 1.2 s per operation.
+    /// The full report: about 1.5 s per operation, 2–3 minutes in all.
     pub const FULL: Plan = Plan {
         warmup: Duration::from_millis(200),
         sample: Duration::from_millis(30),
-        samples: 31,
+        samples: 41,
     };
     /// The quick mode (CI): checks that everything runs; its times mean little.
     pub const QUICK: Plan = Plan {
