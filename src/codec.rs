@@ -120,13 +120,17 @@ impl<T> Clone for Codec<T> {
 }
 
 #[cfg(feature = "jit")]
-/// Whether `DYNTHRIFT_JIT` turns the JIT off (`off`, `0`, `false`, `no`).
+/// Whether `DYNTHRIFT_JIT` turns the JIT off (`off`, `0`, `false`, `no`). Read once, when the
+/// first codec is made.
 fn jit_disabled_by_env() -> bool {
-    std::env::var("DYNTHRIFT_JIT").is_ok_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "off" | "0" | "false" | "no"
-        )
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OFF.get_or_init(|| {
+        std::env::var("DYNTHRIFT_JIT").is_ok_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "off" | "0" | "false" | "no"
+            )
+        })
     })
 }
 
