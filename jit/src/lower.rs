@@ -6,17 +6,17 @@
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, UserFuncName, Value,
-    types,
+    self, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, Type,
+    UserFuncName, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 use dynthrift_core::TType;
-use dynthrift_core::desc::{BinRepr, StrRepr};
+use dynthrift_core::desc::{BinRepr, SeqDesc, StrRepr};
 use dynthrift_core::schema::{Requiredness, StructKind};
 use dynthrift_interp::Plan;
-use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, StructPlan};
+use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, SeqRepr, StructPlan};
 
 use crate::abi::{ENC_BUF, ENC_CAP, ENC_LEN, STATUS_ERROR, STATUS_OK};
 use crate::rt;
@@ -120,6 +120,8 @@ struct Sigs {
     enum_i32: SigRef,
     field_err: SigRef,
     depth: SigRef,
+    /// `(ptr, ptr) -> ptr`: sequence length and data pointer.
+    seq: SigRef,
 }
 
 impl Sigs {
@@ -138,6 +140,7 @@ impl Sigs {
             enum_i32: sig(&[ptr, ptr], types::I32),
             field_err: sig(&[ptr, ptr], types::I32),
             depth: sig(&[ptr], types::I32),
+            seq: sig(&[ptr, ptr], ptr),
         }
     }
 }
@@ -364,6 +367,9 @@ impl Lower<'_> {
         }
         let cx = self.cx;
         let st = match &f.node {
+            Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
+                self.lower_list(elem, sd, p, depth)
+            }
             Node::String(_) | Node::Binary(_) => {
                 let kind = self.b.ins().iconst(types::I32, str_kind(&f.node) as i64);
                 let helper = if self.mode == Mode::Write {
@@ -391,6 +397,212 @@ impl Lower<'_> {
             }
         };
         self.emit_check(st, Some(f));
+    }
+
+    /// Lists the JIT writes itself: elements that are plain, strings, or compiled structs.
+    fn list_compiles(&self, elem: &Node) -> bool {
+        match elem {
+            Node::Bool
+            | Node::I8
+            | Node::I16
+            | Node::I32
+            | Node::I64
+            | Node::Double
+            | Node::Uuid => true,
+            Node::String(_) | Node::Binary(_) => true,
+            Node::Enum(EnumRepr::Open) => true,
+            Node::Struct(si) => self.refs[*si].is_some(),
+            _ => false,
+        }
+    }
+
+    /// Writes (or sizes) a `Vec<T>`: header, then elements, as the interpreter does. Returns
+    /// the status (element errors carry their index in the path).
+    fn lower_list(&mut self, elem: &Node, sd: &'static SeqDesc, p: Value, depth: Value) -> Value {
+        let cx = self.cx;
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I32);
+
+        // One nesting level for the list, as in the interpreter.
+        let deep = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(deep);
+        self.b.ins().brif(depth, ok, &[], deep, &[]);
+        self.b.switch_to_block(deep);
+        let st = self.call_helper(self.sigs.depth, rt::rt_depth as *const () as usize, &[cx]);
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(ok);
+        let depth = self.b.ins().iadd_imm_s(depth, -1);
+
+        let sdp = self.iconst_ptr(sd as *const SeqDesc as usize);
+        let n = self.call_helper(
+            self.sigs.seq,
+            rt::rt_seq_len as *const () as usize,
+            &[sdp, p],
+        );
+        let base = self.call_helper(
+            self.sigs.seq,
+            rt::rt_seq_ptr as *const () as usize,
+            &[sdp, p],
+        );
+
+        let too_long = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, n, i32::MAX as i64);
+        let long = self.b.create_block();
+        let fits = self.b.create_block();
+        self.b.set_cold_block(long);
+        self.b.ins().brif(too_long, long, &[], fits, &[]);
+        self.b.switch_to_block(long);
+        let st = self.call_helper(
+            self.sigs.reserve,
+            rt::rt_too_long as *const () as usize,
+            &[cx, n],
+        );
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(fits);
+
+        // Header: element type, big-endian i32 count.
+        if let Some((dst, len)) = self.emit_reserve(5) {
+            let t = self.b.ins().iconst(types::I8, elem.ttype() as i64);
+            self.b.ins().store(out_flags(), t, dst, 0);
+            let n32 = self.b.ins().ireduce(types::I32, n);
+            let n32 = self.b.ins().bswap(n32);
+            self.b.ins().store(out_flags(), n32, dst, 1);
+            self.emit_commit(len, 5);
+        }
+        let zero = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+        let stride = sd.elem_size as i64;
+        let fixed = match elem {
+            Node::Bool | Node::I8 => Some(1),
+            Node::I16 => Some(2),
+            Node::I32 | Node::Enum(_) => Some(4),
+            Node::I64 | Node::Double => Some(8),
+            Node::Uuid => Some(16),
+            _ => None,
+        };
+
+        if let Some(k) = fixed {
+            // Plain elements: one bounds check for the whole run, then a copy loop.
+            let bytes = self.b.ins().imul_imm_u(n, k as i64);
+            let cx = self.cx;
+            match self.mode {
+                Mode::Size => {
+                    let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                    let len = self.b.ins().iadd(len, bytes);
+                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                    self.b.ins().jump(done, &[BlockArg::Value(zero)]);
+                }
+                Mode::Write => {
+                    let (dst, len) = self.emit_reserve_dyn(bytes);
+                    let head = self.b.create_block();
+                    let body = self.b.create_block();
+                    let exit = self.b.create_block();
+                    self.b.append_block_param(head, self.ptr);
+                    let i0 = self.iconst_ptr(0);
+                    self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+                    self.b.switch_to_block(head);
+                    let i = self.b.block_params(head)[0];
+                    let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+                    self.b.ins().brif(more, body, &[], exit, &[]);
+                    self.b.switch_to_block(body);
+                    let src_off = self.b.ins().imul_imm_u(i, stride);
+                    let src = self.b.ins().iadd(base, src_off);
+                    let dst_off = self.b.ins().imul_imm_u(i, k as i64);
+                    let d = self.b.ins().iadd(dst, dst_off);
+                    self.emit_scalar(elem, src, d, 0);
+                    let next = self.b.ins().iadd_imm_s(i, 1);
+                    self.b.ins().jump(head, &[BlockArg::Value(next)]);
+                    self.b.switch_to_block(exit);
+                    let len = self.b.ins().iadd(len, bytes);
+                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                    self.b.ins().jump(done, &[BlockArg::Value(zero)]);
+                }
+            }
+        } else {
+            // Strings and structs: one call per element; a failure names the element.
+            let head = self.b.create_block();
+            let body = self.b.create_block();
+            let fail = self.b.create_block();
+            self.b.append_block_param(head, self.ptr);
+            self.b.append_block_param(fail, self.ptr);
+            self.b.set_cold_block(fail);
+            let i0 = self.iconst_ptr(0);
+            self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+            self.b.switch_to_block(head);
+            let i = self.b.block_params(head)[0];
+            let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+            self.b
+                .ins()
+                .brif(more, body, &[], done, &[BlockArg::Value(zero)]);
+            self.b.switch_to_block(body);
+            let off = self.b.ins().imul_imm_u(i, stride);
+            let e = self.b.ins().iadd(base, off);
+            let cx = self.cx;
+            let st = match elem {
+                Node::Struct(si) if let Some(fref) = self.refs[*si] => {
+                    let call = self.b.ins().call(fref, &[cx, e, depth]);
+                    self.b.inst_results(call)[0]
+                }
+                _ => {
+                    let kind = self.b.ins().iconst(types::I32, str_kind(elem) as i64);
+                    let helper = if self.mode == Mode::Write {
+                        rt::rt_write_str as *const () as usize
+                    } else {
+                        rt::rt_size_str as *const () as usize
+                    };
+                    self.call_helper(self.sigs.str_op, helper, &[cx, e, kind])
+                }
+            };
+            let next = self.b.ins().iadd_imm_s(i, 1);
+            self.b.ins().brif(
+                st,
+                fail,
+                &[BlockArg::Value(i)],
+                head,
+                &[BlockArg::Value(next)],
+            );
+            self.b.switch_to_block(fail);
+            let i = self.b.block_params(fail)[0];
+            let st = self.call_helper(
+                self.sigs.reserve,
+                rt::rt_at_index as *const () as usize,
+                &[cx, i],
+            );
+            self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        }
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// Like [`Self::emit_reserve`] for a run whose size is only known at run time.
+    fn emit_reserve_dyn(&mut self, n: Value) -> (Value, Value) {
+        let cx = self.cx;
+        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        let cap = self.b.ins().load(self.ptr, trusted(), cx, ENC_CAP);
+        let avail = self.b.ins().isub(cap, len);
+        let enough = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, avail, n);
+        let grow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(grow);
+        self.b.ins().brif(enough, cont, &[], grow, &[]);
+        self.b.switch_to_block(grow);
+        let st = self.call_helper(
+            self.sigs.reserve,
+            rt::rt_reserve as *const () as usize,
+            &[cx, n],
+        );
+        self.emit_check(st, None);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+        let buf = self.b.ins().load(self.ptr, trusted(), cx, ENC_BUF);
+        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        let dst = self.b.ins().iadd(buf, len);
+        (dst, len)
     }
 
     /// Stores a plain value read from `p` at `dst + at`, big-endian.

@@ -332,3 +332,40 @@ pub extern "C" fn rt_dec_in_field(ctx: *mut DecCtx, f: *const FieldPlan) -> i32 
     }
     STATUS_ERROR
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sequence helpers (encode)
+
+use dynthrift_core::desc::SeqDesc;
+
+/// Length of the sequence at `p`.
+pub extern "C" fn rt_seq_len(sd: *const SeqDesc, p: *const u8) -> usize {
+    // SAFETY: `sd` is a static descriptor and `p` the sequence it describes.
+    unsafe { ((*sd).len)(p) }
+}
+
+/// Address of the first element of the sequence at `p`.
+pub extern "C" fn rt_seq_ptr(sd: *const SeqDesc, p: *const u8) -> *const u8 {
+    // SAFETY: as for `rt_seq_len`.
+    unsafe { ((*sd).as_ptr)(p) }
+}
+
+/// Records that a container is longer than `i32::MAX` (what the interpreter's writer says).
+pub extern "C" fn rt_too_long(ctx: *mut EncCtx, len: usize) -> i32 {
+    guarded(ctx, |_| {
+        Err(Error::encode(
+            ErrorKind::InvalidValue,
+            format!("length {len} does not fit in an i32"),
+        ))
+    })
+}
+
+/// Adds list position `i` to the path of the error being returned.
+pub extern "C" fn rt_at_index(ctx: *mut EncCtx, i: usize) -> i32 {
+    // SAFETY: generated code passes its live context.
+    let ctx = unsafe { &mut *ctx };
+    if let Some(e) = ctx.error.take() {
+        ctx.error = Some(e.at_index(i));
+    }
+    STATUS_ERROR
+}
