@@ -525,30 +525,58 @@ struct Lists {
 
 fn lists() -> impl Strategy<Value = Lists> {
     use proptest::collection::vec;
-    let inner = (".{0,4}", proptest::option::of(any::<i64>())).prop_map(|(name, maybe)| Inner { name, maybe });
+    let inner = (".{0,4}", proptest::option::of(any::<i64>()))
+        .prop_map(|(name, maybe)| Inner { name, maybe });
     (
-        (vec(any::<bool>(), 0..20), vec(any::<i8>(), 0..20), vec(any::<i16>(), 0..20), vec(any::<i32>(), 0..40)),
-        (vec(any::<i64>(), 0..20), vec(any::<f64>(), 0..20), vec(any::<[u8; 16]>(), 0..4)),
-        (vec(".{0,6}", 0..6), vec(vec(any::<u8>(), 0..6), 0..4), vec(inner, 0..5)),
-        (vec(prop_oneof![Just(Color::Red), Just(Color::Blue)], 0..4), vec(vec(any::<i32>(), 0..3), 0..3)),
-        proptest::option::of(vec(proptest::option::of(".{0,3}").prop_map(|name| StrictInner { name }), 0..3)),
+        (
+            vec(any::<bool>(), 0..20),
+            vec(any::<i8>(), 0..20),
+            vec(any::<i16>(), 0..20),
+            vec(any::<i32>(), 0..40),
+        ),
+        (
+            vec(any::<i64>(), 0..20),
+            vec(any::<f64>(), 0..20),
+            vec(any::<[u8; 16]>(), 0..4),
+        ),
+        (
+            vec(".{0,6}", 0..6),
+            vec(vec(any::<u8>(), 0..6), 0..4),
+            vec(inner, 0..5),
+        ),
+        (
+            vec(prop_oneof![Just(Color::Red), Just(Color::Blue)], 0..4),
+            vec(vec(any::<i32>(), 0..3), 0..3),
+        ),
+        proptest::option::of(vec(
+            proptest::option::of(".{0,3}").prop_map(|name| StrictInner { name }),
+            0..3,
+        )),
     )
-        .prop_map(|((bools, bytes, shorts, ints), (longs, doubles, uuids), (strings, blobs, inners), (colors, nested), maybe)| Lists {
-            bools,
-            bytes,
-            shorts,
-            ints,
-            longs,
-            doubles,
-            uuids,
-            strings,
-            shared: blobs.iter().cloned().map(bytes::Bytes::from).collect(),
-            blobs,
-            inners,
-            colors,
-            nested,
-            maybe,
-        })
+        .prop_map(
+            |(
+                (bools, bytes, shorts, ints),
+                (longs, doubles, uuids),
+                (strings, blobs, inners),
+                (colors, nested),
+                maybe,
+            )| Lists {
+                bools,
+                bytes,
+                shorts,
+                ints,
+                longs,
+                doubles,
+                uuids,
+                strings,
+                shared: blobs.iter().cloned().map(bytes::Bytes::from).collect(),
+                blobs,
+                inners,
+                colors,
+                nested,
+                maybe,
+            },
+        )
 }
 
 proptest! {
@@ -584,11 +612,20 @@ fn list_element_errors_name_the_element() {
         inners: vec![],
         colors: vec![],
         nested: vec![],
-        maybe: Some(vec![StrictInner { name: Some("a".into()) }, StrictInner { name: None }]),
+        maybe: Some(vec![
+            StrictInner {
+                name: Some("a".into()),
+            },
+            StrictInner { name: None },
+        ]),
     };
     same(&v);
     assert_eq!(
-        Codec::<Lists>::new().unwrap().encode(&v).unwrap_err().to_string(),
+        Codec::<Lists>::new()
+            .unwrap()
+            .encode(&v)
+            .unwrap_err()
+            .to_string(),
         "encode error at Lists.maybe[1].name: missing required field 'name'"
     );
 }
