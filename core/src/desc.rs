@@ -263,11 +263,6 @@ impl UnknownFields {
     }
 }
 
-/// Compile-time `(name, offset)` check helper for the derive: returns `offset` unchanged.
-pub const fn field_offset(offset: usize) -> usize {
-    offset
-}
-
 /// A `double` that is `Eq`, `Ord` and `Hash` (by `f64::total_cmp` and bit pattern), for
 /// structs used as map keys or set elements. Same wire form as `f64`.
 #[repr(transparent)]

@@ -14,7 +14,7 @@ use dynthrift_core::desc::{BinRepr, StrRepr};
 use dynthrift_core::schema::{ConstValue, Requiredness, Schema, StructKind, Ty};
 use dynthrift_core::wire::binary::{BinaryReader, BinaryWriter};
 use dynthrift_core::wire::{ProtoRead, ProtoWrite};
-use dynthrift_core::{Error, Result, TType};
+use dynthrift_core::{Error, Result};
 
 use crate::plan::{
     ElemLayout, EnumRepr, FieldPlan, MapRepr, Node, Plan, Presence, RecordLayout, SeqRepr, SetRepr,
@@ -523,11 +523,6 @@ pub fn write_const<W: ProtoWrite>(
         _ => return Err(mismatch()),
     }
     Ok(())
-}
-
-/// The wire type of a record slot (used by the value API).
-pub fn slot_ttype(node: &Node) -> TType {
-    node.ttype()
 }
 
 /// A deep copy of the record at `src` (presence bits included).

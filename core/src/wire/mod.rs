@@ -313,7 +313,6 @@ fn count_error(n: usize, remaining: usize, offset: usize) -> Error {
 }
 
 #[cfg(test)]
-#[allow(dead_code)]
 pub(crate) mod test_util {
     use super::*;
     use proptest::prelude::*;
