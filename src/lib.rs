@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+#[cfg(feature = "tokio")]
+pub mod rpc;
 
 pub use codec::{
     Backend, BackendInfo, Codec, Options, decode, decode_compact, encode, encode_compact,
