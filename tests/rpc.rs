@@ -481,6 +481,12 @@ async fn typed_calls_over_every_transport_and_protocol() {
             }
         );
         client.oneway("ping", &PingArgs { n: 3 }).await.unwrap();
+        // The same through a method handle (codecs built once).
+        let add_method = client.method::<AddArgs, AddResult>("add").unwrap();
+        for i in 0..3 {
+            let r = add_method.call(&AddArgs { a: i, b: 10 }).await.unwrap();
+            assert_eq!(r.success, Some(i + 10));
+        }
         // The oneway was sent before this call on the same connection.
         let r: SleepResult = client
             .call("sleep", &SleepArgs { millis: 1 })
