@@ -185,6 +185,8 @@ pub struct JitDecoder {
     module: Option<JITModule>,
     plan: Arc<Plan>,
     decode: crate::abi::DecodeFn,
+    /// Compiled decoders by struct index, for helpers that call back into compiled code.
+    fns: Box<[Option<crate::abi::DecodeFn>]>,
 }
 
 // SAFETY: as for `JitEncoder`: the module is immutable after finalize and freed only in
@@ -228,17 +230,27 @@ impl JitDecoder {
             module
                 .finalize_definitions()
                 .map_err(|e| format!("finalize: {e}"))?;
-            let id = table[0].ok_or("root not compiled")?;
-            Ok::<_, String>(module.get_finalized_function(id))
+            table[0].ok_or("root not compiled")?;
+            let fns: Box<[Option<crate::abi::DecodeFn>]> = table
+                .iter()
+                .map(|id| {
+                    id.map(|id| {
+                        let f = module.get_finalized_function(id);
+                        // SAFETY: every decoder is defined with the `DecodeFn` signature.
+                        unsafe { std::mem::transmute::<*const u8, crate::abi::DecodeFn>(f) }
+                    })
+                })
+                .collect();
+            Ok::<_, String>(fns)
         })();
         match compiled {
-            Ok(f) => {
-                // SAFETY: the function was defined with the `DecodeFn` signature.
-                let decode = unsafe { std::mem::transmute::<*const u8, crate::abi::DecodeFn>(f) };
+            Ok(fns) => {
+                let decode = fns[0].ok_or("root not compiled")?;
                 Ok(JitDecoder {
                     module: Some(module),
                     plan,
                     decode,
+                    fns,
                 })
             }
             Err(reason) => {
@@ -268,6 +280,8 @@ impl JitDecoder {
             plan: Arc::as_ptr(&self.plan),
             source: source.map_or(std::ptr::null(), |s| s as *const bytes::Bytes),
             limits: limits as *const dynthrift_interp::Limits,
+            fns: self.fns.as_ptr(),
+            fns_len: self.fns.len(),
             error: None,
         };
         // SAFETY: the code was compiled from this plan; `value` is a live root value held

@@ -466,7 +466,7 @@ impl Lower<'_> {
                 let np = self.iconst_ptr(node as *const Node as usize);
                 self.call(
                     self.sigs.node,
-                    rt::rt_dec_node as *const (),
+                    rt::rt_dec_value as *const (),
                     &[cx, np, target, depth],
                 )
             }
