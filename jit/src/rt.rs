@@ -9,7 +9,7 @@ use dynthrift_core::desc::{EnumDesc, OptionDesc};
 use dynthrift_core::wire::ProtoWrite;
 use dynthrift_core::wire::binary::{BinarySizer, BinaryWriter};
 use dynthrift_core::{Error, ErrorKind};
-use dynthrift_interp::plan::{FieldPlan, Node};
+use dynthrift_interp::plan::{FieldPlan, Node, Presence};
 use dynthrift_interp::run;
 
 use crate::abi::{EncCtx, STATUS_ERROR, STATUS_OK};
@@ -373,6 +373,8 @@ use dynthrift_core::{PathSegment, TType};
 use dynthrift_interp::Limits;
 use dynthrift_interp::plan::{EnumRepr, MapRepr, SeqRepr, SetRepr};
 
+use dynthrift_interp::dynamic::{self, RawMap, RawVec};
+
 use crate::abi::DecodeFn;
 
 struct Fast<'a> {
@@ -601,7 +603,71 @@ impl<'a> Fast<'a> {
                         })?;
                     }
                 }
-                // IDL-only records and their raw containers.
+                Node::Record(si) => {
+                    let slot = p as *mut *mut u8;
+                    if (*slot).is_null() {
+                        *slot = dynamic::new_record(self.plan, *si)?;
+                    }
+                    match self.fns.get(*si).copied().flatten() {
+                        Some(f) => self.call(r, f, *slot, depth)?,
+                        None => self.interp(r, &Node::Struct(*si), *slot, depth)?,
+                    }
+                }
+                Node::List(elem, SeqRepr::Raw(el)) | Node::Set(elem, SetRepr::Raw(el)) => {
+                    let at = r.position();
+                    let depth = enter(depth, at)?;
+                    let (t, n) = if matches!(node, Node::List(..)) {
+                        r.read_list_begin()?
+                    } else {
+                        r.read_set_begin()?
+                    };
+                    self.check_len(n, at)?;
+                    let matches = n == 0 || t == elem.ttype();
+                    let v = p as *mut RawVec;
+                    dynamic::raw_clear_reserve(
+                        self.plan,
+                        v,
+                        elem,
+                        *el,
+                        if matches { n } else { 0 },
+                    )?;
+                    if !matches {
+                        return skip_elems(r, t, n, depth);
+                    }
+                    for i in 0..n {
+                        let e = dynamic::raw_push_empty(v, elem, *el)?;
+                        self.value(r, elem, e, depth).map_err(|e| e.at_index(i))?;
+                    }
+                }
+                Node::Map(key, value, MapRepr::Raw { key: kl, value: vl }) => {
+                    let at = r.position();
+                    let depth = enter(depth, at)?;
+                    let (kt, vt, n) = r.read_map_begin()?;
+                    self.check_len(n, at)?;
+                    let matches = n == 0 || (kt == key.ttype() && vt == value.ttype());
+                    let m = p as *mut RawMap;
+                    let (keys, values) = (&raw mut (*m).keys, &raw mut (*m).values);
+                    let n_res = if matches { n } else { 0 };
+                    dynamic::raw_clear_reserve(self.plan, keys, key, *kl, n_res)?;
+                    dynamic::raw_clear_reserve(self.plan, values, value, *vl, n_res)?;
+                    if !matches {
+                        for _ in 0..n {
+                            r.skip(kt, depth)?;
+                            r.skip(vt, depth)?;
+                        }
+                        return Ok(());
+                    }
+                    for i in 0..n {
+                        let k = dynamic::raw_push_empty(keys, key, *kl)?;
+                        let v = dynamic::raw_push_empty(values, value, *vl)?;
+                        self.value(r, key, k, depth)
+                            .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
+                        self.value(r, value, v, depth)
+                            .map_err(|e| e.push(run::key_segment(key, k, i)))?;
+                    }
+                }
+                // Representations this reader does not specialise.
+                #[allow(unreachable_patterns)]
                 _ => self.interp(r, node, p, depth)?,
             }
         }
@@ -680,36 +746,36 @@ unsafe fn read_plain_run(elem: &Node, raw: &[u8], base: *mut u8, n: usize) {
     }
 }
 
-/// Decodes one value (not a compiled struct) at the current offset.
-pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
+/// Runs `f` with a [`Fast`] reader at the context's offset, then stores the new offset; an
+/// error goes into the context. Never unwinds.
+fn with_fast(
+    ctx: *mut DecCtx,
+    f: impl for<'a> FnOnce(&Fast<'a>, &mut BinaryReader<'a>) -> Result<(), Error>,
+) -> i32 {
     // Not `dec_guarded`: compiled code called from inside needs the context too, so no
     // reference to it lives across the call.
     let r = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: generated code passes its live context; the plan, limits, compiled-function
-        // table and input it names outlive the call; `node` points into the plan.
-        let (fast, node) = unsafe {
+        // table and input it names outlive the call.
+        let fast = unsafe {
             let c = &*ctx;
-            (
-                Fast {
-                    ctx,
-                    plan: &*c.plan,
-                    limits: &*c.limits,
-                    all: std::slice::from_raw_parts(c.buf, c.len),
-                    source: c.source.as_ref(),
-                    fns: if c.fns.is_null() {
-                        &[]
-                    } else {
-                        std::slice::from_raw_parts(c.fns, c.fns_len)
-                    },
+            Fast {
+                ctx,
+                plan: &*c.plan,
+                limits: &*c.limits,
+                all: std::slice::from_raw_parts(c.buf, c.len),
+                source: c.source.as_ref(),
+                fns: if c.fns.is_null() {
+                    &[]
+                } else {
+                    std::slice::from_raw_parts(c.fns, c.fns_len)
                 },
-                &*node,
-            )
+            }
         };
         // SAFETY: as above.
         let pos = unsafe { (*ctx).pos };
         let mut r = fast.reader(pos)?;
-        // SAFETY: generated code passes the value the node describes, exclusively.
-        unsafe { fast.value(&mut r, node, p, depth)? };
+        f(&fast, &mut r)?;
         // SAFETY: as above.
         unsafe { (*ctx).pos = r.position() };
         Ok::<(), Error>(())
@@ -731,4 +797,40 @@ pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, 
             STATUS_ERROR
         }
     }
+}
+
+/// Decodes one value (not a compiled struct) at the current offset.
+pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
+    with_fast(ctx, |fast, r| {
+        // SAFETY: `node` points into the plan; generated code passes the value it describes,
+        // exclusively.
+        unsafe { fast.value(r, &*node, p, depth) }
+    })
+}
+
+/// Decodes record field `f` of the record at `rec` (not a union): as the interpreter, an
+/// absent field's stale record is replaced by a new one; the bit is set; then its decoder.
+pub extern "C" fn rt_dec_record_field(
+    ctx: *mut DecCtx,
+    f: *const FieldPlan,
+    rec: *mut u8,
+    depth: u32,
+) -> i32 {
+    with_fast(ctx, |fast, r| {
+        // SAFETY: `f` points into the plan and is a field of the record at `rec`, which
+        // generated code holds exclusively; its slot holds a record pointer.
+        unsafe {
+            let f = &*f;
+            let Presence::Bit(n) = f.presence else {
+                return Err(Error::schema("internal error: record field without a bit"));
+            };
+            let slot = rec.add(f.offset);
+            if !dynamic::bit(rec, n) {
+                dynamic::drop_value(fast.plan, &f.node, slot);
+                *(slot as *mut *mut u8) = std::ptr::null_mut();
+            }
+            dynamic::set_bit(rec, n, true);
+            fast.value(r, &f.node, slot, depth)
+        }
+    })
 }
