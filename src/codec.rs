@@ -23,7 +23,12 @@ pub enum Backend {
 /// What a codec actually runs (see [`Codec::backend`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackendInfo {
-    /// Compiled code for the Binary encoder; the rest runs on the interpreter.
+    /// Compiled code for the Binary protocol: encoder, sizer and decoder of every struct the
+    /// type reaches (derived types, and IDL-only records through [`crate::DynCodec`]).
+    /// Strings, containers and maps are read by runtime helpers that call back into compiled
+    /// code for their struct elements; some values (maps and sets on encode, unions, structs
+    /// that keep unknown fields) still run on the interpreter. Compact and `skip` run on the
+    /// interpreter.
     Jit,
     /// The interpreter, and why.
     Interpreter(String),
@@ -122,7 +127,7 @@ impl<T> Clone for Codec<T> {
 #[cfg(feature = "jit")]
 /// Whether `DYNTHRIFT_JIT` turns the JIT off (`off`, `0`, `false`, `no`). Read once, when the
 /// first codec is made.
-fn jit_disabled_by_env() -> bool {
+pub(crate) fn jit_disabled_by_env() -> bool {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *OFF.get_or_init(|| {
         std::env::var("DYNTHRIFT_JIT").is_ok_and(|v| {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+mod dyn_codec;
 #[cfg(feature = "tokio")]
 pub mod rpc;
 
@@ -9,6 +10,7 @@ pub use codec::{
     Backend, BackendInfo, Codec, Options, decode, decode_compact, encode, encode_compact,
     read_message_header, skip_struct,
 };
+pub use dyn_codec::DynCodec;
 pub use dynthrift_core::desc::{Describe, OrderedF64, UnknownFields};
 pub use dynthrift_core::wire::{MessageHeader, Protocol};
 pub use dynthrift_core::{ApplicationErrorKind, ApplicationException};
