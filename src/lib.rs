@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+#[cfg(feature = "generic")]
+mod validated;
 
 pub use codec::{
     Backend, BackendInfo, Codec, Options, decode, decode_compact, encode, encode_compact,
@@ -18,6 +20,25 @@ pub use dynthrift_interp::{Limits, Mismatch};
 /// The IDL front end: load `.thrift` files into a resolved [`Schema`].
 pub mod idl {
     pub use dynthrift_core::idl::*;
+}
+
+/// Message envelopes for proxies: read and rewrite a header, leave the payload alone.
+#[cfg(feature = "generic")]
+pub mod envelope {
+    pub use dynthrift_generic::envelope::*;
+}
+
+/// Access by path on encoded bytes (`ListSimple[3].StringField`).
+#[cfg(feature = "generic")]
+pub mod path {
+    pub use dynthrift_generic::path::*;
+}
+
+/// Validation from `vt.*` IDL annotations (thrift-gen-validator's vocabulary).
+#[cfg(feature = "generic")]
+pub mod validate {
+    pub use crate::validated::ValidatedCodec;
+    pub use dynthrift_generic::validate::*;
 }
 
 /// Wire primitives, for code that writes or reads Thrift by hand.

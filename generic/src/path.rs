@@ -691,7 +691,7 @@ impl Parser<'_> {
             other => Err(self.err(
                 at,
                 format!(
-                    "a {} cannot be indexed (only lists, sets and maps)",
+                    "type {} cannot be indexed (only lists, sets and maps)",
                     schema.type_name(other)
                 ),
             )),
