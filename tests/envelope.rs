@@ -22,7 +22,11 @@ fn message(format: Format, name: &str, seqid: i32) -> (Vec<u8>, Vec<u8>) {
     (out, codec.encode(&v).unwrap())
 }
 
-const FORMATS: [Format; 3] = [Format::BinaryStrict, Format::BinaryNonStrict, Format::Compact];
+const FORMATS: [Format; 3] = [
+    Format::BinaryStrict,
+    Format::BinaryNonStrict,
+    Format::Compact,
+];
 
 #[test]
 fn parse_finds_the_header_and_the_payload() {
@@ -80,12 +84,18 @@ fn rewrite_changes_the_header_and_keeps_the_payload() {
 #[test]
 fn binary_headers_switch_between_strict_and_old_forms() {
     let (msg, payload) = message(Format::BinaryStrict, "m", 1);
-    let out = envelope::rewrite(&msg, Protocol::Binary, |h| h.format = Format::BinaryNonStrict)
-        .unwrap();
+    let out = envelope::rewrite(&msg, Protocol::Binary, |h| {
+        h.format = Format::BinaryNonStrict
+    })
+    .unwrap();
     let e = Envelope::parse(&out, Protocol::Binary).unwrap();
-    assert_eq!((e.name, e.seqid, e.format), ("m", 1, Format::BinaryNonStrict));
+    assert_eq!(
+        (e.name, e.seqid, e.format),
+        ("m", 1, Format::BinaryNonStrict)
+    );
     assert_eq!(e.payload(&out), payload.as_slice());
-    let err = envelope::rewrite(&msg, Protocol::Binary, |h| h.format = Format::Compact).unwrap_err();
+    let err =
+        envelope::rewrite(&msg, Protocol::Binary, |h| h.format = Format::Compact).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidValue);
     assert_eq!(
         err.to_string(),
@@ -197,7 +207,11 @@ fn truncated_and_hostile_headers_are_errors() {
             }
         }
     }
-    let strict = |v: &[u8]| Envelope::parse(v, Protocol::Binary).unwrap_err().to_string();
+    let strict = |v: &[u8]| {
+        Envelope::parse(v, Protocol::Binary)
+            .unwrap_err()
+            .to_string()
+    };
     assert_eq!(
         strict(&[0x80, 0x02, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
         "decode error: bad protocol version 0x80020000 (offset 0)"
@@ -215,7 +229,11 @@ fn truncated_and_hostile_headers_are_errors() {
         strict(&[0x80, 0x01, 0, 1, 0, 0, 0, 1, 0xff, 0, 0, 0, 0]),
         "decode error: message name is not utf-8 (offset 8)"
     );
-    let compact = |v: &[u8]| Envelope::parse(v, Protocol::Compact).unwrap_err().to_string();
+    let compact = |v: &[u8]| {
+        Envelope::parse(v, Protocol::Compact)
+            .unwrap_err()
+            .to_string()
+    };
     assert_eq!(
         compact(&[0x81, 0x21, 0, 0]),
         "decode error: bad protocol id 0x81 (offset 0)"
@@ -225,7 +243,9 @@ fn truncated_and_hostile_headers_are_errors() {
         "decode error: bad version 2 (offset 1)"
     );
     assert_eq!(
-        compact(&[0x82, 0x21, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+        compact(&[
+            0x82, 0x21, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+        ]),
         "decode error: varint longer than 10 bytes (offset 2)"
     );
 }

@@ -558,7 +558,10 @@ impl Parser<'_> {
         let Ty::Struct(sid) = ty else {
             return Err(self.err(
                 at,
-                format!("type {} has no fields (only structs do)", schema.type_name(ty)),
+                format!(
+                    "type {} has no fields (only structs do)",
+                    schema.type_name(ty)
+                ),
             ));
         };
         let def = schema.struct_def(*sid);

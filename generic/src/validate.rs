@@ -328,11 +328,11 @@ impl Ctx<'_, '_> {
                 self.warn(key, format!("unknown rule '{bad}'"));
                 continue;
             }
-            if value.starts_with('$') {
+            if is_field_reference(value) {
                 self.warn(key, "field references are not supported");
                 continue;
             }
-            if value.starts_with('@') {
+            if is_function(value) {
                 self.warn(key, "validation functions are not supported");
                 continue;
             }
@@ -506,7 +506,13 @@ impl Ctx<'_, '_> {
                     )),
                     "pattern" => match regex::bytes::Regex::new(value) {
                         Ok(re) => check(Kind::Pattern(re)),
-                        Err(e) => Err(format!("invalid regex: {e}")),
+                        Err(e) => {
+                            // The regex crate's message spans lines; its last line says why.
+                            let text = e.to_string();
+                            let why = text.lines().last().unwrap_or("").trim();
+                            let why = why.strip_prefix("error: ").unwrap_or(why);
+                            Err(format!("invalid regex: {why}"))
+                        }
                     },
                     "min_size" => check(Kind::MinSize(parse_size(value)?)),
                     "max_size" => check(Kind::MaxSize(parse_size(value)?)),
@@ -527,6 +533,24 @@ impl Ctx<'_, '_> {
             Ty::Struct(_) | Ty::Uuid => Err(unknown_or(name, &not_for)),
         }
     }
+}
+
+fn is_ident(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `$Field`: another field's value, in thrift-gen-validator.
+fn is_field_reference(v: &str) -> bool {
+    v.strip_prefix('$').is_some_and(is_ident)
+}
+
+/// `@name(args)`: a validation function, in thrift-gen-validator. Other values starting with
+/// `@` are literals (as there, where a value that does not parse as a function is one).
+fn is_function(v: &str) -> bool {
+    v.strip_prefix('@')
+        .and_then(|rest| rest.split_once('('))
+        .is_some_and(|(name, args)| is_ident(name) && args.ends_with(')'))
 }
 
 enum Flag {
