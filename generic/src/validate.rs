@@ -343,7 +343,14 @@ impl Ctx<'_, '_> {
                 }
                 continue;
             }
-            self.add(&mut rules, &f.ty, rel, name, key, std::slice::from_ref(value));
+            self.add(
+                &mut rules,
+                &f.ty,
+                rel,
+                name,
+                key,
+                std::slice::from_ref(value),
+            );
         }
         for (key, vals) in sets {
             let rest = &key["vt.".len()..];
