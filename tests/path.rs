@@ -665,6 +665,11 @@ fn truncated_and_mutated_input_gives_errors_not_panics() {
                     let _ = path.locate(&b, p);
                     let _ = path.set(&b, p, &v);
                 }
+                // The whole struct's range (the path's own skipping, which jumps over
+                // fixed-size containers) agrees with the library's skip.
+                let whole = paths[5].locate(&b, p).ok().flatten().map(|r| r.end);
+                let skipped = dynthrift::skip_struct(&b, &Options::default().protocol(p)).ok();
+                assert_eq!(whole, skipped, "{p:?} offset {offset} {m:?}");
             }
         }
     }

@@ -187,7 +187,7 @@ impl Path {
             match p.walk(&mut r)? {
                 (Hit::Found { .. }, depth) => {
                     let start = r.position();
-                    r.skip(p.leaf.ttype(), depth)?;
+                    r.skip_fast(p.leaf.ttype(), depth)?;
                     Ok(Some(start..r.position()))
                 }
                 _ => Ok(None),
@@ -229,7 +229,7 @@ impl Path {
                     return Ok(out);
                 }
                 let start = r.position();
-                r.skip(self.leaf.ttype(), depth)?;
+                r.skip_fast(self.leaf.ttype(), depth)?;
                 let end = r.position();
                 let mut out = Vec::with_capacity(bytes.len() + 16);
                 out.extend_from_slice(&bytes[..start]);
@@ -368,7 +368,7 @@ impl Path {
                             }
                             break;
                         }
-                        r.skip(t, depth)?;
+                        r.skip_fast(t, depth)?;
                     }
                     if i != last {
                         // The next step goes into this field's struct or container.
@@ -411,7 +411,7 @@ impl Path {
                             found = true;
                             break;
                         }
-                        r.skip(vt, depth)?;
+                        r.skip_fast(vt, depth)?;
                     }
                     if !found {
                         if i == last {
@@ -457,7 +457,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 
 impl Key {
     /// Reads one key of wire type `t` and compares it; the reader ends after the key.
-    fn matches<'a, R: ProtoRead<'a>>(&self, r: &mut R, t: TType, depth: u32) -> Result<bool> {
+    fn matches<'a, R: Reader<'a>>(&self, r: &mut R, t: TType, depth: u32) -> Result<bool> {
         Ok(match (self, t) {
             (Key::Bool(b), TType::Bool) => r.read_bool()? == *b,
             (Key::Int(k), TType::I8) => r.read_i8()? as i64 == *k,
@@ -466,7 +466,7 @@ impl Key {
             (Key::Int(k), TType::I64) => r.read_i64()? == *k,
             (Key::Bytes(k), TType::String) => r.read_binary()? == k.as_slice(),
             _ => {
-                r.skip(t, depth)?;
+                r.skip_fast(t, depth)?;
                 false
             }
         })

@@ -16,12 +16,69 @@ pub(crate) trait Reader<'a>: ProtoRead<'a> {
     /// Moves `n` bytes forward, or fails at the end of the input.
     fn advance(&mut self, n: usize) -> Result<()>;
 
-    /// Skips `n` values of type `t` (one jump when their size is fixed).
+    /// Size of one element of type `t` when it is fixed in this protocol.
+    fn fixed_size(t: TType) -> Option<usize>;
+
+    /// Skips `n` values of type `t`: one jump when their size is fixed.
     fn skip_n(&mut self, t: TType, n: usize, depth: u32) -> Result<()> {
-        for _ in 0..n {
-            self.skip(t, depth)?;
+        match Self::fixed_size(t) {
+            Some(size) => self.advance(size.checked_mul(n).ok_or_else(|| {
+                Error::decode(ErrorKind::LengthLimit, self.position(), "length overflow")
+            })?),
+            None => {
+                for _ in 0..n {
+                    self.skip_fast(t, depth)?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
+    }
+
+    /// [`ProtoRead::skip`], jumping over containers of fixed-size elements at once.
+    fn skip_fast(&mut self, t: TType, depth: u32) -> Result<()> {
+        match t {
+            TType::Struct => {
+                let depth = enter(depth, self.position())?;
+                let saved = self.read_struct_begin();
+                loop {
+                    let (ft, _) = self.read_field_begin()?;
+                    if ft == TType::Stop {
+                        break;
+                    }
+                    self.skip_fast(ft, depth)?;
+                }
+                self.read_struct_end(saved);
+                Ok(())
+            }
+            TType::List | TType::Set => {
+                let depth = enter(depth, self.position())?;
+                let (et, n) = self.read_list_begin()?;
+                self.skip_n(et, n, depth)
+            }
+            TType::Map => {
+                let depth = enter(depth, self.position())?;
+                let (kt, vt, n) = self.read_map_begin()?;
+                match (Self::fixed_size(kt), Self::fixed_size(vt)) {
+                    (Some(k), Some(v)) => {
+                        self.advance((k + v).checked_mul(n).ok_or_else(|| {
+                            Error::decode(
+                                ErrorKind::LengthLimit,
+                                self.position(),
+                                "length overflow",
+                            )
+                        })?)
+                    }
+                    _ => {
+                        for _ in 0..n {
+                            self.skip_fast(kt, depth)?;
+                            self.skip_fast(vt, depth)?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            _ => self.skip(t, depth),
+        }
     }
 }
 
@@ -30,21 +87,8 @@ impl<'a> Reader<'a> for BinaryReader<'a> {
         self.read_raw(n).map(drop)
     }
 
-    fn skip_n(&mut self, t: TType, n: usize, depth: u32) -> Result<()> {
-        match t.binary_fixed_size() {
-            Some(size) => {
-                let total = size.checked_mul(n).ok_or_else(|| {
-                    Error::decode(ErrorKind::LengthLimit, self.position(), "length overflow")
-                })?;
-                self.advance(total)
-            }
-            None => {
-                for _ in 0..n {
-                    self.skip(t, depth)?;
-                }
-                Ok(())
-            }
-        }
+    fn fixed_size(t: TType) -> Option<usize> {
+        t.binary_fixed_size()
     }
 }
 
@@ -53,24 +97,14 @@ impl<'a> Reader<'a> for CompactReader<'a> {
         self.read_raw(n).map(drop)
     }
 
-    fn skip_n(&mut self, t: TType, n: usize, depth: u32) -> Result<()> {
-        // Elements of these types have a fixed size in Compact (bools are one byte each).
-        let size: Option<usize> = match t {
+    fn fixed_size(t: TType) -> Option<usize> {
+        // Elements of these types have a fixed size in Compact (bools are one byte each);
+        // only used for elements, never for bool fields (whose value is in the header).
+        match t {
             TType::Bool | TType::I8 => Some(1),
             TType::Double => Some(8),
             TType::Uuid => Some(16),
             _ => None,
-        };
-        match size {
-            Some(size) => self.advance(size.checked_mul(n).ok_or_else(|| {
-                Error::decode(ErrorKind::LengthLimit, self.position(), "length overflow")
-            })?),
-            None => {
-                for _ in 0..n {
-                    self.skip(t, depth)?;
-                }
-                Ok(())
-            }
         }
     }
 }
