@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 mod codec;
-#[cfg(feature = "generic")]
 mod validated;
 
 pub use codec::{
@@ -23,19 +22,16 @@ pub mod idl {
 }
 
 /// Message envelopes for proxies: read and rewrite a header, leave the payload alone.
-#[cfg(feature = "generic")]
 pub mod envelope {
     pub use dynthrift_generic::envelope::*;
 }
 
 /// Access by path on encoded bytes (`ListSimple[3].StringField`).
-#[cfg(feature = "generic")]
 pub mod path {
     pub use dynthrift_generic::path::*;
 }
 
 /// Validation from `vt.*` IDL annotations (thrift-gen-validator's vocabulary).
-#[cfg(feature = "generic")]
 pub mod validate {
     pub use crate::validated::ValidatedCodec;
     pub use dynthrift_generic::validate::*;
