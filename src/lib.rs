@@ -5,6 +5,7 @@ mod codec;
 mod dyn_codec;
 #[cfg(feature = "tokio")]
 pub mod rpc;
+mod validated;
 
 pub use codec::{
     Backend, BackendInfo, Codec, Options, decode, decode_compact, encode, encode_compact,
@@ -22,6 +23,22 @@ pub use dynthrift_interp::{Limits, Mismatch};
 /// The IDL front end: load `.thrift` files into a resolved [`Schema`].
 pub mod idl {
     pub use dynthrift_core::idl::*;
+}
+
+/// Message envelopes for proxies: read and rewrite a header, leave the payload alone.
+pub mod envelope {
+    pub use dynthrift_generic::envelope::*;
+}
+
+/// Access by path on encoded bytes (`ListSimple[3].StringField`).
+pub mod path {
+    pub use dynthrift_generic::path::*;
+}
+
+/// Validation from `vt.*` IDL annotations (thrift-gen-validator's vocabulary).
+pub mod validate {
+    pub use crate::validated::ValidatedCodec;
+    pub use dynthrift_generic::validate::*;
 }
 
 /// Wire primitives, for code that writes or reads Thrift by hand.

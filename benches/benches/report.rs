@@ -87,6 +87,11 @@ fn main() {
         println!("## {}\n", direction.name());
         println!("{}", results_table(&results, direction).render());
     }
+    println!("## Access by path (`dynthrift::path`, one value out of / into the encoded bytes)\n");
+    println!(
+        "{}",
+        common::path::report(&schemas.baseline, quick).render()
+    );
     println!("## Getting a codec (cold, first use in the process)\n");
     println!("{}", latency.render());
     println!("Rows: {}.", ROW_HELP.join("; "));

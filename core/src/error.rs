@@ -47,6 +47,8 @@ pub enum ErrorKind {
     Schema,
     /// An I/O error from a file or a transport.
     Io,
+    /// A value that breaks a validation rule from the IDL (`vt.*` annotations).
+    Validation,
 }
 
 impl ErrorKind {
@@ -70,6 +72,7 @@ impl ErrorKind {
             ErrorKind::IdlSemantic => "invalid idl",
             ErrorKind::Schema => "schema error",
             ErrorKind::Io => "i/o error",
+            ErrorKind::Validation => "validation failed",
         }
     }
 }
@@ -82,6 +85,7 @@ pub enum Operation {
     Idl,
     Schema,
     Io,
+    Validate,
 }
 
 /// One step of the path from the outermost value to the place of the error.
@@ -173,6 +177,12 @@ impl Error {
     #[cold]
     pub fn schema(detail: impl Into<Cow<'static, str>>) -> Error {
         Error::build(Operation::Schema, ErrorKind::Schema, detail.into())
+    }
+
+    /// A value that breaks a validation rule; `detail` names the rule and the value.
+    #[cold]
+    pub fn validation(detail: impl Into<Cow<'static, str>>) -> Error {
+        Error::build(Operation::Validate, ErrorKind::Validation, detail.into())
     }
 
     /// An I/O error, optionally about a file.
@@ -313,6 +323,7 @@ impl fmt::Display for Error {
             Operation::Idl => "idl error",
             Operation::Schema => "schema error",
             Operation::Io => "i/o error",
+            Operation::Validate => "validation error",
         };
         f.write_str(prefix)?;
         if let Some(loc) = &self.0.location {
