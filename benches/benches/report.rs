@@ -87,6 +87,9 @@ fn main() {
         println!("## {}\n", direction.name());
         println!("{}", results_table(&results, direction).render());
     }
+    eprintln!("  json transcoding");
+    println!("## JSON transcoding (transcoder vs decode to DynStruct + serde_json, and back)\n");
+    println!("{}", common::json::report(&schemas, &plan).render());
     println!("## Getting a codec (cold, first use in the process)\n");
     println!("{}", latency.render());
     println!("Rows: {}.", ROW_HELP.join("; "));

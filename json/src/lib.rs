@@ -35,6 +35,27 @@
 //! Thrift bytes (Thrift → JSON). Nesting is limited by [`Limits::depth`] (default 64) both ways.
 //!
 //! This transcoder is an interpreter over the plan; the Cranelift JIT does not compile it (yet).
+//!
+//! ```
+//! use dynthrift_interp::DynSchema;
+//! use dynthrift_json::{Mapping, Transcoder};
+//! use dynthrift_core::wire::Protocol;
+//!
+//! let schema = dynthrift_core::idl::parse_str(r#"
+//!     enum Kind { A = 1, B = 2 }
+//!     struct Point { 1: required i32 x, 2: i64 y = 5, 3: optional list<string> tags, 4: Kind k }
+//! "#).unwrap();
+//! let types = DynSchema::new(schema).unwrap();
+//! let t = Transcoder::new(&types, "Point", Mapping::default().enum_names(true)).unwrap();
+//! let bytes = t.from_json(r#"{"tags": ["a"], "x": 1, "k": "B"}"#, Protocol::Compact).unwrap();
+//! // Fields come out in wire order; `y` was absent and gets its default.
+//! assert_eq!(
+//!     t.to_json(&bytes, Protocol::Compact).unwrap(),
+//!     r#"{"tags":["a"],"x":1,"k":"B","y":5}"#
+//! );
+//! let e = t.from_json(r#"{"x": 1, "tags": ["a", 2]}"#, Protocol::Binary).unwrap_err();
+//! assert_eq!(e.to_string(), "decode error at $.tags[1]: expected a string, found a number (offset 23)");
+//! ```
 
 mod from_json;
 mod plan;
