@@ -97,7 +97,8 @@ impl<'a, R: ProtoRead<'a>> Tree<'_, R> {
             );
             t.out.extend_from_slice(line.as_bytes());
         }
-        t.value(TType::Struct, 0, "", 64)?;
+        let at = t.r.position();
+        t.value(TType::Struct, at, 0, "", 64)?;
         Ok(t.r.position())
     }
 
@@ -107,8 +108,15 @@ impl<'a, R: ProtoRead<'a>> Tree<'_, R> {
         self.out.extend_from_slice(s.as_bytes());
     }
 
-    fn value(&mut self, t: TType, indent: usize, label: &str, depth: u32) -> Result<(), Error> {
-        let at = self.r.position();
+    /// One value; its line shows offset `at` (a field's header, or the value itself).
+    fn value(
+        &mut self,
+        t: TType,
+        at: usize,
+        indent: usize,
+        label: &str,
+        depth: u32,
+    ) -> Result<(), Error> {
         match t {
             TType::Struct => {
                 let depth = dynthrift::wire::enter(depth, at)?;
@@ -121,7 +129,7 @@ impl<'a, R: ProtoRead<'a>> Tree<'_, R> {
                         self.line(fat, indent + 1, "", "stop");
                         break;
                     }
-                    self.value(ft, indent + 1, &format!("field {id}: "), depth)?;
+                    self.value(ft, fat, indent + 1, &format!("field {id}: "), depth)?;
                 }
                 self.r.read_struct_end(saved);
             }
@@ -136,7 +144,8 @@ impl<'a, R: ProtoRead<'a>> Tree<'_, R> {
                     &format!("{kind}<{}> ({n} elements)", type_name(et)),
                 );
                 for i in 0..n {
-                    self.value(et, indent + 1, &format!("[{i}] "), depth)?;
+                    let at = self.r.position();
+                    self.value(et, at, indent + 1, &format!("[{i}] "), depth)?;
                 }
             }
             TType::Map => {
@@ -149,8 +158,10 @@ impl<'a, R: ProtoRead<'a>> Tree<'_, R> {
                     &format!("map<{}, {}> ({n} entries)", type_name(kt), type_name(vt)),
                 );
                 for i in 0..n {
-                    self.value(kt, indent + 1, &format!("key {i}: "), depth)?;
-                    self.value(vt, indent + 1, &format!("value {i}: "), depth)?;
+                    let at = self.r.position();
+                    self.value(kt, at, indent + 1, &format!("key {i}: "), depth)?;
+                    let at = self.r.position();
+                    self.value(vt, at, indent + 1, &format!("value {i}: "), depth)?;
                 }
             }
             TType::Bool => {
@@ -184,13 +195,21 @@ impl<'a, R: ProtoRead<'a>> Tree<'_, R> {
             }
             TType::String => {
                 let b = self.r.read_binary()?;
-                let shown = match std::str::from_utf8(b) {
-                    Ok(s) => {
+                // Text when it is UTF-8 with few control characters, else hex.
+                let controls = b
+                    .iter()
+                    .filter(|&&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
+                    .count();
+                let text = std::str::from_utf8(b)
+                    .ok()
+                    .filter(|_| controls * 10 <= b.len());
+                let shown = match text {
+                    Some(s) => {
                         let cut: String = s.chars().take(60).collect();
                         let more = if cut.len() < s.len() { "…" } else { "" };
                         format!("{cut:?}{more}")
                     }
-                    Err(_) => {
+                    None => {
                         let hex: String = b.iter().take(32).map(|x| format!("{x:02x}")).collect();
                         let more = if b.len() > 32 { "…" } else { "" };
                         format!("0x{hex}{more}")

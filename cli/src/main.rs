@@ -83,6 +83,7 @@ impl From<Proto> for Protocol {
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["ty", "service"])))]
 struct Schema {
     /// The .thrift file that declares the type
     #[arg(long)]
@@ -91,11 +92,11 @@ struct Schema {
     #[arg(short = 'I', long = "include")]
     include: Vec<PathBuf>,
     /// The struct, union or exception of a bare struct (`Name` or `file.Name`)
-    #[arg(long = "type", value_name = "TYPE", conflicts_with = "service")]
+    #[arg(long = "type", value_name = "TYPE")]
     ty: Option<String>,
     /// The service whose messages these are: each message's method name selects its
     /// arguments (call, oneway) or result (reply) struct
-    #[arg(long, required_unless_present = "ty")]
+    #[arg(long)]
     service: Option<String>,
 }
 
