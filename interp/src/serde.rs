@@ -129,7 +129,7 @@ pub fn base64_decode(text: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), 
     while end > 0 && text[end - 1] == b'=' {
         end -= 1;
     }
-    if text.len() - end > 2 || (text.len() != end && text.len() % 4 != 0) {
+    if text.len() - end > 2 || (text.len() != end && !text.len().is_multiple_of(4)) {
         return Err(end);
     }
     let body = &text[..end];
