@@ -72,39 +72,43 @@ impl Mapping {
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/// Two base64 characters per 12 bits.
+static B64_PAIRS: [[u8; 2]; 4096] = {
+    let mut t = [[0u8; 2]; 4096];
+    let mut i = 0;
+    while i < 4096 {
+        t[i] = [B64[i >> 6], B64[i & 63]];
+        i += 1;
+    }
+    t
+};
+
 /// Appends the standard, padded base64 form of `data`.
 pub fn base64_encode(data: &[u8], out: &mut Vec<u8>) {
-    out.reserve(data.len().div_ceil(3) * 4);
+    let start = out.len();
+    out.resize(start + data.len().div_ceil(3) * 4, 0);
+    let dst = &mut out[start..];
     let mut chunks = data.chunks_exact(3);
-    for c in &mut chunks {
-        let n = (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32;
-        out.extend_from_slice(&[
-            B64[(n >> 18) as usize & 63],
-            B64[(n >> 12) as usize & 63],
-            B64[(n >> 6) as usize & 63],
-            B64[n as usize & 63],
-        ]);
+    let mut outs = dst.chunks_exact_mut(4);
+    for (c, d) in (&mut chunks).zip(&mut outs) {
+        let n = (c[0] as usize) << 16 | (c[1] as usize) << 8 | c[2] as usize;
+        let hi = B64_PAIRS[n >> 12];
+        let lo = B64_PAIRS[n & 0xfff];
+        d.copy_from_slice(&[hi[0], hi[1], lo[0], lo[1]]);
     }
-    match *chunks.remainder() {
+    let tail = match *chunks.remainder() {
         [a] => {
-            let n = (a as u32) << 16;
-            out.extend_from_slice(&[
-                B64[(n >> 18) as usize],
-                B64[(n >> 12) as usize & 63],
-                b'=',
-                b'=',
-            ]);
+            let n = (a as usize) << 16;
+            [B64[n >> 18], B64[(n >> 12) & 63], b'=', b'=']
         }
         [a, b] => {
-            let n = (a as u32) << 16 | (b as u32) << 8;
-            out.extend_from_slice(&[
-                B64[(n >> 18) as usize],
-                B64[(n >> 12) as usize & 63],
-                B64[(n >> 6) as usize & 63],
-                b'=',
-            ]);
+            let n = (a as usize) << 16 | (b as usize) << 8;
+            [B64[n >> 18], B64[(n >> 12) & 63], B64[(n >> 6) & 63], b'=']
         }
-        _ => {}
+        _ => return,
+    };
+    if let Some(d) = outs.next() {
+        d.copy_from_slice(&tail);
     }
 }
 
@@ -122,8 +126,8 @@ const fn b64_table() -> [u8; 256] {
 }
 static B64_DEC: [u8; 256] = b64_table();
 
-/// Decodes base64 (standard or URL-safe alphabet, padding optional) into `out`; `Err` with the
-/// index of the first bad character.
+/// Decodes base64 (standard or URL-safe alphabet, padding optional) onto `out`; `Err` with the
+/// index of the first bad character (then `out` is left as it was).
 pub fn base64_decode(text: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), usize> {
     let mut end = text.len();
     while end > 0 && text[end - 1] == b'=' {
@@ -136,28 +140,39 @@ pub fn base64_decode(text: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), 
     if body.len() % 4 == 1 {
         return Err(body.len().saturating_sub(1));
     }
-    out.reserve(body.len() / 4 * 3 + 2);
-    let mut chunks = body.chunks_exact(4);
-    let mut at = 0;
-    for c in &mut chunks {
-        let mut n = 0u32;
-        for (j, &ch) in c.iter().enumerate() {
-            let d = B64_DEC[ch as usize];
-            if d == 255 {
-                return Err(at + j);
-            }
-            n = n << 6 | d as u32;
-        }
-        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
-        at += 4;
+    let bad = |at: usize| {
+        at + body[at..]
+            .iter()
+            .position(|&c| B64_DEC[c as usize] == 255)
+            .unwrap_or(0)
+    };
+    let start = out.len();
+    let full = body.len() / 4;
+    out.resize(start + full * 3, 0);
+    let mut ok = true;
+    for (c, d) in body.chunks_exact(4).zip(out[start..].chunks_exact_mut(3)) {
+        let (a, b, x, y) = (
+            B64_DEC[c[0] as usize] as u32,
+            B64_DEC[c[1] as usize] as u32,
+            B64_DEC[c[2] as usize] as u32,
+            B64_DEC[c[3] as usize] as u32,
+        );
+        ok &= (a | b | x | y) & 0xc0 == 0;
+        let n = a << 18 | b << 12 | x << 6 | y;
+        d.copy_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
     }
-    let rest = chunks.remainder();
+    if !ok {
+        out.truncate(start);
+        return Err(bad(0));
+    }
+    let rest = &body[full * 4..];
     if !rest.is_empty() {
         let mut n = 0u32;
-        for (j, &ch) in rest.iter().enumerate() {
+        for &ch in rest {
             let d = B64_DEC[ch as usize];
             if d == 255 {
-                return Err(at + j);
+                out.truncate(start);
+                return Err(bad(full * 4));
             }
             n = n << 6 | d as u32;
         }

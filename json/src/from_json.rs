@@ -11,7 +11,7 @@ use dynthrift_interp::serde::{base64_decode, double_parse, uuid_parse};
 
 use crate::plan::{Plan, T};
 use crate::sink::{BinarySink, CompactSink, Sink};
-use crate::to_json::Seen;
+use crate::to_json::{Seen, next_special};
 
 /// Transcodes the JSON text of a struct `si` of the plan into a new buffer, without checking
 /// that the outermost struct is complete nor adding its defaults (for rendering defaults).
@@ -216,29 +216,34 @@ impl<'p, W: Sink> FromJson<'p, W> {
     fn plain_str(&mut self) -> Result<Option<&'p [u8]>> {
         let s = self.s;
         let start = self.pos + 1;
-        let mut i = start;
-        while let Some(&b) = s.get(i) {
-            if b == b'"' {
+        let i = next_special(s, start);
+        match s.get(i) {
+            Some(b'"') => {
                 self.pos = i + 1;
-                return Ok(Some(&s[start..i]));
+                Ok(Some(&s[start..i]))
             }
-            if b == b'\\' {
-                return Ok(None);
-            }
-            if b < 0x20 {
+            Some(b'\\') => Ok(None),
+            Some(_) => {
                 self.pos = i;
-                return Err(self.err("control character in a string"));
+                Err(self.err("control character in a string"))
             }
-            i += 1;
+            None => {
+                self.pos = s.len();
+                Err(self.err("unterminated string"))
+            }
         }
-        self.pos = s.len();
-        Err(self.err("unterminated string"))
     }
 
     /// Unescapes the string at `pos` (the opening quote) onto `out`.
     fn escaped_str(&mut self, out: &mut Vec<u8>) -> Result<()> {
         self.pos += 1;
         loop {
+            // Escapes often come in runs: look for the next special byte only after text.
+            if self.s.get(self.pos) != Some(&b'\\') {
+                let i = next_special(self.s, self.pos);
+                out.extend_from_slice(&self.s[self.pos..i]);
+                self.pos = i;
+            }
             let Some(&b) = self.s.get(self.pos) else {
                 return Err(self.err("unterminated string"));
             };
@@ -272,11 +277,7 @@ impl<'p, W: Sink> FromJson<'p, W> {
                     out.push(c);
                     self.pos += 2;
                 }
-                0..0x20 => return Err(self.err("control character in a string")),
-                _ => {
-                    out.push(b);
-                    self.pos += 1;
-                }
+                _ => return Err(self.err("control character in a string")),
             }
         }
     }

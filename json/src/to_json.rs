@@ -29,34 +29,90 @@ static ESCAPE: [u8; 256] = {
     t
 };
 
-/// Appends `s` as a quoted JSON string.
+/// Whether any of the 8 bytes of `w` needs escaping in a JSON string (`"`, `\\`, or below
+/// 0x20): the classic "has a byte less than / equal to" word tricks, exact for these constants.
+#[inline(always)]
+pub(crate) fn word_needs_escape(w: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let below = w.wrapping_sub(LO * 0x20) & !w & HI;
+    let q = w ^ (LO * b'"' as u64);
+    let quote = q.wrapping_sub(LO) & !q & HI;
+    let b = w ^ (LO * b'\\' as u64);
+    let backslash = b.wrapping_sub(LO) & !b & HI;
+    (below | quote | backslash) != 0
+}
+
+/// Index of the first byte at or after `i` that needs escaping (or `s.len()`).
+#[inline(always)]
+pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = s.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if word_needs_escape(w) {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if ESCAPE[b as usize] != 0 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Per byte: its escaped form as the little-endian bytes of a word, and its length.
+static ESCAPED: [(u64, u8); 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [(0u64, 1u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let e = ESCAPE[i];
+        t[i] = if e == 0 {
+            (i as u64, 1)
+        } else if e == b'u' {
+            let bytes = [b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 0];
+            (u64::from_le_bytes(bytes), 6)
+        } else {
+            (b'\\' as u64 | (e as u64) << 8, 2)
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Appends `s` as a quoted JSON string (escaping as serde_json does).
 #[inline]
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
-    out.reserve(s.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
-        let e = ESCAPE[b as usize];
-        if e == 0 {
-            continue;
+    // Blocks bound the worst-case room reserved (6 bytes out per byte in, + a word of slack).
+    for block in s.chunks(4096) {
+        let start = out.len();
+        out.resize(start + block.len() * 6 + 8, 0);
+        let buf = &mut out[start..];
+        let mut j = 0;
+        let mut words = block.chunks_exact(8);
+        for chunk in &mut words {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            if !word_needs_escape(w) {
+                buf[j..j + 8].copy_from_slice(chunk);
+                j += 8;
+                continue;
+            }
+            for &b in chunk {
+                let (code, len) = ESCAPED[b as usize];
+                buf[j..j + 8].copy_from_slice(&code.to_le_bytes());
+                j += len as usize;
+            }
         }
-        out.extend_from_slice(&s[start..i]);
-        if e == b'u' {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 15) as usize],
-            ]);
-        } else {
-            out.extend_from_slice(&[b'\\', e]);
+        for &b in words.remainder() {
+            let (code, len) = ESCAPED[b as usize];
+            buf[j..j + 8].copy_from_slice(&code.to_le_bytes());
+            j += len as usize;
         }
-        start = i + 1;
+        out.truncate(start + j);
     }
-    out.extend_from_slice(&s[start..]);
     out.push(b'"');
 }
 

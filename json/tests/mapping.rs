@@ -408,3 +408,60 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn base64_vectors() {
+    use dynthrift::json::serde::{base64_decode, base64_encode};
+    for (raw, text) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        let mut out = Vec::new();
+        base64_encode(raw.as_bytes(), &mut out);
+        assert_eq!(out, text.as_bytes());
+        let mut back = Vec::new();
+        base64_decode(text.as_bytes(), &mut back).unwrap();
+        assert_eq!(back, raw.as_bytes());
+        // Unpadded too.
+        let mut back = Vec::new();
+        base64_decode(text.trim_end_matches('=').as_bytes(), &mut back).unwrap();
+        assert_eq!(back, raw.as_bytes());
+    }
+    let mut out = vec![7];
+    assert_eq!(base64_decode(b"Zm9v$m9v", &mut out), Err(4));
+    assert_eq!(out, [7]);
+    assert_eq!(base64_decode(b"Zm9vY", &mut out), Err(4));
+    assert_eq!(base64_decode(b"Zm9vYm=v", &mut out), Err(6));
+    let mut url = Vec::new();
+    base64_decode(b"-_-_", &mut url).unwrap();
+    assert_eq!(url, [0xfb, 0xff, 0xbf]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn base64_round_trips(data in proptest::collection::vec(any::<u8>(), 0..100)) {
+        use dynthrift::json::serde::{base64_decode, base64_encode};
+        let mut text = vec![b'x'];
+        base64_encode(&data, &mut text);
+        let mut back = Vec::new();
+        base64_decode(&text[1..], &mut back).unwrap();
+        prop_assert_eq!(back, data);
+    }
+
+    /// Strings are escaped exactly as serde_json escapes them, and read back.
+    #[test]
+    fn strings_match_serde_json(s in "(\\PC|[\\x00-\\x1f\"\\\\]){0,40}") {
+        let types = DynSchema::new(dynthrift::idl::parse_str("struct S { 1: string s }").unwrap()).unwrap();
+        let t = Transcoder::new(&types, "S", Mapping::default()).unwrap();
+        let json = format!("{{\"s\":{}}}", serde_json::to_string(&s).unwrap());
+        let bytes = t.from_json(&json, Protocol::Binary).unwrap();
+        prop_assert_eq!(t.to_json(&bytes, Protocol::Binary).unwrap(), json);
+    }
+}
