@@ -404,6 +404,7 @@ impl<'p, W: Sink> FromJson<'p, W> {
         let mut seen = Seen::new(s.fields.len());
         let mut count = 0u32;
         let mut key_buf = Vec::new();
+        let mut guess = 0;
         if !self.empty(b'}') {
             loop {
                 self.ws();
@@ -412,7 +413,14 @@ impl<'p, W: Sink> FromJson<'p, W> {
                     return Err(self.err("expected a string key"));
                 }
                 let key = self.str_to(&mut key_buf)?;
-                let found = s.by_key(key);
+                // Keys usually come in declaration order: try the next field first.
+                let found = match s.fields.get(guess) {
+                    Some(f) if !plan.mapping.field_ids && f.name.as_bytes() == key => Some(guess),
+                    _ => s.by_key(key),
+                };
+                if let Some(i) = found {
+                    guess = i + 1;
+                }
                 self.colon()?;
                 match found {
                     None => {
