@@ -198,8 +198,8 @@ impl Transcoder {
     ) -> Result<usize> {
         let start = out.len();
         let r = match protocol {
-            Protocol::Binary => self.run_to_json(BinaryReader::new(bytes), bytes, out),
-            Protocol::Compact => self.run_to_json(CompactReader::new(bytes), bytes, out),
+            Protocol::Binary => self.run_to_json(BinaryReader::new(bytes), out),
+            Protocol::Compact => self.run_to_json(CompactReader::new(bytes), out),
         };
         if r.is_err() {
             out.truncate(start);
@@ -207,23 +207,17 @@ impl Transcoder {
         r
     }
 
-    fn run_to_json<'a, R: ProtoRead<'a>>(
-        &self,
-        r: R,
-        input: &'a [u8],
-        out: &mut Vec<u8>,
-    ) -> Result<usize> {
+    fn run_to_json<'a, R: ProtoRead<'a>>(&self, r: R, out: &mut Vec<u8>) -> Result<usize> {
         let mut t = to_json::ToJson {
             plan: &self.plan,
             r,
-            input,
+            input: std::marker::PhantomData,
             out,
             limits: &self.limits,
             ib: itoa::Buffer::new(),
             rb: zmij::Buffer::new(),
         };
         t.root(0)?;
-        let _ = t.input;
         Ok(t.r.position())
     }
 

@@ -180,7 +180,7 @@ impl Seen {
 pub(crate) struct ToJson<'p, 'a, R> {
     pub plan: &'p Plan,
     pub r: R,
-    pub input: &'a [u8],
+    pub input: std::marker::PhantomData<&'a [u8]>,
     pub out: &'p mut Vec<u8>,
     pub limits: &'p Limits,
     pub ib: itoa::Buffer,
