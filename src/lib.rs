@@ -41,6 +41,17 @@ pub mod validate {
     pub use dynthrift_generic::validate::*;
 }
 
+/// JSON ↔ Thrift transcoding driven by an IDL type (feature `json`), and serde for IDL-only
+/// values ([`json::serde`]).
+#[cfg(feature = "json")]
+pub mod json {
+    pub use dynthrift_json::*;
+    /// `Serialize`/`DeserializeSeed` for IDL-only values and `serde_json::Value` conversions.
+    pub mod serde {
+        pub use dynthrift_interp::serde::*;
+    }
+}
+
 /// Wire primitives, for code that writes or reads Thrift by hand.
 pub mod wire {
     pub use dynthrift_core::wire::*;

@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p dynthrift-benches --bench report` (about 2–3 minutes of measuring);
 //! quick mode, for CI (checks everything, times little): `-- --quick` or
-//! `DYNTHRIFT_BENCH_QUICK=1`. Method: see `dynthrift_benches::measure`.
+//! `DYNTHRIFT_BENCH_QUICK=1`; only the JSON transcoding table: `-- --only-json`. Method: see
+//! `dynthrift_benches::measure`.
 
 mod common;
 
@@ -34,6 +35,12 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick" || a == "--test")
         || std::env::var("DYNTHRIFT_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let plan = if quick { Plan::QUICK } else { Plan::FULL };
+    if args.iter().any(|a| a == "--only-json") {
+        // Just the JSON transcoding table (checks included).
+        let schemas = common::Schemas::load();
+        println!("{}", common::json::report(&schemas, &plan).render());
+        return;
+    }
     let started = Instant::now();
     let load_before = loadavg();
 
@@ -92,6 +99,9 @@ fn main() {
         "{}",
         common::path::report(&schemas.baseline, quick).render()
     );
+    eprintln!("  json transcoding");
+    println!("## JSON transcoding (transcoder vs decode to DynStruct + serde_json, and back)\n");
+    println!("{}", common::json::report(&schemas, &plan).render());
     println!("## Getting a codec (cold, first use in the process)\n");
     println!("{}", latency.render());
     println!("Rows: {}.", ROW_HELP.join("; "));

@@ -9,6 +9,8 @@ pub mod dynamic;
 pub mod plan;
 #[allow(unsafe_code)]
 pub mod run;
+#[cfg(feature = "serde")]
+pub mod serde;
 #[allow(unsafe_code)]
 pub mod typed;
 #[allow(unsafe_code)]
@@ -18,4 +20,4 @@ pub use check::Mismatch;
 pub use plan::Plan;
 pub use run::Limits;
 pub use typed::TypedPlan;
-pub use value::{DynSchema, DynStruct, Value};
+pub use value::{DynSchema, DynStruct, MapRef, SeqRef, StructRef, Value, ValueRef};

@@ -652,3 +652,226 @@ impl SlotBuf {
         self.len
     }
 }
+
+/// A borrowed view of a value inside a [`DynStruct`], for reading without copying
+/// (serialization walks these).
+#[derive(Debug, Clone, Copy)]
+pub enum ValueRef<'a> {
+    Bool(bool),
+    I8(i8),
+    I16(i16),
+    /// Also the value of an enum.
+    I32(i32),
+    I64(i64),
+    Double(f64),
+    String(&'a str),
+    Binary(&'a Bytes),
+    Uuid(&'a [u8; 16]),
+    Struct(StructRef<'a>),
+    List(SeqRef<'a>),
+    Set(SeqRef<'a>),
+    Map(MapRef<'a>),
+}
+
+/// A borrowed struct inside a [`DynStruct`] (or the struct itself).
+#[derive(Clone, Copy)]
+pub struct StructRef<'a> {
+    types: &'a Arc<DynSchema>,
+    si: usize,
+    /// A live record of `si`, borrowed for `'a`.
+    rec: *const u8,
+}
+
+/// A borrowed list or set.
+#[derive(Clone, Copy)]
+pub struct SeqRef<'a> {
+    types: &'a Arc<DynSchema>,
+    elem: &'a Node,
+    size: usize,
+    /// `len` live elements of `elem`'s representation, `size` bytes apart.
+    ptr: *const u8,
+    len: usize,
+}
+
+/// A borrowed map (entries in wire order).
+#[derive(Clone, Copy)]
+pub struct MapRef<'a> {
+    keys: SeqRef<'a>,
+    values: SeqRef<'a>,
+}
+
+impl fmt::Debug for StructRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct(self.name());
+        for (name, _, v) in self.fields() {
+            d.field(name, &v);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Debug for SeqRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Debug for MapRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl DynStruct {
+    /// A borrowed view of this value.
+    pub fn view(&self) -> StructRef<'_> {
+        StructRef {
+            types: &self.types,
+            si: self.si,
+            rec: self.rec.as_ptr(),
+        }
+    }
+}
+
+impl<'a> StructRef<'a> {
+    pub fn types(&self) -> &'a Arc<DynSchema> {
+        self.types
+    }
+
+    pub fn struct_id(&self) -> StructId {
+        StructId(self.si as u32)
+    }
+
+    pub fn name(&self) -> &'a str {
+        &self.types.plan.structs[self.si].name
+    }
+
+    /// Present fields as `(name, index in declaration order, value)`, in declaration order.
+    pub fn fields(&self) -> impl Iterator<Item = (&'a str, usize, ValueRef<'a>)> + 'a {
+        let this = *self;
+        let s = &self.types.plan.structs[self.si];
+        s.fields.iter().enumerate().filter_map(move |(i, f)| {
+            let Presence::Bit(b) = f.presence else {
+                return None;
+            };
+            // SAFETY: `rec` is a live record of `si` borrowed for `'a`; field `i` is in it.
+            let on = unsafe { dynamic::bit(this.rec, b) };
+            if !on {
+                return None;
+            }
+            // SAFETY: the slot holds a live value of the field's node.
+            let v = unsafe { view(this.types, &f.node, this.rec.add(f.offset)) }?;
+            Some((&*f.name, i, v))
+        })
+    }
+}
+
+impl<'a> SeqRef<'a> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<ValueRef<'a>> {
+        if i >= self.len {
+            return None;
+        }
+        // SAFETY: element `i` is live (`i < len`), `size` bytes apart from the start.
+        unsafe { view(self.types, self.elem, self.ptr.add(i * self.size)) }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = ValueRef<'a>> + 'a {
+        let this = *self;
+        (0..this.len).filter_map(move |i| this.get(i))
+    }
+}
+
+impl<'a> MapRef<'a> {
+    pub fn len(&self) -> usize {
+        self.keys.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (ValueRef<'a>, ValueRef<'a>)> + 'a {
+        let this = *self;
+        (0..this.keys.len).filter_map(move |i| Some((this.keys.get(i)?, this.values.get(i)?)))
+    }
+}
+
+/// A view of the value at `p`; `None` for an unset struct slot (a null record).
+///
+/// # Safety
+/// `p` holds a live value of `node`'s record representation, alive and unchanged for `'a`.
+unsafe fn view<'a>(
+    types: &'a Arc<DynSchema>,
+    node: &'a Node,
+    p: *const u8,
+) -> Option<ValueRef<'a>> {
+    // SAFETY: `p` holds a value of `node`'s representation (see `dynamic`), borrowed for `'a`.
+    Some(unsafe {
+        match node {
+            Node::Bool => ValueRef::Bool(*(p as *const bool)),
+            Node::I8 => ValueRef::I8(*(p as *const i8)),
+            Node::I16 => ValueRef::I16(*(p as *const i16)),
+            Node::I32 | Node::Enum(_) => ValueRef::I32(*(p as *const i32)),
+            Node::I64 => ValueRef::I64(*(p as *const i64)),
+            Node::Double => ValueRef::Double(*(p as *const f64)),
+            Node::Uuid => ValueRef::Uuid(&*(p as *const [u8; 16])),
+            Node::String(_) => ValueRef::String((*(p as *const String)).as_str()),
+            Node::Binary(_) => ValueRef::Binary(&*(p as *const Bytes)),
+            Node::Record(si) => {
+                let rec = *(p as *const *const u8);
+                if rec.is_null() {
+                    return None;
+                }
+                ValueRef::Struct(StructRef {
+                    types,
+                    si: *si,
+                    rec,
+                })
+            }
+            Node::List(elem, SeqRepr::Raw(el)) | Node::Set(elem, SetRepr::Raw(el)) => {
+                let v = &*(p as *const RawVec);
+                let seq = SeqRef {
+                    types,
+                    elem,
+                    size: el.size,
+                    ptr: v.ptr,
+                    len: v.len,
+                };
+                if matches!(node, Node::List(..)) {
+                    ValueRef::List(seq)
+                } else {
+                    ValueRef::Set(seq)
+                }
+            }
+            Node::Map(k, v, MapRepr::Raw { key, value }) => {
+                let m = &*(p as *const RawMap);
+                ValueRef::Map(MapRef {
+                    keys: SeqRef {
+                        types,
+                        elem: k,
+                        size: key.size,
+                        ptr: m.keys.ptr,
+                        len: m.keys.len,
+                    },
+                    values: SeqRef {
+                        types,
+                        elem: v,
+                        size: value.size,
+                        ptr: m.values.ptr,
+                        len: m.values.len,
+                    },
+                })
+            }
+            // A derived representation never lives in a record.
+            _ => return None,
+        }
+    })
+}

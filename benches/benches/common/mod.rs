@@ -23,6 +23,7 @@
 #![allow(dead_code)] // each bench target uses its own part of this module
 
 pub mod path;
+pub mod json;
 pub mod samples;
 
 use std::fmt::Debug;

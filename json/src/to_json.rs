@@ -1,0 +1,490 @@
+//! Thrift → JSON: a reader of either protocol walked by the plan, writing JSON text as it goes.
+
+use std::sync::Arc;
+
+use dynthrift_core::error::PathSegment;
+use dynthrift_core::wire::{ProtoRead, enter, utf8};
+use dynthrift_core::{Error, ErrorKind, Result, TType};
+use dynthrift_interp::Limits;
+use dynthrift_interp::serde::{base64_encode, uuid_format};
+
+use crate::plan::{Plan, T};
+
+/// Which bytes need escaping in a JSON string (as serde_json escapes them): 0 none, else the
+/// escape letter (`u` for `\u00XX`).
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// Whether any of the 8 bytes of `w` needs escaping in a JSON string (`"`, `\\`, or below
+/// 0x20): the classic "has a byte less than / equal to" word tricks, exact for these constants.
+#[inline(always)]
+pub(crate) fn word_needs_escape(w: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let below = w.wrapping_sub(LO * 0x20) & !w & HI;
+    let q = w ^ (LO * b'"' as u64);
+    let quote = q.wrapping_sub(LO) & !q & HI;
+    let b = w ^ (LO * b'\\' as u64);
+    let backslash = b.wrapping_sub(LO) & !b & HI;
+    (below | quote | backslash) != 0
+}
+
+/// Index of the first byte at or after `i` that needs escaping (or `s.len()`).
+#[inline(always)]
+pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = s.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if word_needs_escape(w) {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if ESCAPE[b as usize] != 0 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Per byte: its escaped form as the little-endian bytes of a word, and its length.
+static ESCAPED: [(u64, u8); 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [(0u64, 1u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let e = ESCAPE[i];
+        t[i] = if e == 0 {
+            (i as u64, 1)
+        } else if e == b'u' {
+            let bytes = [b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 0];
+            (u64::from_le_bytes(bytes), 6)
+        } else {
+            (b'\\' as u64 | (e as u64) << 8, 2)
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The high bit of each byte of `w` that needs escaping, exactly (no carries between bytes).
+#[inline(always)]
+fn special_mask(w: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LO: u64 = 0x0101_0101_0101_0101;
+    // High bit set where the byte is >= 0x20 (bytes >= 0x80 count as >= 0x20).
+    let ge20 = ((w & LO7) + LO * (0x80 - 0x20)) | w;
+    let zero = |x: u64| !(((x & LO7) + LO7) | x) & HI;
+    (!ge20 & HI) | zero(w ^ (LO * b'"' as u64)) | zero(w ^ (LO * b'\\' as u64))
+}
+
+/// Appends `s` as a quoted JSON string (escaping as serde_json does).
+#[inline]
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    // Blocks bound the room reserved (6 bytes out per byte in at worst, + a word of slack);
+    // zero-filling it costs less than counting the special bytes first.
+    for block in s.chunks(4096) {
+        let start = out.len();
+        out.resize(start + block.len() * 6 + 16, 0);
+        let buf = &mut out[start..];
+        let mut j = 0;
+        let mut words = block.chunks_exact(8);
+        for chunk in &mut words {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            let mut m = special_mask(w);
+            if m == 0 {
+                buf[j..j + 8].copy_from_slice(chunk);
+                j += 8;
+                continue;
+            }
+            // Copy the text between special bytes a word at a time (the over-long store is
+            // overwritten next), and each special byte's escape.
+            let mut last = 0u32;
+            while m != 0 {
+                let k = m.trailing_zeros() / 8;
+                buf[j..j + 8].copy_from_slice(&(w >> (8 * last)).to_le_bytes());
+                j += (k - last) as usize;
+                let (code, len) = ESCAPED[chunk[k as usize] as usize];
+                buf[j..j + 8].copy_from_slice(&code.to_le_bytes());
+                j += len as usize;
+                last = k + 1;
+                m &= m - 1;
+            }
+            if last < 8 {
+                buf[j..j + 8].copy_from_slice(&(w >> (8 * last)).to_le_bytes());
+                j += (8 - last) as usize;
+            }
+        }
+        for &b in words.remainder() {
+            let (code, len) = ESCAPED[b as usize];
+            buf[j..j + 8].copy_from_slice(&code.to_le_bytes());
+            j += len as usize;
+        }
+        out.truncate(start + j);
+    }
+    out.push(b'"');
+}
+
+/// A bitmap of the fields seen in one struct.
+pub(crate) enum Seen {
+    Small(u64),
+    Big(Vec<u64>),
+}
+
+impl Seen {
+    #[inline]
+    pub(crate) fn new(n: usize) -> Seen {
+        if n <= 64 {
+            Seen::Small(0)
+        } else {
+            Seen::Big(vec![0; n.div_ceil(64)])
+        }
+    }
+    /// Sets bit `i`; returns whether it was set already.
+    #[inline]
+    pub(crate) fn set(&mut self, i: usize) -> bool {
+        let (w, b) = match self {
+            Seen::Small(w) => (w, i),
+            Seen::Big(v) => (&mut v[i / 64], i % 64),
+        };
+        let was = *w & (1 << b) != 0;
+        *w |= 1 << b;
+        was
+    }
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> bool {
+        match self {
+            Seen::Small(w) => w & (1 << i) != 0,
+            Seen::Big(v) => v[i / 64] & (1 << (i % 64)) != 0,
+        }
+    }
+}
+
+pub(crate) struct ToJson<'p, 'a, R> {
+    pub plan: &'p Plan,
+    pub r: R,
+    pub input: std::marker::PhantomData<&'a [u8]>,
+    pub out: &'p mut Vec<u8>,
+    pub limits: &'p Limits,
+    pub ib: itoa::Buffer,
+    pub rb: zmij::Buffer,
+}
+
+#[cold]
+fn limit_error(what: &str, n: usize, limit: usize, offset: usize) -> Error {
+    Error::decode(
+        ErrorKind::LengthLimit,
+        offset,
+        format!("{what} of {n} over the limit of {limit}"),
+    )
+}
+
+impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
+    pub(crate) fn root(&mut self, si: usize) -> Result<()> {
+        let depth = self.limits.depth;
+        self.struct_(si, depth)
+            .map_err(|e| e.in_root(&self.plan.structs[si].name))
+    }
+
+    fn struct_(&mut self, si: usize, depth: u32) -> Result<()> {
+        let depth = enter(depth, self.r.position())?;
+        let plan = self.plan;
+        let s = &plan.structs[si];
+        let saved = self.r.read_struct_begin();
+        self.out.push(b'{');
+        let mut first = true;
+        let mut seen = Seen::new(s.fields.len());
+        let mut count = 0u32;
+        let mut guess = 0;
+        loop {
+            let at = self.r.position();
+            let (t, id) = self.r.read_field_begin()?;
+            if t == TType::Stop {
+                break;
+            }
+            match s.by_id(id, guess) {
+                Some(i) if s.fields[i].ttype == t => {
+                    guess = i + 1;
+                    let f = &s.fields[i];
+                    if seen.set(i) {
+                        return Err(Error::decode(
+                            ErrorKind::InvalidData,
+                            at,
+                            format!("field '{}' appears twice", f.name),
+                        ));
+                    }
+                    count += 1;
+                    if s.union && count > 1 {
+                        return Err(Error::decode(
+                            ErrorKind::InvalidUnion,
+                            at,
+                            "union has more than one field set",
+                        ));
+                    }
+                    if !first {
+                        self.out.push(b',');
+                    }
+                    first = false;
+                    self.out.extend_from_slice(&f.key);
+                    self.value(&f.ty, depth).map_err(|e| e.in_field(&f.name))?;
+                }
+                // Unknown id, or a known id with another wire type (schema evolution): skip.
+                _ => self.r.skip(t, depth)?,
+            }
+        }
+        self.r.read_struct_end(saved);
+        for &i in &s.required {
+            if !seen.get(i as usize) {
+                return Err(missing(&s.fields[i as usize].name, self.r.position()));
+            }
+        }
+        if s.union && count == 0 {
+            return Err(Error::decode(
+                ErrorKind::InvalidUnion,
+                self.r.position(),
+                "union has no field set",
+            ));
+        }
+        for &i in &s.defaulted {
+            if !seen.get(i as usize) {
+                let f = &s.fields[i as usize];
+                if let Some(d) = &f.default {
+                    if !first {
+                        self.out.push(b',');
+                    }
+                    first = false;
+                    self.out.extend_from_slice(&f.key);
+                    self.out.extend_from_slice(&d.json);
+                }
+            }
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    #[inline]
+    fn value(&mut self, ty: &T, depth: u32) -> Result<()> {
+        match ty {
+            T::Bool => {
+                let b = self.r.read_bool()?;
+                self.out
+                    .extend_from_slice(if b { b"true" } else { b"false" });
+            }
+            T::I8 => {
+                let v = self.r.read_i8()?;
+                self.out.extend_from_slice(self.ib.format(v).as_bytes());
+            }
+            T::I16 => {
+                let v = self.r.read_i16()?;
+                self.out.extend_from_slice(self.ib.format(v).as_bytes());
+            }
+            T::I32 => {
+                let v = self.r.read_i32()?;
+                self.out.extend_from_slice(self.ib.format(v).as_bytes());
+            }
+            T::Enum(e) => {
+                let v = self.r.read_i32()?;
+                match self.plan.enums[*e as usize].names.get(&v) {
+                    Some(name) if self.plan.mapping.enum_names => self.out.extend_from_slice(name),
+                    _ => self.out.extend_from_slice(self.ib.format(v).as_bytes()),
+                }
+            }
+            T::I64 => {
+                let v = self.r.read_i64()?;
+                if self.plan.mapping.i64_as_string {
+                    self.out.push(b'"');
+                    self.out.extend_from_slice(self.ib.format(v).as_bytes());
+                    self.out.push(b'"');
+                } else {
+                    self.out.extend_from_slice(self.ib.format(v).as_bytes());
+                }
+            }
+            T::Double => {
+                let v = self.r.read_double()?;
+                self.double(v);
+            }
+            T::String => {
+                let b = self.bytes()?;
+                utf8(b, self.r.position() - b.len())?;
+                write_str(self.out, b);
+            }
+            T::Binary => {
+                let b = self.bytes()?;
+                self.out.push(b'"');
+                base64_encode(b, self.out);
+                self.out.push(b'"');
+            }
+            T::Uuid => {
+                let u = self.r.read_uuid()?;
+                self.out.push(b'"');
+                self.out.extend_from_slice(&uuid_format(&u));
+                self.out.push(b'"');
+            }
+            T::Struct(si) => self.struct_(*si as usize, depth)?,
+            T::List(elem) | T::Set(elem) => {
+                let at = self.r.position();
+                let depth = enter(depth, at)?;
+                let (t, n) = self.r.read_list_begin()?;
+                self.check_len(n, at)?;
+                self.out.push(b'[');
+                if n > 0 && t != elem.ttype() {
+                    // Another element type than the schema's: skipped, left empty.
+                    for _ in 0..n {
+                        self.r.skip(t, depth)?;
+                    }
+                } else {
+                    for i in 0..n {
+                        if i > 0 {
+                            self.out.push(b',');
+                        }
+                        self.value(elem, depth).map_err(|e| e.at_index(i))?;
+                    }
+                }
+                self.out.push(b']');
+            }
+            T::Map(k, v) => {
+                let at = self.r.position();
+                let depth = enter(depth, at)?;
+                let (kt, vt, n) = self.r.read_map_begin()?;
+                self.check_len(n, at)?;
+                let scalar = k.scalar();
+                self.out.push(if scalar { b'{' } else { b'[' });
+                if n > 0 && (kt != k.ttype() || vt != v.ttype()) {
+                    for _ in 0..n {
+                        self.r.skip(kt, depth)?;
+                        self.r.skip(vt, depth)?;
+                    }
+                } else {
+                    for i in 0..n {
+                        if i > 0 {
+                            self.out.push(b',');
+                        }
+                        let key_at = self.out.len();
+                        if scalar {
+                            self.key(k).map_err(|e| e.push(PathSegment::KeyAt(i)))?;
+                            self.out.push(b':');
+                        } else {
+                            self.out.push(b'[');
+                            self.value(k, depth)
+                                .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
+                            self.out.push(b',');
+                        }
+                        let key_end = self.out.len() - 1;
+                        if let Err(e) = self.value(v, depth) {
+                            let key = String::from_utf8_lossy(&self.out[key_at..key_end]);
+                            let seg = if scalar {
+                                PathSegment::Key(key.into_owned())
+                            } else {
+                                PathSegment::KeyAt(i)
+                            };
+                            return Err(e.push(seg));
+                        }
+                        if !scalar {
+                            self.out.push(b']');
+                        }
+                    }
+                }
+                self.out.push(if scalar { b'}' } else { b']' });
+            }
+        }
+        Ok(())
+    }
+
+    /// A scalar map key, as a JSON string.
+    fn key(&mut self, k: &T) -> Result<()> {
+        match k {
+            T::String | T::Binary | T::Uuid => self.value(k, 0),
+            T::Enum(_) if self.plan.mapping.enum_names => {
+                let at = self.out.len();
+                self.value(k, 0)?;
+                if self.out[at] != b'"' {
+                    self.out.insert(at, b'"');
+                    self.out.push(b'"');
+                }
+                Ok(())
+            }
+            T::I64 if self.plan.mapping.i64_as_string => self.value(k, 0),
+            T::Double => {
+                let v = self.r.read_double()?;
+                self.out.push(b'"');
+                let (t, _) = dynthrift_interp::serde::double_text(v, &mut self.rb);
+                self.out.extend_from_slice(t.as_bytes());
+                self.out.push(b'"');
+                Ok(())
+            }
+            _ => {
+                self.out.push(b'"');
+                self.value(k, 0)?;
+                self.out.push(b'"');
+                Ok(())
+            }
+        }
+    }
+
+    #[inline]
+    fn double(&mut self, v: f64) {
+        if v.is_finite() {
+            self.out
+                .extend_from_slice(self.rb.format_finite(v).as_bytes());
+        } else {
+            let (t, _) = dynthrift_interp::serde::double_text(v, &mut self.rb);
+            self.out.push(b'"');
+            self.out.extend_from_slice(t.as_bytes());
+            self.out.push(b'"');
+        }
+    }
+
+    #[inline]
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let at = self.r.position();
+        let b = self.r.read_binary()?;
+        if b.len() > self.limits.max_string_len {
+            return Err(limit_error(
+                "string length",
+                b.len(),
+                self.limits.max_string_len,
+                at,
+            ));
+        }
+        Ok(b)
+    }
+
+    #[inline]
+    fn check_len(&self, n: usize, at: usize) -> Result<()> {
+        if n > self.limits.max_container_len {
+            return Err(limit_error(
+                "container length",
+                n,
+                self.limits.max_container_len,
+                at,
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cold]
+pub(crate) fn missing(name: &Arc<str>, offset: usize) -> Error {
+    Error::decode(
+        ErrorKind::MissingRequired,
+        offset,
+        format!("missing required field '{name}'"),
+    )
+}
