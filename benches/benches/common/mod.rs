@@ -22,8 +22,8 @@
 
 #![allow(dead_code)] // each bench target uses its own part of this module
 
-pub mod path;
 pub mod json;
+pub mod path;
 pub mod samples;
 
 use std::fmt::Debug;
