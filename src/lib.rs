@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+#[cfg(feature = "tokio")]
+pub mod rpc;
 #[cfg(feature = "volo")]
 pub mod volo;
 

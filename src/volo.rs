@@ -4,7 +4,7 @@
 //!   [`Message`](pilota::thrift::Message), so it can be a field of pilota-generated code, an
 //!   argument or result of a volo-thrift service, or be sent with pilota's protocols directly.
 //! - IDL services loaded at run time are served and called through volo-thrift:
-//!   [`IdlService`] describes a service, [`DynRequest`] / [`DynResponse`] are its
+//!   [`crate::rpc::IdlService`] describes a service, [`DynRequest`] / [`DynResponse`] are its
 //!   requests and replies (volo-thrift's `EntryMessage`).
 //!
 //! # How the bytes move
@@ -33,7 +33,7 @@ use pilota::thrift::{
 };
 
 use crate::wire::binary::BinaryReader;
-use crate::wire::{ProtoRead, ProtoWrite};
+use crate::wire::ProtoRead;
 use crate::{Codec, Describe, Error, ErrorKind, TType};
 use dynthrift_core::desc::{StructDesc, TypeDesc};
 
@@ -43,7 +43,7 @@ pub use volo_thrift;
 pub use ::volo;
 
 mod service;
-pub use service::{DynRequest, DynResponse, IdlService, Method, ServiceDef};
+pub use service::{DynRequest, DynResponse, ServiceDef};
 
 /// Maximum nesting of values collected from a protocol (the codec's default depth limit).
 const DEPTH: usize = dynthrift_core::wire::DEFAULT_DEPTH_LIMIT as usize;
@@ -51,6 +51,10 @@ const DEPTH: usize = dynthrift_core::wire::DEFAULT_DEPTH_LIMIT as usize;
 /// A dynthrift error as pilota's exception: a protocol exception whose message is the error's
 /// full text (kind, field path, offset).
 pub fn exception(e: Error) -> ThriftException {
+    exception_of(&e)
+}
+
+fn exception_of(e: &Error) -> ThriftException {
     let kind = match e.kind() {
         ErrorKind::NegativeLength => ProtocolExceptionKind::NegativeSize,
         ErrorKind::LengthLimit => ProtocolExceptionKind::SizeLimit,
@@ -101,7 +105,7 @@ impl<T: Describe> CodecCell<T> {
             })
         }) {
             Ok(t) => Ok(t),
-            Err(e) => Err(exception(e.clone())),
+            Err(e) => Err(exception_of(e)),
         }
     }
 

@@ -15,7 +15,9 @@ use dynthrift::volo::pilota::thrift::compact::{
 };
 use dynthrift::volo::pilota::thrift::{Message, ThriftException};
 use dynthrift::volo::volo::FastStr;
-use dynthrift::volo::{DynRequest, DynResponse, IdlService, ServiceDef};
+use dynthrift::rpc::IdlService;
+use dynthrift::volo::{DynRequest, DynResponse, ServiceDef};
+use std::sync::Arc;
 use dynthrift::{Codec, Options, Thrift, Value};
 use dynthrift_testkit::workloads;
 
@@ -234,12 +236,14 @@ service Echo {
 
 struct EchoIdl;
 
+fn echo_service() -> &'static Arc<IdlService> {
+    static S: OnceLock<Arc<IdlService>> = OnceLock::new();
+    S.get_or_init(|| IdlService::new(dynthrift::idl::parse_str(ECHO_IDL).unwrap(), "Echo").unwrap())
+}
+
 impl ServiceDef for EchoIdl {
     fn service() -> &'static IdlService {
-        static S: OnceLock<IdlService> = OnceLock::new();
-        S.get_or_init(|| {
-            IdlService::new(dynthrift::idl::parse_str(ECHO_IDL).unwrap(), "Echo").unwrap()
-        })
+        echo_service()
     }
 }
 
@@ -278,7 +282,8 @@ impl dynthrift::volo::volo::service::Service<dynthrift::volo::volo_thrift::conte
         req: Req,
     ) -> Result<Resp, Self::Error> {
         let svc = EchoIdl::service();
-        let mut result = svc.result(&req.method).unwrap();
+        let m = svc.method(&req.method).unwrap();
+        let mut result = dynthrift::DynStruct::new_by_id(svc.types(), m.result).unwrap();
         match &*req.method {
             "echo" => {
                 let Some(Value::Struct(item)) = req.args.get("item").unwrap() else {
@@ -433,11 +438,169 @@ async fn volo_client_derived_types_calls_volo_server_pilota() {
 fn idl_service_describes_methods() {
     let svc = EchoIdl::service();
     assert_eq!(svc.name(), "Echo");
-    let mut names: Vec<_> = svc.methods().map(|m| m.name.clone()).collect();
+    let mut names: Vec<_> = svc.methods().iter().map(|m| m.name.clone()).collect();
     names.sort();
     assert_eq!(names, ["add", "echo"]);
     assert!(svc.args("nope").is_err());
-    let r = svc.result("echo").unwrap();
+    let m = svc.method("echo").unwrap();
+    let r = dynthrift::DynStruct::new_by_id(svc.types(), m.result).unwrap();
     assert!(r.get("success").unwrap().is_none());
     let _ = ThriftException::from(std::io::Error::other("x"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// volo-thrift against dynthrift's own server and client (`dynthrift::rpc`), TTHeader + framed
+// + Binary on loopback.
+
+/// The echo service of `ECHO_IDL` on dynthrift's server with IDL-only values.
+async fn dynthrift_server() -> dynthrift::rpc::ServerHandle {
+    use dynthrift::rpc::{HandlerError, Router, Server, Transport};
+    let svc = echo_service().clone();
+    let types = svc.types().clone();
+    let router = Router::new().dynamic_service(&svc, move |method, args| {
+        let types = types.clone();
+        async move {
+            match &*method {
+                "echo" => {
+                    let Some(Value::Struct(item)) = args.get("item").unwrap() else {
+                        panic!("no item")
+                    };
+                    let Some(Value::I64(id)) = item.get("id").unwrap() else {
+                        panic!("no id")
+                    };
+                    if id < 0 {
+                        let mut oops = dynthrift::DynStruct::new(&types, "Oops").unwrap();
+                        oops.set("why", format!("negative id {id}")).unwrap();
+                        return Err(HandlerError::Exception(oops));
+                    }
+                    Ok(Some(Value::Struct(item)))
+                }
+                "add" => {
+                    let (Some(Value::I32(a)), Some(Value::I32(b))) =
+                        (args.get("a").unwrap(), args.get("b").unwrap())
+                    else {
+                        panic!("bad add args")
+                    };
+                    Ok(Some(Value::I32(a.wrapping_add(b))))
+                }
+                m => panic!("unexpected method {m}"),
+            }
+        }
+    });
+    Server::new(router)
+        .transport(Transport::TTHeader)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volo_client_calls_dynthrift_server() {
+    let server = dynthrift_server().await;
+    let client = volo_peer::client::<PReq, PResp>(server.local_addr());
+
+    // Concurrent calls over the client's connection pool.
+    let mut calls = Vec::new();
+    for id in 0..32i64 {
+        let client = client.clone();
+        calls.push(tokio::spawn(async move {
+            let want = PItem {
+                id,
+                name: Some(format!("item {id}").into()),
+                tags: Some(vec![id as i32; (id % 5) as usize]),
+                blob: (id % 2 == 0).then(|| Bytes::from(vec![id as u8; id as usize])),
+            };
+            match volo_peer::call(&client, "echo", PReq::Echo(want.clone())).await {
+                Ok(PResp::Echo(Ok(got))) => assert_eq!(got, want),
+                other => panic!("echo {id}: {other:?}"),
+            }
+        }));
+    }
+    for c in calls {
+        c.await.unwrap();
+    }
+    match volo_peer::call(&client, "echo", PReq::Echo(PItem::with_id(-4))).await {
+        Ok(PResp::Echo(Err(POops { why }))) => assert_eq!(why.as_deref(), Some("negative id -4")),
+        other => panic!("{other:?}"),
+    }
+    let resp = volo_peer::call(&client, "add", PReq::Add(-5, 8)).await;
+    assert!(matches!(resp, Ok(PResp::Add(3))), "{resp:?}");
+    // Unknown method: dynthrift's server answers with an application exception.
+    let e = volo_peer::call(&client, "nope", PReq::Add(1, 1))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("nope"), "{e}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynthrift_client_calls_volo_server() {
+    use dynthrift::rpc::{Client, ClientConfig, DynClient, RpcError, Transport};
+    let (addr, server) = spawn_server(volo_peer::PilotaEchoServer).await;
+    let config = ClientConfig::default().transport(Transport::TTHeader);
+
+    // IDL-only values.
+    let client = DynClient::connect(addr, config.clone(), echo_service().clone())
+        .await
+        .unwrap();
+    for id in [0i64, 12, -1] {
+        let mut args = client.args("echo").unwrap();
+        args.set("item", dyn_item(id)).unwrap();
+        match client.call("echo", &args).await {
+            Ok(Some(Value::Struct(got))) if id >= 0 => assert_eq!(got, dyn_item(id)),
+            Err(RpcError::Exception(e)) if id < 0 => {
+                assert_eq!(e.name(), "Oops");
+                assert_eq!(
+                    e.get("why").unwrap(),
+                    Some(Value::String("negative id -1".into()))
+                );
+            }
+            other => panic!("echo {id}: {other:?}"),
+        }
+    }
+    let mut args = client.args("add").unwrap();
+    args.set("a", 20i32).unwrap();
+    args.set("b", 22i32).unwrap();
+    assert_eq!(client.call("add", &args).await.unwrap(), Some(Value::I32(42)));
+
+    // Derived types, many calls in flight on one connection.
+    #[derive(Thrift, Clone, Debug, PartialEq)]
+    struct EchoArgs {
+        #[thrift(id = 1)]
+        item: Item,
+    }
+    #[derive(Thrift, Clone, Debug, PartialEq)]
+    struct Oops {
+        #[thrift(id = 1)]
+        why: String,
+    }
+    #[derive(Thrift, Clone, Debug, PartialEq)]
+    struct EchoResult {
+        #[thrift(id = 0)]
+        success: Option<Item>,
+        #[thrift(id = 1)]
+        oops: Option<Oops>,
+    }
+    let client = Client::connect(addr, config).await.unwrap();
+    let mut calls = Vec::new();
+    for id in -2..30i64 {
+        let client = client.clone();
+        calls.push(tokio::spawn(async move {
+            let r: EchoResult = client
+                .call("echo", &EchoArgs { item: item(id) })
+                .await
+                .unwrap();
+            if id < 0 {
+                assert_eq!(r.success, None);
+                assert_eq!(r.oops.unwrap().why, format!("negative id {id}"));
+            } else {
+                assert_eq!(r.success, Some(item(id)));
+                assert_eq!(r.oops, None);
+            }
+        }));
+    }
+    for c in calls {
+        c.await.unwrap();
+    }
+    server.abort();
 }

@@ -1,12 +1,11 @@
-//! IDL services through volo-thrift: requests and replies as [`DynStruct`]s of argument and
-//! result structs derived from the IDL, encoded and decoded by dynthrift.
+//! IDL services through volo-thrift: requests and replies as [`DynStruct`]s of the argument
+//! and result structs that [`IdlService`] derives from the IDL, encoded and decoded by
+//! dynthrift.
 
-use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
-use faststr::FastStr;
+use pilota::FastStr;
 use pilota::thrift::{
     ApplicationException, ApplicationExceptionKind, TAsyncInputProtocol, TInputProtocol,
     TLengthProtocol, TMessageIdentifier, TOutputProtocol, ThriftException,
@@ -16,135 +15,8 @@ use super::{
     LenSink, SCRATCH, WriteSink, collect_struct, collect_struct_async, exception,
     is_binary_input, is_binary_length, is_binary_output, replay_struct,
 };
-use dynthrift_core::schema::{FieldDef, Requiredness, StructDef, StructKind};
-use crate::{DynSchema, DynStruct, Error, Limits, Protocol, Result, Schema};
-
-/// One method of an [`IdlService`].
-#[derive(Clone, Debug)]
-pub struct Method {
-    pub name: String,
-    pub oneway: bool,
-    /// `{Service}_{method}_args`: the arguments as fields.
-    pub args: dynthrift_core::schema::StructId,
-    /// `{Service}_{method}_result`: `success` (id 0, absent for `void`) and the declared
-    /// exceptions, all optional.
-    pub result: dynthrift_core::schema::StructId,
-}
-
-/// A service of an IDL schema, with argument and result structs for its methods (inherited
-/// ones included), ready to encode and decode calls.
-#[derive(Debug)]
-pub struct IdlService {
-    name: String,
-    types: Arc<DynSchema>,
-    methods: HashMap<String, Method>,
-}
-
-impl IdlService {
-    /// The service named `service` (`Name` or `file.Name`) of `schema`.
-    pub fn new(mut schema: Schema, service: &str) -> Result<IdlService> {
-        let id = schema
-            .service_id(service)
-            .ok_or_else(|| Error::schema(format!("no service named '{service}'")))?;
-        let sname = schema.service_def(id).name.clone();
-        let file = schema.service_def(id).file;
-        let functions: Vec<_> = schema.all_functions(id).into_iter().cloned().collect();
-        let mut methods = HashMap::new();
-        for f in functions {
-            let args = StructDef {
-                name: format!("{sname}_{}_args", f.name),
-                file,
-                kind: StructKind::Struct,
-                fields: f.args.clone(),
-                annotations: Default::default(),
-                doc: None,
-                span: f.span,
-            };
-            let mut fields = Vec::new();
-            if let Some(ty) = &f.result {
-                fields.push(FieldDef {
-                    id: 0,
-                    implicit_id: false,
-                    name: "success".into(),
-                    ty: ty.clone(),
-                    req: Requiredness::Optional,
-                    default: None,
-                    annotations: Default::default(),
-                    type_annotations: Default::default(),
-                    doc: None,
-                    span: f.span,
-                });
-            }
-            fields.extend(f.throws.iter().map(|t| FieldDef {
-                req: Requiredness::Optional,
-                ..t.clone()
-            }));
-            let result = StructDef {
-                name: format!("{sname}_{}_result", f.name),
-                file,
-                kind: StructKind::Struct,
-                fields,
-                annotations: Default::default(),
-                doc: None,
-                span: f.span,
-            };
-            let args_id = dynthrift_core::schema::StructId(schema.structs.len() as u32);
-            schema.structs.push(args);
-            let result_id = dynthrift_core::schema::StructId(schema.structs.len() as u32);
-            schema.structs.push(result);
-            methods.insert(
-                f.name.clone(),
-                Method {
-                    name: f.name.clone(),
-                    oneway: f.oneway,
-                    args: args_id,
-                    result: result_id,
-                },
-            );
-        }
-        Ok(IdlService {
-            name: sname,
-            types: DynSchema::new(schema)?,
-            methods,
-        })
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The schema's types, with the argument and result structs added.
-    pub fn types(&self) -> &Arc<DynSchema> {
-        &self.types
-    }
-
-    pub fn method(&self, name: &str) -> Option<&Method> {
-        self.methods.get(name)
-    }
-
-    pub fn methods(&self) -> impl Iterator<Item = &Method> {
-        self.methods.values()
-    }
-
-    fn expect(&self, name: &str) -> Result<&Method> {
-        self.method(name).ok_or_else(|| {
-            Error::schema(format!(
-                "service '{}' has no method '{name}'",
-                self.name
-            ))
-        })
-    }
-
-    /// An empty argument struct of `method`.
-    pub fn args(&self, method: &str) -> Result<DynStruct> {
-        DynStruct::new_by_id(&self.types, self.expect(method)?.args)
-    }
-
-    /// An empty result struct of `method`.
-    pub fn result(&self, method: &str) -> Result<DynStruct> {
-        DynStruct::new_by_id(&self.types, self.expect(method)?.result)
-    }
-}
+use crate::rpc::{IdlService, MethodDesc};
+use crate::{DynStruct, Limits, Protocol};
 
 /// A type that names one [`IdlService`] for the process; volo-thrift's message types
 /// ([`DynRequest`], [`DynResponse`]) find the service through it, since its decode functions
@@ -154,8 +26,8 @@ impl IdlService {
 /// struct Echo;
 /// impl dynthrift::volo::ServiceDef for Echo {
 ///     fn service() -> &'static IdlService {
-///         static S: OnceLock<IdlService> = OnceLock::new();
-///         S.get_or_init(|| IdlService::new(parse_file("echo.thrift").unwrap(), "Echo").unwrap())
+///         static S: OnceLock<Arc<IdlService>> = OnceLock::new();
+///         S.get_or_init(|| IdlService::load("echo.thrift", "Echo").unwrap())
 ///     }
 /// }
 /// ```
@@ -245,7 +117,7 @@ common!(DynResponse, result);
 
 fn empty<S: ServiceDef>(
     method: &str,
-    which: impl FnOnce(&Method) -> dynthrift_core::schema::StructId,
+    which: impl FnOnce(&MethodDesc) -> dynthrift_core::schema::StructId,
 ) -> Result<DynStruct, ThriftException> {
     let svc = S::service();
     let Some(m) = svc.method(method) else {

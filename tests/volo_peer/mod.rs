@@ -627,7 +627,7 @@ impl<X> dynthrift::volo::volo::client::MkClient<dynthrift::volo::volo_thrift::Cl
 pub fn client<Q, R>(addr: SocketAddr) -> Client<Q, R>
 where
     Q: EntryMessage + Send + Sync + Clone + 'static,
-    R: EntryMessage + Send + 'static,
+    R: EntryMessage + Send + Sync + Clone + 'static,
 {
     dynthrift::volo::volo_thrift::client::ClientBuilder::new("Echo", Mk)
         .address(addr)
@@ -637,7 +637,7 @@ where
 pub async fn call<Q, R>(client: &Client<Q, R>, method: &str, req: Q) -> Result<R, ClientError>
 where
     Q: EntryMessage + Send + Sync + Clone + 'static,
-    R: EntryMessage + Send + 'static,
+    R: EntryMessage + Send + Sync + Clone + 'static,
 {
     let mut cx = client.make_cx(method, false);
     let r = client.call(&mut cx, req).await?;
