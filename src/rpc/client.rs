@@ -291,10 +291,61 @@ impl Client {
         Ok(codec.decode_bytes(&frame.payload.slice(at..))?)
     }
 
+    /// A handle for calling `method` with argument type `A` and result type `R` whose codecs
+    /// are built once (what [`Client::call`] does on every call).
+    pub fn method<A: Describe, R: Describe>(&self, method: &str) -> Result<Method<A, R>, RpcError> {
+        Ok(Method {
+            client: self.clone(),
+            name: method.to_string(),
+            args: Codec::with_options(self.inner.options)?,
+            result: Codec::with_options(self.inner.options)?,
+        })
+    }
+
     /// Sends a oneway call; returns once it is written.
     pub async fn oneway<A: Describe>(&self, method: &str, args: &A) -> Result<(), RpcError> {
         let codec = Codec::<A>::with_options(self.inner.options)?;
         self.call_raw(method, true, |out| codec.encode_into(args, out))
+            .await
+            .map(drop)
+    }
+}
+
+/// One method of a [`Client`] with its codecs built: see [`Client::method`].
+pub struct Method<A, R> {
+    client: Client,
+    name: String,
+    args: Codec<A>,
+    result: Codec<R>,
+}
+
+impl<A, R> std::fmt::Debug for Method<A, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Method").field("name", &self.name).finish()
+    }
+}
+
+impl<A: Describe, R: Describe> Method<A, R> {
+    pub async fn call(&self, args: &A) -> Result<R, RpcError> {
+        let frame = self
+            .client
+            .call_raw(&self.name, false, |out| self.args.encode_into(args, out))
+            .await?
+            .ok_or(RpcError::Closed)?;
+        let (protocol, at) = self.client.open_reply(&self.name, &frame)?;
+        let body = frame.payload.slice(at..);
+        if protocol == self.result.options().protocol {
+            Ok(self.result.decode_bytes(&body)?)
+        } else {
+            let codec = Codec::<R>::with_options(self.result.options().protocol(protocol))?;
+            Ok(codec.decode_bytes(&body)?)
+        }
+    }
+
+    /// Sends the call as oneway; returns once it is written.
+    pub async fn oneway(&self, args: &A) -> Result<(), RpcError> {
+        self.client
+            .call_raw(&self.name, true, |out| self.args.encode_into(args, out))
             .await
             .map(drop)
     }

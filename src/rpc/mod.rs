@@ -23,7 +23,7 @@ use dynthrift_core::wire::compact::CompactWriter;
 use dynthrift_core::{ApplicationException, TMessageType};
 use dynthrift_interp::DynStruct;
 
-pub use client::{Client, ClientConfig, DynClient};
+pub use client::{Client, ClientConfig, DynClient, Method};
 pub use server::{Server, ServerConfig, ServerHandle};
 pub use service::{HandlerError, IdlService, MethodDesc, Router};
 pub use transport::{

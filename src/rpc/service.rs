@@ -311,7 +311,7 @@ struct Typed<A, R, F> {
 impl<A, R, F, Fut> Handler for Typed<A, R, F>
 where
     A: Describe + Send + 'static,
-    R: Describe + Send + Sync + 'static,
+    R: Describe + Send + 'static,
     F: Fn(A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = std::result::Result<R, ApplicationException>> + Send + 'static,
 {
@@ -498,7 +498,7 @@ impl Router {
     pub fn typed<A, R, F, Fut>(self, name: &str, f: F) -> Router
     where
         A: Describe + Send + 'static,
-        R: Describe + Send + Sync + 'static,
+        R: Describe + Send + 'static,
         F: Fn(A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = std::result::Result<R, ApplicationException>> + Send + 'static,
     {

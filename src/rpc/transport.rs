@@ -85,6 +85,23 @@ impl BufferedCodec {
             // short, or a declared length longer than what has arrived so far.
             matches!(e.kind(), ErrorKind::UnexpectedEof | ErrorKind::LengthLimit)
         };
+        // Unframed Binary garbage (text, another protocol) usually reads as an enormous message
+        // name length: fail now rather than wait for that many bytes.
+        if self.protocol == Protocol::Binary && buf.len() >= 4 {
+            let word = |i: usize| i32::from_be_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+            let name_len = match word(0) {
+                w if w >= 0 => Some(w),
+                _ if buf.len() >= 8 => Some(word(4)),
+                _ => None,
+            };
+            if let Some(n) = name_len
+                && n as usize > self.max_frame
+            {
+                return Err(RpcError::Transport(format!(
+                    "message name of {n} bytes (not a Binary message?)"
+                )));
+            }
+        }
         let at = match read_message_header(buf, self.protocol) {
             Ok((_, at)) => at,
             Err(e) if incomplete(&e) => return Ok(None),
