@@ -29,18 +29,20 @@ use linkedbytes::LinkedBytes;
 use pilota::thrift::{
     ProtocolException, ProtocolExceptionKind, TAsyncInputProtocol, TFieldIdentifier,
     TInputProtocol, TLengthProtocol, TListIdentifier, TMapIdentifier, TOutputProtocol,
-    TSetIdentifier, TStructIdentifier, TType as PType, ThriftException, binary::TBinaryProtocol,
+    TSetIdentifier, TStructIdentifier, TType as PType, ThriftException,
+    binary::TBinaryProtocol,
+    compact::{TCompactInputProtocol, TCompactOutputProtocol},
 };
 
-use crate::wire::binary::BinaryReader;
 use crate::wire::ProtoRead;
-use crate::{Codec, Describe, Error, ErrorKind, TType};
+use crate::wire::binary::BinaryReader;
+use crate::{Codec, Describe, Error, ErrorKind, Protocol, TType};
 use dynthrift_core::desc::{StructDesc, TypeDesc};
 
-pub use pilota;
-pub use volo_thrift;
 /// The `volo` crate (services, clients, addresses) that `volo_thrift` is built on.
 pub use ::volo;
+pub use pilota;
+pub use volo_thrift;
 
 mod service;
 pub use service::{DynRequest, DynResponse, ServiceDef};
@@ -82,9 +84,19 @@ pub struct CodecCell<T> {
 
 #[derive(Debug)]
 struct Typed<T> {
-    codec: Codec<T>,
+    binary: Codec<T>,
+    compact: Codec<T>,
     /// The type has `Bytes` or `FastStr` values, which can share a `Bytes` input.
     shares: bool,
+}
+
+impl<T: Describe> Typed<T> {
+    fn codec(&self, protocol: Protocol) -> &Codec<T> {
+        match protocol {
+            Protocol::Binary => &self.binary,
+            Protocol::Compact => &self.compact,
+        }
+    }
 }
 
 impl<T> CodecCell<T> {
@@ -99,8 +111,9 @@ impl<T> CodecCell<T> {
 impl<T: Describe> CodecCell<T> {
     fn get(&self) -> Result<&Typed<T>, ThriftException> {
         match self.cell.get_or_init(|| {
-            Codec::new().map(|codec| Typed {
-                codec,
+            Ok(Typed {
+                binary: Codec::new()?,
+                compact: Codec::with_options(crate::Options::compact())?,
                 shares: shares_source(T::TYPE, &mut Vec::new()),
             })
         }) {
@@ -109,55 +122,45 @@ impl<T: Describe> CodecCell<T> {
         }
     }
 
-    /// The codec, for code that wants to use it beside the `Message` impl.
+    /// The Binary codec, for code that wants to use it beside the `Message` impl.
     pub fn codec(&self) -> Result<&Codec<T>, ThriftException> {
-        self.get().map(|t| &t.codec)
+        self.get().map(|t| &t.binary)
     }
 
     /// pilota's `Message::encode`.
     pub fn encode<P: TOutputProtocol>(&self, v: &T, p: &mut P) -> Result<(), ThriftException> {
         let t = self.get()?;
-        if is_binary_output::<P>() {
-            return SCRATCH.with_borrow_mut(|buf| {
-                buf.clear();
-                let r = t.codec.write(v, buf).map_err(exception);
-                if r.is_ok() {
-                    p.buf_mut().put_slice(buf);
-                }
-                if buf.capacity() > SCRATCH_KEEP {
-                    *buf = Vec::new();
-                }
-                r
-            });
+        if let Some(protocol) = output_kind::<P>() {
+            let codec = t.codec(protocol);
+            return put_encoded(p, |buf| codec.write(v, buf));
         }
-        let bytes = t.codec.encode(v).map_err(exception)?;
+        let bytes = t.binary.encode(v).map_err(exception)?;
         replay_struct(&bytes, &mut WriteSink(p))
     }
 
     /// pilota's `Message::decode`.
     pub fn decode<P: TInputProtocol>(&self, p: &mut P) -> Result<T, ThriftException> {
         let t = self.get()?;
-        if is_binary_input::<P>() {
+        if let Some(protocol) = input_kind::<P>() {
+            let codec = t.codec(protocol);
             let buf = p.buf();
             let chunk = buf.chunk();
             if chunk.len() == buf.remaining() {
                 if t.shares {
                     // Find the end first, then decode from a `Bytes` that the value's `Bytes`
                     // and `FastStr` fields share (a cheap split for `Bytes` input).
-                    let n = t.codec.skip(chunk).map_err(exception)?;
+                    let n = codec.skip(chunk).map_err(exception)?;
                     let own = buf.copy_to_bytes(n);
-                    return t.codec.decode_bytes(&own).map_err(exception);
+                    return codec.decode_bytes(&own).map_err(exception);
                 }
-                let (v, n) = t.codec.decode_prefix(chunk).map_err(exception)?;
+                let (v, n) = codec.decode_prefix(chunk).map_err(exception)?;
                 buf.advance(n);
                 return Ok(v);
             }
         }
         let mut out = Vec::new();
         collect_struct(p, &mut out)?;
-        t.codec
-            .decode_bytes(&Bytes::from(out))
-            .map_err(exception)
+        t.binary.decode_bytes(&Bytes::from(out)).map_err(exception)
     }
 
     /// pilota's `Message::decode_async`: the protocol reads from a stream, so the value is
@@ -173,9 +176,7 @@ impl<T: Describe> CodecCell<T> {
             let t = self.get()?;
             let mut out = Vec::new();
             collect_struct_async(p, &mut out).await?;
-            t.codec
-                .decode_bytes(&Bytes::from(out))
-                .map_err(exception)
+            t.binary.decode_bytes(&Bytes::from(out)).map_err(exception)
         }
     }
 
@@ -183,17 +184,41 @@ impl<T: Describe> CodecCell<T> {
     /// reports the error).
     pub fn size<P: TLengthProtocol>(&self, v: &T, p: &mut P) -> usize {
         let Ok(t) = self.get() else { return 0 };
-        if is_binary_length::<P>() {
-            return t.codec.encoded_len(v).unwrap_or(0);
+        if let Some(protocol) = length_kind::<P>() {
+            return t.codec(protocol).encoded_len(v).unwrap_or(0);
         }
-        let Ok(bytes) = t.codec.encode(v) else {
+        let Ok(bytes) = t.binary.encode(v) else {
             return 0;
         };
-        let mut sink = LenSink { p, len: 0 };
-        match replay_struct(&bytes, &mut sink) {
-            Ok(()) => sink.len,
-            Err(_) => 0,
+        replay_len(&bytes, p)
+    }
+}
+
+/// Appends what `write` encodes to the protocol's buffer (through a per-thread scratch
+/// buffer, since `write` needs a `Vec`).
+fn put_encoded<P: TOutputProtocol>(
+    p: &mut P,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
+) -> Result<(), ThriftException> {
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        let r = write(buf).map_err(exception);
+        if r.is_ok() {
+            p.buf_mut().put_slice(buf);
         }
+        if buf.capacity() > SCRATCH_KEEP {
+            *buf = Vec::new();
+        }
+        r
+    })
+}
+
+/// The length of a struct's Binary encoding `bytes` as the length protocol counts it.
+fn replay_len<P: TLengthProtocol>(bytes: &[u8], p: &mut P) -> usize {
+    let mut sink = LenSink { p, len: 0 };
+    match replay_struct(bytes, &mut sink) {
+        Ok(()) => sink.len,
+        Err(_) => 0,
     }
 }
 
@@ -229,22 +254,51 @@ fn same<A: ?Sized, B: ?Sized>() -> bool {
     type_name::<A>() == type_name::<B>()
 }
 
-/// pilota's big-endian checked Binary reader over `Bytes`: `buf()` is the unread input.
-fn is_binary_input<P: ?Sized>() -> bool {
-    same::<P, TBinaryProtocol<&mut Bytes>>()
+/// pilota's checked Binary and Compact readers over `Bytes`: `buf()` is the unread input.
+/// (Not the unchecked Binary reader, whose `buf()` lags behind its reads; not the
+/// little-endian one.) pilota's Compact reader keeps field-id state that its
+/// `read_struct_end` does not restore, and reads doubles big-endian; reading the struct's
+/// bytes directly sidesteps both.
+fn input_kind<P: ?Sized>() -> Option<Protocol> {
+    if same::<P, TBinaryProtocol<&mut Bytes>>() {
+        Some(Protocol::Binary)
+    } else if same::<P, TCompactInputProtocol<&mut Bytes>>() {
+        Some(Protocol::Compact)
+    } else {
+        None
+    }
 }
 
-/// pilota's big-endian checked Binary writers: `buf_mut()` is where the next byte goes.
-fn is_binary_output<P: ?Sized>() -> bool {
-    same::<P, TBinaryProtocol<&mut LinkedBytes>>() || same::<P, TBinaryProtocol<&mut BytesMut>>()
+/// pilota's checked Binary and Compact writers: `buf_mut()` is where the next byte goes, and a
+/// struct's encoding does not depend on the writer's state.
+fn output_kind<P: ?Sized>() -> Option<Protocol> {
+    if same::<P, TBinaryProtocol<&mut LinkedBytes>>() || same::<P, TBinaryProtocol<&mut BytesMut>>()
+    {
+        Some(Protocol::Binary)
+    } else if same::<P, TCompactOutputProtocol<&mut LinkedBytes>>()
+        || same::<P, TCompactOutputProtocol<&mut BytesMut>>()
+    {
+        Some(Protocol::Compact)
+    } else {
+        None
+    }
 }
 
-/// pilota's Binary protocol counts lengths as the Binary encoding has them.
-fn is_binary_length<P: ?Sized>() -> bool {
-    same::<P, TBinaryProtocol<()>>()
+/// pilota's Binary and Compact writers count lengths as those encodings have them.
+fn length_kind<P: ?Sized>() -> Option<Protocol> {
+    if same::<P, TBinaryProtocol<()>>()
         || same::<P, TBinaryProtocol<&mut LinkedBytes>>()
         || same::<P, TBinaryProtocol<&mut BytesMut>>()
-        || same::<P, TBinaryProtocol<&mut Bytes>>()
+    {
+        Some(Protocol::Binary)
+    } else if same::<P, TCompactOutputProtocol<()>>()
+        || same::<P, TCompactOutputProtocol<&mut LinkedBytes>>()
+        || same::<P, TCompactOutputProtocol<&mut BytesMut>>()
+    {
+        Some(Protocol::Compact)
+    } else {
+        None
+    }
 }
 
 fn ptype(t: TType) -> PType {
@@ -525,11 +579,23 @@ fn replay<S: Sink>(
 /// What is open while collecting: a struct (with a field whose value is pending), or a
 /// container with elements left to read.
 enum Frame {
-    Struct { in_field: bool },
-    List { elem: PType, left: usize },
-    Set { elem: PType, left: usize },
+    Struct {
+        in_field: bool,
+    },
+    List {
+        elem: PType,
+        left: usize,
+    },
+    Set {
+        elem: PType,
+        left: usize,
+    },
     /// `left` counts keys and values.
-    Map { key: PType, value: PType, left: usize },
+    Map {
+        key: PType,
+        value: PType,
+        left: usize,
+    },
 }
 
 fn wire_len(n: usize) -> Result<[u8; 4], ThriftException> {

@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dynthrift::ApplicationException;
 use dynthrift::Thrift;
 use dynthrift::rpc::{Client, ClientConfig, Router, Server, Transport};
 use dynthrift::volo::pilota::thrift::{
@@ -32,7 +33,6 @@ use dynthrift::volo::pilota::thrift::{
 use dynthrift::volo::volo::service::{BoxCloneService, Service};
 use dynthrift::volo::volo_thrift::context::{ClientContext, ServerContext};
 use dynthrift::volo::volo_thrift::{ClientError, EntryMessage, ServerError};
-use dynthrift::ApplicationException;
 use dynthrift_baselines::pilota_gen::pilota::baseline::Simple as PSimple;
 use dynthrift_baselines::pilota_gen::pilota::echo::{
     EchoServiceEchoArgsRecv, EchoServiceEchoArgsSend, EchoServiceEchoResultRecv,
@@ -165,7 +165,12 @@ struct Row {
 
 /// Runs `conns` tasks; task `i` gets a caller from `make(i)` and calls it back to back until
 /// the end, recording the latency of calls that end in the measured window (after `warm`).
-async fn load<C, F, Fut>(conns: usize, warm: Duration, measure: Duration, make: F) -> (usize, Vec<u64>)
+async fn load<C, F, Fut>(
+    conns: usize,
+    warm: Duration,
+    measure: Duration,
+    make: F,
+) -> (usize, Vec<u64>)
 where
     F: Fn(usize) -> C,
     C: FnMut() -> Fut + Send + 'static,
@@ -325,12 +330,9 @@ async fn run(conns: usize, warm: Duration, measure: Duration) -> Vec<Row> {
         let mut v = Vec::new();
         for _ in 0..conns {
             v.push(
-                Client::connect(
-                    addr,
-                    ClientConfig::default().transport(Transport::TTHeader),
-                )
-                .await
-                .unwrap(),
+                Client::connect(addr, ClientConfig::default().transport(Transport::TTHeader))
+                    .await
+                    .unwrap(),
             );
         }
         v

@@ -12,8 +12,8 @@ use pilota::thrift::{
 };
 
 use super::{
-    LenSink, SCRATCH, WriteSink, collect_struct, collect_struct_async, exception,
-    is_binary_input, is_binary_length, is_binary_output, replay_struct,
+    WriteSink, collect_struct, collect_struct_async, exception, input_kind, length_kind,
+    output_kind, put_encoded, replay_len, replay_struct,
 };
 use crate::rpc::{IdlService, MethodDesc};
 use crate::{DynStruct, Limits, Protocol};
@@ -130,18 +130,8 @@ fn empty<S: ServiceDef>(
 }
 
 fn encode_dyn<P: TOutputProtocol>(v: &DynStruct, p: &mut P) -> Result<(), ThriftException> {
-    let limits = Limits::default();
-    if is_binary_output::<P>() {
-        return SCRATCH.with_borrow_mut(|buf| {
-            buf.clear();
-            let r = v
-                .encode_into(buf, Protocol::Binary, &limits)
-                .map_err(exception);
-            if r.is_ok() {
-                bytes::BufMut::put_slice(p.buf_mut(), buf);
-            }
-            r
-        });
+    if let Some(protocol) = output_kind::<P>() {
+        return put_encoded(p, |buf| v.encode_into(buf, protocol, &Limits::default()));
     }
     let bytes = v.encode(Protocol::Binary).map_err(exception)?;
     replay_struct(&bytes, &mut WriteSink(p))
@@ -151,12 +141,12 @@ fn decode_dyn<P: TInputProtocol>(
     mut v: DynStruct,
     p: &mut P,
 ) -> Result<DynStruct, ThriftException> {
-    if is_binary_input::<P>() {
+    if let Some(protocol) = input_kind::<P>() {
         let buf = p.buf();
         let chunk = buf.chunk();
         if chunk.len() == buf.remaining() {
             let n = v
-                .decode_in(chunk, None, Protocol::Binary, &Limits::default())
+                .decode_in(chunk, None, protocol, &Limits::default())
                 .map_err(exception)?;
             buf.advance(n);
             return Ok(v);
@@ -182,15 +172,11 @@ fn decode_all(mut v: DynStruct, bytes: Vec<u8>) -> Result<DynStruct, ThriftExcep
 }
 
 fn size_dyn<P: TLengthProtocol>(v: &DynStruct, p: &mut P) -> usize {
-    if is_binary_length::<P>() {
-        return v.encoded_len(Protocol::Binary).unwrap_or(0);
+    if let Some(protocol) = length_kind::<P>() {
+        return v.encoded_len(protocol).unwrap_or(0);
     }
     let Ok(bytes) = v.encode(Protocol::Binary) else {
         return 0;
     };
-    let mut sink = LenSink { p, len: 0 };
-    match replay_struct(&bytes, &mut sink) {
-        Ok(()) => sink.len,
-        Err(_) => 0,
-    }
+    replay_len(&bytes, p)
 }

@@ -5,12 +5,12 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use dynthrift::volo::pilota::thrift::{
-    ApplicationException, ApplicationExceptionKind, Message, TAsyncInputProtocol,
-    TInputProtocol, TLengthProtocol, TListIdentifier, TMessageIdentifier, TOutputProtocol,
-    TStructIdentifier, TType, ThriftException, new_protocol_exception,
-};
 use dynthrift::volo::pilota::thrift::error::ProtocolExceptionKind;
+use dynthrift::volo::pilota::thrift::{
+    ApplicationException, ApplicationExceptionKind, Message, TAsyncInputProtocol, TInputProtocol,
+    TLengthProtocol, TListIdentifier, TMessageIdentifier, TOutputProtocol, TStructIdentifier,
+    TType, ThriftException, new_protocol_exception,
+};
 use dynthrift::volo::volo::FastStr;
 use dynthrift::volo::volo::service::{BoxCloneService, Service};
 use dynthrift::volo::volo_thrift::context::{ClientContext, ServerContext};
@@ -38,7 +38,10 @@ impl PItem {
 }
 
 fn missing(what: &str) -> ThriftException {
-    new_protocol_exception(ProtocolExceptionKind::InvalidData, format!("missing {what}"))
+    new_protocol_exception(
+        ProtocolExceptionKind::InvalidData,
+        format!("missing {what}"),
+    )
 }
 
 impl Message for PItem {
@@ -384,7 +387,10 @@ pub enum PResp {
     Add(i32),
 }
 
-fn encode_oops<T: TOutputProtocol>(p: &mut T, why: &Option<FastStr>) -> Result<(), ThriftException> {
+fn encode_oops<T: TOutputProtocol>(
+    p: &mut T,
+    why: &Option<FastStr>,
+) -> Result<(), ThriftException> {
     p.write_struct_begin(&S)?;
     if let Some(why) = why {
         p.write_field_begin(TType::Binary, 1)?;
