@@ -45,7 +45,7 @@ pub use pilota;
 pub use volo_thrift;
 
 mod service;
-pub use service::{DynRequest, DynResponse, ServiceDef};
+pub use service::{DescribeService, DynRequest, DynResponse};
 
 /// Maximum nesting of values collected from a protocol (the codec's default depth limit).
 const DEPTH: usize = dynthrift_core::wire::DEFAULT_DEPTH_LIMIT as usize;
@@ -762,7 +762,12 @@ macro_rules! __dynthrift_impl_volo_message {
         const _: () = {
             static __DYNTHRIFT_VOLO: ::dynthrift::volo::CodecCell<$t> =
                 ::dynthrift::volo::CodecCell::new();
-            impl ::dynthrift::volo::pilota::thrift::Message for $t {
+            // `for<'a>` keeps the bound from being checked here: a type that is not
+            // `Send + Sync` (pilota's `Message` needs `Send`) simply gets no impl.
+            impl ::dynthrift::volo::pilota::thrift::Message for $t
+            where
+                for<'a> $t: ::core::marker::Send + ::core::marker::Sync,
+            {
                 #[inline]
                 fn encode<P: ::dynthrift::volo::pilota::thrift::TOutputProtocol>(
                     &self,

@@ -16,7 +16,7 @@ use dynthrift::volo::pilota::thrift::compact::{
 };
 use dynthrift::volo::pilota::thrift::{Message, ThriftException};
 use dynthrift::volo::volo::FastStr;
-use dynthrift::volo::{DynRequest, DynResponse, ServiceDef};
+use dynthrift::volo::{DescribeService, DynRequest, DynResponse};
 use dynthrift::{Codec, Options, Thrift, Value};
 use dynthrift_testkit::workloads;
 use std::sync::Arc;
@@ -196,6 +196,50 @@ fn message_matches_pilota_style_code() {
     assert_eq!(a, b);
 }
 
+/// A protocol without a fast path (pilota's little-endian Binary) goes through the protocol's
+/// calls both ways and agrees with pilota-style code on the bytes.
+#[test]
+fn message_protocol_call_fallback() {
+    use dynthrift::volo::pilota::thrift::binary_le::TBinaryProtocol as TLe;
+    let p = PItem {
+        id: 9,
+        name: Some("item 9".into()),
+        tags: Some(vec![1, -2, 3, i32::MAX]),
+        blob: Some(Bytes::from_static(b"\x00\x01binary\xff")),
+    };
+    let mut a = BytesMut::new();
+    p.encode(&mut TLe::new(&mut a, true)).unwrap();
+    let mut b = BytesMut::new();
+    item(9).encode(&mut TLe::new(&mut b, true)).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(
+        &b[..],
+        &Codec::<Item>::new().unwrap().encode(&item(9)).unwrap()[..]
+    );
+    assert_eq!(
+        item(9).size(&mut TLe::new(&mut BytesMut::new(), true)),
+        b.len()
+    );
+    let mut input = Bytes::from([&b[..], b"rest"].concat());
+    assert_eq!(
+        Item::decode(&mut TLe::new(&mut input, true)).unwrap(),
+        item(9)
+    );
+    assert_eq!(&input[..], b"rest");
+    // Deeper values (lists, maps, nested structs, doubles) on the same protocol.
+    fn le_round_trip<T: Message + PartialEq>(v: &T) {
+        let mut out = BytesMut::new();
+        v.encode(&mut TLe::new(&mut out, true)).unwrap();
+        assert_eq!(v.size(&mut TLe::new(&mut BytesMut::new(), true)), out.len());
+        let mut input = out.freeze();
+        assert!(T::decode(&mut TLe::new(&mut input, true)).unwrap() == *v);
+        assert!(input.is_empty());
+    }
+    le_round_trip(&workloads::nesting());
+    le_round_trip(&workloads::nesting2());
+    le_round_trip(&Choice::Text("le".into()));
+}
+
 #[test]
 fn message_bad_input_is_an_error() {
     let bytes = Codec::<Item>::new().unwrap().encode(&item(1)).unwrap();
@@ -252,7 +296,7 @@ fn echo_service() -> &'static Arc<IdlService> {
     S.get_or_init(|| IdlService::new(dynthrift::idl::parse_str(ECHO_IDL).unwrap(), "Echo").unwrap())
 }
 
-impl ServiceDef for EchoIdl {
+impl DescribeService for EchoIdl {
     fn service() -> &'static IdlService {
         echo_service()
     }

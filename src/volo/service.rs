@@ -24,14 +24,14 @@ use crate::{DynStruct, Limits, Protocol};
 ///
 /// ```ignore
 /// struct Echo;
-/// impl dynthrift::volo::ServiceDef for Echo {
+/// impl dynthrift::volo::DescribeService for Echo {
 ///     fn service() -> &'static IdlService {
 ///         static S: OnceLock<Arc<IdlService>> = OnceLock::new();
 ///         S.get_or_init(|| IdlService::load("echo.thrift", "Echo").unwrap())
 ///     }
 /// }
 /// ```
-pub trait ServiceDef: Send + Sync + 'static {
+pub trait DescribeService: Send + Sync + 'static {
     fn service() -> &'static IdlService;
 }
 
@@ -52,7 +52,7 @@ pub struct DynResponse<S> {
 
 macro_rules! common {
     ($ty:ident, $field:ident) => {
-        impl<S: ServiceDef> $ty<S> {
+        impl<S: DescribeService> $ty<S> {
             pub fn new(method: impl Into<FastStr>, $field: DynStruct) -> $ty<S> {
                 $ty {
                     method: method.into(),
@@ -81,7 +81,7 @@ macro_rules! common {
             }
         }
 
-        impl<S: ServiceDef> volo_thrift::EntryMessage for $ty<S> {
+        impl<S: DescribeService> volo_thrift::EntryMessage for $ty<S> {
             fn encode<T: TOutputProtocol>(&self, p: &mut T) -> Result<(), ThriftException> {
                 encode_dyn(&self.$field, p)
             }
@@ -115,7 +115,7 @@ macro_rules! common {
 common!(DynRequest, args);
 common!(DynResponse, result);
 
-fn empty<S: ServiceDef>(
+fn empty<S: DescribeService>(
     method: &str,
     which: impl FnOnce(&MethodDesc) -> dynthrift_core::schema::StructId,
 ) -> Result<DynStruct, ThriftException> {
