@@ -21,7 +21,6 @@
 
 use std::any::type_name;
 use std::cell::RefCell;
-use std::future::Future;
 use std::sync::OnceLock;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -165,19 +164,17 @@ impl<T: Describe> CodecCell<T> {
 
     /// pilota's `Message::decode_async`: the protocol reads from a stream, so the value is
     /// collected through its calls and decoded afterwards.
-    pub fn decode_async<'a, P: TAsyncInputProtocol>(
-        &'a self,
-        p: &'a mut P,
-    ) -> impl Future<Output = Result<T, ThriftException>> + Send + 'a
+    pub async fn decode_async<P: TAsyncInputProtocol>(
+        &self,
+        p: &mut P,
+    ) -> Result<T, ThriftException>
     where
         T: Send + Sync,
     {
-        async move {
-            let t = self.get()?;
-            let mut out = Vec::new();
-            collect_struct_async(p, &mut out).await?;
-            t.binary.decode_bytes(&Bytes::from(out)).map_err(exception)
-        }
+        let t = self.get()?;
+        let mut out = Vec::new();
+        collect_struct_async(p, &mut out).await?;
+        t.binary.decode_bytes(&Bytes::from(out)).map_err(exception)
     }
 
     /// pilota's `Message::size`. A value that cannot be encoded counts 0 (its `encode`
