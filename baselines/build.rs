@@ -12,6 +12,12 @@ const PARTIAL: &str = "../testdata/workloads/partial.thrift";
 /// How `testdata/workloads/partial.thrift` includes the workload IDL; the copies sit side by side.
 const PARTIAL_INCLUDE: &str = "include \"../idl/frugal/tests/baseline.thrift\"";
 
+/// The load benchmark's service (`benches/benches/rpc_load.rs`): pilota-build derives its
+/// argument and result structs (`EchoServiceEchoArgsSend`, ...); the volo glue is hand-written
+/// in the bench.
+const ECHO: &str = "include \"baseline.thrift\"\n\
+service EchoService {\n    baseline.Simple echo(1: baseline.Simple req)\n}\n";
+
 fn main() {
     let manifest =
         PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
@@ -67,12 +73,14 @@ fn pilota(out: &Path, baseline: &str, partial: &str) {
     std::fs::create_dir_all(&dir).expect("create pilota-idl");
     write(&dir.join("baseline.thrift"), &baseline);
     write(&dir.join("partial.thrift"), partial);
+    write(&dir.join("echo.thrift"), ECHO);
     pilota_build::Builder::thrift()
         .ignore_unused(false)
         .compile_with_config(
-            vec![pilota_build::IdlService::from_path(
-                dir.join("partial.thrift"),
-            )],
+            vec![
+                pilota_build::IdlService::from_path(dir.join("partial.thrift")),
+                pilota_build::IdlService::from_path(dir.join("echo.thrift")),
+            ],
             pilota_build::Output::File(out.join("pilota.rs")),
         );
 }

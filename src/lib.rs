@@ -6,6 +6,8 @@ mod dyn_codec;
 #[cfg(feature = "tokio")]
 pub mod rpc;
 mod validated;
+#[cfg(feature = "volo")]
+pub mod volo;
 
 pub use codec::{
     Backend, BackendInfo, Codec, Options, decode, decode_compact, encode, encode_compact,
@@ -63,4 +65,18 @@ pub mod __private {
     pub use core::mem::{align_of, offset_of, size_of};
     pub use dynthrift_core::desc::*;
     pub use dynthrift_core::schema::{Requiredness, StructKind};
+
+    /// `impl pilota::thrift::Message for $type` with feature `volo`, nothing without.
+    #[cfg(feature = "volo")]
+    pub use crate::__dynthrift_impl_volo_message as impl_volo_message;
+    #[cfg(not(feature = "volo"))]
+    pub use crate::__dynthrift_no_volo_message as impl_volo_message;
+}
+
+/// Without feature `volo`, derived types implement no pilota trait.
+#[cfg(not(feature = "volo"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dynthrift_no_volo_message {
+    ($t:ty) => {};
 }

@@ -16,7 +16,14 @@ fn ui() {
         let is_pass = path
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with("pass_"));
-        if is_rs && !is_pass {
+        // With feature `volo`, types that pilota and volo re-export (`FastStr`) become visible
+        // and join the compiler's list of other `Describe` impls; expectations that quote that
+        // list are pinned for builds without `volo` (the third run of `scripts/test`).
+        let quotes_impl_list = || {
+            std::fs::read_to_string(path.with_extension("stderr"))
+                .is_ok_and(|s| s.contains("other types implement trait"))
+        };
+        if is_rs && !is_pass && !(cfg!(feature = "volo") && quotes_impl_list()) {
             t.compile_fail(path);
         }
     }

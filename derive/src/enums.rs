@@ -439,6 +439,9 @@ fn expand_union(
                 }
             }
         };
+
+        // pilota's `Message` when the facade has feature `volo` (the facade decides).
+        ::dynthrift::__private::impl_volo_message!(#ident);
     }
 }
 

@@ -36,6 +36,10 @@ use crate::ctxt::Ctxt;
 ///
 /// Types cannot be generic.
 ///
+/// With the `dynthrift` feature `volo`, structs, exceptions and unions also implement pilota's
+/// `Message` (the derive calls `dynthrift::__private::impl_volo_message!`, which the facade
+/// defines according to its features).
+///
 /// | attribute | on | meaning |
 /// |---|---|---|
 /// | `rename = "Name"` | type, field, variant | the Thrift name (default: the Rust name) |

@@ -151,6 +151,9 @@ pub fn expand(
                 #(#type_checks)*
             }
         };
+
+        // pilota's `Message` when the facade has feature `volo` (the facade decides).
+        ::dynthrift::__private::impl_volo_message!(#ident);
     }
 }
 

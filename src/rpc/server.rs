@@ -244,7 +244,12 @@ enum Dispatch {
 
 fn reply_frame(header: Option<&TTHeader>, protocol: Protocol, seqid: i32, msg: Vec<u8>) -> Frame {
     Frame {
-        header: header.map(|_| Box::new(TTHeader::new(seqid, protocol))),
+        header: header.map(|h| {
+            Box::new(TTHeader {
+                framed: h.framed,
+                ..TTHeader::new(seqid, protocol)
+            })
+        }),
         payload: msg.into(),
     }
 }
@@ -283,7 +288,8 @@ fn dispatch(shared: &Shared, frame: Frame) -> Result<Dispatch, RpcError> {
     let mut out = Vec::new();
     write_message_begin(&mut out, protocol, reply_name, TMessageType::Reply, seqid)?;
     let reply_name = reply_name.to_string();
-    let header = frame.header.is_some();
+    // Replies mirror the request's TTHeader framing.
+    let header = frame.header.as_ref().map(|h| h.framed);
     let fut = handler.call(Request {
         protocol,
         limits: shared.config.limits,
@@ -301,7 +307,12 @@ fn dispatch(shared: &Shared, frame: Frame) -> Result<Dispatch, RpcError> {
             Outcome::Exception(e) => exception_message(protocol, &reply_name, seqid, &e).ok()?,
         };
         Some(Frame {
-            header: header.then(|| Box::new(TTHeader::new(seqid, protocol))),
+            header: header.map(|framed| {
+                Box::new(TTHeader {
+                    framed,
+                    ..TTHeader::new(seqid, protocol)
+                })
+            }),
             payload: msg.into(),
         })
     })))

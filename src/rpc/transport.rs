@@ -252,6 +252,9 @@ pub struct TTHeader {
     pub int_kvs: Vec<(u16, String)>,
     /// `ACL_TOKEN_KEYVALUE`.
     pub acl_token: Option<String>,
+    /// The payload carries its own 4-byte frame length, as Volo's default transport
+    /// ("TTHeader + framed") sends it: found and stripped on decode, written on encode.
+    pub framed: bool,
 }
 
 impl TTHeader {
@@ -406,6 +409,15 @@ fn parse_ttheader(body: &[u8]) -> Result<(TTHeader, usize), RpcError> {
     Ok((h, end))
 }
 
+/// Whether a TTHeader payload starts with a 4-byte frame length that covers exactly the rest,
+/// followed by a strict Binary (`0x80 0x01`) or Compact (`0x82`) message header.
+fn inner_framed(payload: &[u8]) -> bool {
+    payload.len() >= 6
+        && u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) as usize
+            == payload.len() - 4
+        && (payload[4..6] == [0x80, 0x01] || payload[4] == 0x82)
+}
+
 fn put_str16(dst: &mut BytesMut, s: &str) -> Result<(), RpcError> {
     let n = u16::try_from(s.len())
         .map_err(|_| RpcError::Transport(format!("ttheader value of {} bytes", s.len())))?;
@@ -445,10 +457,14 @@ impl Decoder for TTHeaderCodec {
             src.reserve(4 + len - src.len());
             return Ok(None);
         }
-        let (header, at) = parse_ttheader(&src[4..4 + len])?;
+        let (mut header, at) = parse_ttheader(&src[4..4 + len])?;
         src.advance(4);
         let mut body = src.split_to(len);
         body.advance(at);
+        if inner_framed(&body) {
+            header.framed = true;
+            body.advance(4);
+        }
         Ok(Some((header, body.freeze())))
     }
 }
@@ -504,11 +520,16 @@ impl Encoder<(&TTHeader, Bytes)> for TTHeaderCodec {
             let words = u16::try_from((dst.len() - header_start) / 4)
                 .map_err(|_| RpcError::Transport("ttheader header too large".into()))?;
             dst[header_start - 2..header_start].copy_from_slice(&words.to_be_bytes());
-            let total = dst.len() - start - 4 + payload.len();
+            let inner = if h.framed { 4 } else { 0 };
+            let total = dst.len() - start - 4 + inner + payload.len();
             if total > self.max_frame || total > i32::MAX as usize {
                 return Err(frame_too_large(total, self.max_frame));
             }
             dst[start..start + 4].copy_from_slice(&(total as u32).to_be_bytes());
+            if h.framed {
+                // Bounded by `total` above.
+                dst.put_u32(payload.len() as u32);
+            }
             dst.extend_from_slice(&payload);
             Ok(())
         })();
