@@ -122,7 +122,7 @@ impl<T> Clone for Codec<T> {
 #[cfg(feature = "jit")]
 /// Whether `DYNTHRIFT_JIT` turns the JIT off (`off`, `0`, `false`, `no`). Read once, when the
 /// first codec is made.
-fn jit_disabled_by_env() -> bool {
+pub(crate) fn jit_disabled_by_env() -> bool {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *OFF.get_or_init(|| {
         std::env::var("DYNTHRIFT_JIT").is_ok_and(|v| {

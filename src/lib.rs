@@ -2,11 +2,13 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+mod dyn_codec;
 
 pub use codec::{
     Backend, BackendInfo, Codec, Options, decode, decode_compact, encode, encode_compact,
     read_message_header, skip_struct,
 };
+pub use dyn_codec::DynCodec;
 pub use dynthrift_core::desc::{Describe, OrderedF64, UnknownFields};
 pub use dynthrift_core::wire::{MessageHeader, Protocol};
 pub use dynthrift_core::{ApplicationErrorKind, ApplicationException};

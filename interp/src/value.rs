@@ -208,24 +208,40 @@ impl DynStruct {
     }
 
     pub fn encoded_len(&self, protocol: Protocol) -> Result<usize> {
+        self.encoded_len_with(protocol, &Limits::default())
+    }
+
+    /// Exactly the length of [`DynStruct::encode_into`]'s output with these limits.
+    pub fn encoded_len_with(&self, protocol: Protocol, limits: &Limits) -> Result<usize> {
         let plan = &self.types.plan;
         let p = self.rec.as_ptr() as *const u8;
-        let limits = Limits::default();
         // SAFETY: `rec` is a live record of `si` of this plan.
         unsafe {
             match protocol {
                 Protocol::Binary => {
                     let mut s = BinarySizer::new();
-                    run::encode(plan, self.si, p, &mut s, &limits)?;
+                    run::encode(plan, self.si, p, &mut s, limits)?;
                     Ok(s.len)
                 }
                 Protocol::Compact => {
                     let mut s = CompactSizer::new();
-                    run::encode(plan, self.si, p, &mut s, &limits)?;
+                    run::encode(plan, self.si, p, &mut s, limits)?;
                     Ok(s.len)
                 }
             }
         }
+    }
+
+    /// The record this handle owns, for backends (the JIT) that read it through the plan.
+    #[doc(hidden)]
+    pub fn record_ptr(&self) -> *const u8 {
+        self.rec.as_ptr()
+    }
+
+    /// The record this handle owns, for backends that decode into it through the plan.
+    #[doc(hidden)]
+    pub fn record_mut_ptr(&mut self) -> *mut u8 {
+        self.rec.as_ptr()
     }
 
     pub fn types(&self) -> &Arc<DynSchema> {

@@ -1,0 +1,151 @@
+//! `DynCodec`: the handle for IDL-only values ([`DynStruct`]) of one struct of a schema, with
+//! the same options and backend selection as [`crate::Codec`].
+
+use std::sync::Arc;
+
+use dynthrift_core::schema::StructId;
+use dynthrift_core::{Error, ErrorKind, Result};
+use dynthrift_interp::{DynSchema, DynStruct};
+
+use crate::codec::{Backend, BackendInfo, Options, skip_struct};
+
+/// Encodes and decodes IDL-only values of one struct of a [`DynSchema`]. Cheap to clone,
+/// `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct DynCodec {
+    types: Arc<DynSchema>,
+    id: StructId,
+    options: Options,
+    /// Why the JIT is not used, when it is not.
+    no_jit: Option<String>,
+}
+
+impl DynCodec {
+    /// A codec for the struct named `name` (`Name` or `file.Name`) of `types`.
+    pub fn new(types: &Arc<DynSchema>, name: &str, options: Options) -> Result<DynCodec> {
+        let id = types.schema().expect_struct(name)?;
+        let no_jit = Some(Self::select(&options));
+        Ok(DynCodec {
+            types: types.clone(),
+            id,
+            options,
+            no_jit,
+        })
+    }
+
+    fn select(options: &Options) -> String {
+        if options.backend == Backend::Interpreter {
+            return "the interpreter was chosen in the options".into();
+        }
+        #[cfg(not(feature = "jit"))]
+        return "built without the `jit` feature".into();
+        #[cfg(feature = "jit")]
+        {
+            if crate::codec::jit_disabled_by_env() {
+                return "DYNTHRIFT_JIT=off".into();
+            }
+            "the JIT does not compile IDL-only records yet".into()
+        }
+    }
+
+    /// Which backend this codec runs, and why not the JIT when it is the interpreter.
+    pub fn backend(&self) -> BackendInfo {
+        match &self.no_jit {
+            None => BackendInfo::Jit,
+            Some(reason) => BackendInfo::Interpreter(reason.clone()),
+        }
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    pub fn types(&self) -> &Arc<DynSchema> {
+        &self.types
+    }
+
+    /// The struct this codec reads and writes.
+    pub fn struct_id(&self) -> StructId {
+        self.id
+    }
+
+    /// A new value of this codec's struct, fields at their defaults.
+    pub fn new_value(&self) -> Result<DynStruct> {
+        DynStruct::new_by_id(&self.types, self.id)
+    }
+
+    fn check_value(&self, v: &DynStruct) -> Result<()> {
+        if !Arc::ptr_eq(v.types(), &self.types) || v.struct_id() != self.id {
+            return Err(Error::schema(format!(
+                "this codec is for '{}' of its own schema, the value is a '{}'",
+                self.types.plan().structs[self.id.0 as usize].name,
+                v.name()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The encoding of `v` in a new buffer of exactly the right size.
+    pub fn encode(&self, v: &DynStruct) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.encoded_len(v)?);
+        self.write(v, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the encoding of `v` to `out`, reserving the exact size first.
+    pub fn encode_into(&self, v: &DynStruct, out: &mut Vec<u8>) -> Result<()> {
+        out.reserve(self.encoded_len(v)?);
+        self.write(v, out)
+    }
+
+    /// Appends the encoding of `v` to `out` without computing its size first; on error `out`
+    /// is left as it was.
+    pub fn write(&self, v: &DynStruct, out: &mut Vec<u8>) -> Result<()> {
+        self.check_value(v)?;
+        let start = out.len();
+        let r = v.encode_into(out, self.options.protocol, &self.options.limits);
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
+
+    /// Exactly `encode(v)?.len()`, without writing.
+    pub fn encoded_len(&self, v: &DynStruct) -> Result<usize> {
+        self.check_value(v)?;
+        v.encoded_len_with(self.options.protocol, &self.options.limits)
+    }
+
+    /// Decodes one value that fills `bytes` (trailing bytes are an error unless the options
+    /// allow them).
+    pub fn decode(&self, bytes: &[u8]) -> Result<DynStruct> {
+        let (v, used) = self.decode_prefix(bytes)?;
+        if used != bytes.len() && !self.options.allow_trailing {
+            return Err(Error::decode(
+                ErrorKind::InvalidData,
+                used,
+                format!("{} bytes after the end of the struct", bytes.len() - used),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// Decodes one value at the start of `bytes`; returns it and the number of bytes it took.
+    pub fn decode_prefix(&self, bytes: &[u8]) -> Result<(DynStruct, usize)> {
+        let mut v = self.new_value()?;
+        let used = self.decode_into(bytes, &mut v)?;
+        Ok((v, used))
+    }
+
+    /// Decodes into an existing value of this codec's struct: fields on the wire replace its
+    /// fields, others stay. Returns the number of bytes used.
+    pub fn decode_into(&self, bytes: &[u8], v: &mut DynStruct) -> Result<usize> {
+        self.check_value(v)?;
+        v.decode_in(bytes, None, self.options.protocol, &self.options.limits)
+    }
+
+    /// The length of the struct at the start of `bytes`, without decoding it.
+    pub fn skip(&self, bytes: &[u8]) -> Result<usize> {
+        skip_struct(bytes, &self.options)
+    }
+}
