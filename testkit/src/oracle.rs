@@ -19,8 +19,8 @@ use dynthrift::wire::binary::BinaryReader;
 use dynthrift::wire::compact::CompactReader;
 use dynthrift::wire::{ProtoRead, enter};
 use dynthrift::{
-    Backend, Codec, Describe, DynSchema, DynStruct, Error, ErrorKind, Limits, Options, Protocol,
-    Result, TType, Value,
+    Backend, Codec, Describe, DynCodec, DynSchema, DynStruct, Error, ErrorKind, Limits, Options,
+    Protocol, Result, TType, Value,
 };
 
 use crate::hostile::hex;
@@ -49,8 +49,21 @@ impl Side {
 }
 
 // ---------------------------------------------------------------------------------------------
-// IDL-only values through one backend. The single place that names the IDL-only API, so that
-// moving to a facade codec with a backend choice is a change here only.
+// IDL-only values through one backend (the facade's `DynCodec`). The only place that names the
+// IDL-only codec API.
+
+/// A codec for struct `name` of `types` on one backend.
+pub fn dyn_codec(
+    side: Side,
+    types: &Arc<DynSchema>,
+    name: &str,
+    protocol: Protocol,
+    limits: &Limits,
+) -> DynCodec {
+    let mut o = side.options(protocol);
+    o.limits = *limits;
+    DynCodec::new(types, name, o).expect("struct of the schema")
+}
 
 /// Decodes struct `name` of `types` from `bytes` (which it must fill) with one backend.
 pub fn dyn_decode(
@@ -61,21 +74,17 @@ pub fn dyn_decode(
     protocol: Protocol,
     limits: &Limits,
 ) -> Result<DynStruct> {
-    // IDL-only values run on the interpreter on both sides until the facade compiles them.
-    let _ = side;
-    DynStruct::decode_with(types, name, bytes, None, protocol, limits)
+    dyn_codec(side, types, name, protocol, limits).decode(bytes)
 }
 
 /// Encodes `v` with one backend.
 pub fn dyn_encode(side: Side, v: &DynStruct, protocol: Protocol) -> Result<Vec<u8>> {
-    let _ = side;
-    v.encode(protocol)
+    dyn_codec(side, v.types(), v.name(), protocol, &Limits::default()).encode(v)
 }
 
 /// `encoded_len` of `v` with one backend.
 pub fn dyn_encoded_len(side: Side, v: &DynStruct, protocol: Protocol) -> Result<usize> {
-    let _ = side;
-    v.encoded_len(protocol)
+    dyn_codec(side, v.types(), v.name(), protocol, &Limits::default()).encoded_len(v)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,6 +280,15 @@ pub fn decode_dyn(
             show(&a),
             show(&b)
         ),
+    }
+    // `skip` agrees with decode on where the struct ends.
+    if let Ok((_, used)) =
+        dyn_codec(Side::Interp, types, name, protocol, limits).decode_prefix(bytes)
+    {
+        for side in SIDES {
+            let c = dyn_codec(side, types, name, protocol, limits);
+            assert_eq!(c.skip(bytes).ok(), Some(used), "{}: {side:?} skip", ctx());
+        }
     }
     if let Err(e) = &b {
         check_decode_error(e, bytes.len(), &ctx);
