@@ -14,7 +14,10 @@ use dynthrift::{Codec, Options, Protocol};
 use dynthrift_testkit::fuzz;
 use dynthrift_testkit::workloads;
 
-const TARGETS: [(&str, fn(&[u8])); 4] = [
+/// A target's name and body.
+type Target = (&'static str, fn(&[u8]));
+
+const TARGETS: [Target; 4] = [
     ("decode_bytes", fuzz::decode_bytes),
     ("differential", fuzz::differential),
     ("roundtrip", fuzz::roundtrip),

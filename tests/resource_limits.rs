@@ -289,16 +289,22 @@ impl Report {
 }
 
 /// Decodes `input` as struct `name` on both sides and checks the bound.
+/// An IDL-only struct under test, with its bound's `c`.
+struct Subject<'a> {
+    types: &'a Arc<DynSchema>,
+    name: &'a str,
+    c: usize,
+}
+
 fn dyn_check(
     rep: &mut Report,
-    types: &Arc<DynSchema>,
-    name: &str,
-    c: usize,
+    Subject { types, name, c }: &Subject<'_>,
     p: Protocol,
     what: &str,
     input: &[u8],
     limits: &Limits,
 ) {
+    let c = *c;
     for side in SIDES {
         let codec = dyn_codec(side, types, name, p, limits);
         let (r, stats) = alloc::measure(|| codec.decode(input).map(drop));
@@ -333,48 +339,26 @@ fn typed_check<T: Describe>(rep: &mut Report, c: usize, p: Protocol, what: &str,
 fn idl_attack(rep: &mut Report, types: &Arc<DynSchema>, c: usize) {
     for (si, def) in types.schema().structs.iter().enumerate() {
         let id = StructId(si as u32);
+        let subject = Subject {
+            types,
+            name: &def.name,
+            c,
+        };
         for p in PROTOCOLS {
             for (what, v) in crafted_values(types, id) {
                 let Ok(bytes) = v.encode(p) else { continue };
-                dyn_check(
-                    rep,
-                    types,
-                    &def.name,
-                    c,
-                    p,
-                    &what,
-                    &bytes,
-                    &Limits::default(),
-                );
+                dyn_check(rep, &subject, p, &what, &bytes, &Limits::default());
             }
             for f in &def.fields {
                 let t = f.ty.ttype();
                 if matches!(t, TType::List | TType::Set | TType::Map) {
                     let b = repeated_empty(p, f.id, t, N);
-                    dyn_check(
-                        rep,
-                        types,
-                        &def.name,
-                        c,
-                        p,
-                        "repeated empty",
-                        &b,
-                        &Limits::default(),
-                    );
+                    dyn_check(rep, &subject, p, "repeated empty", &b, &Limits::default());
                 }
                 if matches!(t, TType::List | TType::Set | TType::Map | TType::String) {
                     for count in [1 << 20, i32::MAX as usize] {
                         let b = huge_count(p, f.id, t, count);
-                        dyn_check(
-                            rep,
-                            types,
-                            &def.name,
-                            c,
-                            p,
-                            "huge count",
-                            &b,
-                            &Limits::default(),
-                        );
+                        dyn_check(rep, &subject, p, "huge count", &b, &Limits::default());
                     }
                 }
             }
@@ -510,7 +494,14 @@ fn arbitrary_inputs_are_bounded() {
             bytes[i] = next() as u8;
         }
         let c = records[&Arc::as_ptr(types)];
-        dyn_check(&mut rep, types, name, c, p, "mutated", &bytes, &limits);
+        dyn_check(
+            &mut rep,
+            &Subject { types, name, c },
+            p,
+            "mutated",
+            &bytes,
+            &limits,
+        );
     }
     rep.print();
 }
