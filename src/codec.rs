@@ -23,7 +23,12 @@ pub enum Backend {
 /// What a codec actually runs (see [`Codec::backend`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackendInfo {
-    /// Compiled code for the Binary encoder; the rest runs on the interpreter.
+    /// Compiled code for the Binary protocol: encoder, sizer and decoder of every struct the
+    /// type reaches (derived types, and IDL-only records through [`crate::DynCodec`]).
+    /// Strings, containers and maps are read by runtime helpers that call back into compiled
+    /// code for their struct elements; some values (maps and sets on encode, unions, structs
+    /// that keep unknown fields) still run on the interpreter. Compact and `skip` run on the
+    /// interpreter.
     Jit,
     /// The interpreter, and why.
     Interpreter(String),

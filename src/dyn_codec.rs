@@ -4,18 +4,23 @@
 use std::sync::Arc;
 
 use dynthrift_core::schema::StructId;
+#[cfg(feature = "jit")]
+use dynthrift_core::wire::Protocol;
 use dynthrift_core::{Error, ErrorKind, Result};
 use dynthrift_interp::{DynSchema, DynStruct};
 
 use crate::codec::{Backend, BackendInfo, Options, skip_struct};
 
 /// Encodes and decodes IDL-only values of one struct of a [`DynSchema`]. Cheap to clone,
-/// `Send + Sync`.
+/// `Send + Sync`. With the JIT (Binary protocol, structs that are not unions), every struct of
+/// the schema is compiled once, on the first codec made for the schema, and shared.
 #[derive(Clone, Debug)]
 pub struct DynCodec {
     types: Arc<DynSchema>,
     id: StructId,
     options: Options,
+    #[cfg(feature = "jit")]
+    jit: Option<Arc<dynthrift_jit::DynJit>>,
     /// Why the JIT is not used, when it is not.
     no_jit: Option<String>,
 }
@@ -24,28 +29,52 @@ impl DynCodec {
     /// A codec for the struct named `name` (`Name` or `file.Name`) of `types`.
     pub fn new(types: &Arc<DynSchema>, name: &str, options: Options) -> Result<DynCodec> {
         let id = types.schema().expect_struct(name)?;
-        let no_jit = Some(Self::select(&options));
+        #[cfg(feature = "jit")]
+        let (jit, no_jit) = match Self::select(types, id, &options) {
+            Ok(jit) => (Some(jit), None),
+            Err(reason) => (None, Some(reason)),
+        };
+        #[cfg(not(feature = "jit"))]
+        let no_jit = Some(if options.backend == Backend::Interpreter {
+            "the interpreter was chosen in the options".to_string()
+        } else {
+            "built without the `jit` feature".to_string()
+        });
         Ok(DynCodec {
             types: types.clone(),
             id,
             options,
+            #[cfg(feature = "jit")]
+            jit,
             no_jit,
         })
     }
 
-    fn select(options: &Options) -> String {
+    #[cfg(feature = "jit")]
+    fn select(
+        types: &Arc<DynSchema>,
+        id: StructId,
+        options: &Options,
+    ) -> std::result::Result<Arc<dynthrift_jit::DynJit>, String> {
         if options.backend == Backend::Interpreter {
-            return "the interpreter was chosen in the options".into();
+            return Err("the interpreter was chosen in the options".into());
         }
-        #[cfg(not(feature = "jit"))]
-        return "built without the `jit` feature".into();
-        #[cfg(feature = "jit")]
-        {
-            if crate::codec::jit_disabled_by_env() {
-                return "DYNTHRIFT_JIT=off".into();
-            }
-            "the JIT does not compile IDL-only records yet".into()
+        if crate::codec::jit_disabled_by_env() {
+            return Err("DYNTHRIFT_JIT=off".into());
         }
+        if options.protocol != Protocol::Binary {
+            return Err("the JIT compiles the Binary protocol only so far".into());
+        }
+        let si = id.0 as usize;
+        let s = &types.plan().structs[si];
+        if s.kind == dynthrift_core::schema::StructKind::Union {
+            return Err(format!("'{}': unions are not compiled yet", s.name));
+        }
+        let jit = dynthrift_jit::DynJit::get(types)?;
+        if !jit.compiles(si) {
+            return Err(format!("'{}' is not compiled", s.name));
+        }
+        Ok(jit)
     }
 
     /// Which backend this codec runs, and why not the JIT when it is the interpreter.
@@ -102,6 +131,10 @@ impl DynCodec {
     /// is left as it was.
     pub fn write(&self, v: &DynStruct, out: &mut Vec<u8>) -> Result<()> {
         self.check_value(v)?;
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit {
+            return jit.encode(v, out, self.options.limits.depth);
+        }
         let start = out.len();
         let r = v.encode_into(out, self.options.protocol, &self.options.limits);
         if r.is_err() {
@@ -113,6 +146,10 @@ impl DynCodec {
     /// Exactly `encode(v)?.len()`, without writing.
     pub fn encoded_len(&self, v: &DynStruct) -> Result<usize> {
         self.check_value(v)?;
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit {
+            return jit.encoded_len(v, self.options.limits.depth);
+        }
         v.encoded_len_with(self.options.protocol, &self.options.limits)
     }
 
@@ -141,6 +178,10 @@ impl DynCodec {
     /// fields, others stay. Returns the number of bytes used.
     pub fn decode_into(&self, bytes: &[u8], v: &mut DynStruct) -> Result<usize> {
         self.check_value(v)?;
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit {
+            return jit.decode_into(v, bytes, None, &self.options.limits);
+        }
         v.decode_in(bytes, None, self.options.protocol, &self.options.limits)
     }
 

@@ -629,3 +629,181 @@ fn list_element_errors_name_the_element() {
         "encode error at Lists.maybe[1].name: missing required field 'name'"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Containers in the compiled decoder: maps, sets, lists of every element kind, boxes, options,
+// strings and binaries, under limits, on good, truncated and corrupted input.
+
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct Containers {
+    #[thrift(id = 1)]
+    by_name: HashMap<String, Inner>,
+    #[thrift(id = 2)]
+    counts: BTreeMap<i32, i64>,
+    #[thrift(id = 3)]
+    tags: std::collections::BTreeSet<String>,
+    #[thrift(id = 4)]
+    ids: std::collections::HashSet<i64>,
+    #[thrift(id = 5)]
+    nested: Vec<BTreeMap<i16, Vec<Inner>>>,
+    #[thrift(id = 6)]
+    boxed: Box<Inner>,
+    #[thrift(id = 7)]
+    maybe_map: Option<BTreeMap<String, String>>,
+    #[thrift(id = 8)]
+    keyed: BTreeMap<workloads::Enums, bytes::Bytes>,
+    #[thrift(id = 9)]
+    blob: Vec<u8>,
+    #[thrift(id = 10)]
+    text: String,
+    #[thrift(id = 11)]
+    strict: Vec<StrictInner>,
+    #[thrift(id = 12)]
+    flags: Vec<bool>,
+}
+
+fn containers() -> impl Strategy<Value = Containers> {
+    use proptest::collection::{btree_map, btree_set, hash_map, hash_set, vec};
+    let inner = (".{0,4}", proptest::option::of(any::<i64>()))
+        .prop_map(|(name, maybe)| Inner { name, maybe });
+    (
+        (
+            hash_map(".{0,3}", inner.clone(), 0..4),
+            btree_map(any::<i32>(), any::<i64>(), 0..5),
+            btree_set(".{0,3}", 0..4),
+            hash_set(any::<i64>(), 0..5),
+        ),
+        (
+            vec(
+                btree_map(any::<i16>(), vec(inner.clone(), 0..3), 0..3),
+                0..3,
+            ),
+            inner,
+            proptest::option::of(btree_map(".{0,2}", ".{0,4}", 0..3)),
+        ),
+        (
+            btree_map(
+                prop_oneof![
+                    Just(workloads::Enums::ValueA),
+                    Just(workloads::Enums::ValueC)
+                ],
+                vec(any::<u8>(), 0..5),
+                0..3,
+            ),
+            vec(any::<u8>(), 0..8),
+            ".{0,8}",
+            vec(
+                proptest::option::of(".{0,3}").prop_map(|name| StrictInner { name }),
+                0..3,
+            ),
+            vec(any::<bool>(), 0..6),
+        ),
+    )
+        .prop_map(
+            |(
+                (by_name, counts, tags, ids),
+                (nested, boxed, maybe_map),
+                (keyed, blob, text, strict, flags),
+            )| Containers {
+                by_name,
+                counts,
+                tags,
+                ids,
+                nested,
+                boxed: Box::new(boxed),
+                maybe_map,
+                keyed: keyed
+                    .into_iter()
+                    .map(|(k, v)| (k, bytes::Bytes::from(v)))
+                    .collect(),
+                blob,
+                text,
+                strict,
+                flags,
+            },
+        )
+}
+
+/// Both backends decode `bytes` with `options` to equal values or the same error (kind,
+/// path, offset, message); also from `Bytes`.
+fn same_decode_with<T: Describe + PartialEq + std::fmt::Debug>(bytes: &[u8], options: Options) {
+    let jit = Codec::<T>::with_options(options).unwrap();
+    let interp = Codec::<T>::with_options(options.backend(Backend::Interpreter)).unwrap();
+    let b = interp.decode(bytes).map_err(|e| e.to_string());
+    let a = jit.decode(bytes).map_err(|e| e.to_string());
+    let short = |r: &Result<T, String>| match r {
+        Ok(_) => "a value".to_string(),
+        Err(e) => e.clone(),
+    };
+    assert!(
+        a == b,
+        "jit {} / interpreter {} on {} bytes {:02x?}",
+        short(&a),
+        short(&b),
+        bytes.len(),
+        &bytes[..bytes.len().min(64)]
+    );
+    let shared = bytes::Bytes::copy_from_slice(bytes);
+    let a = jit.decode_bytes(&shared).map_err(|e| e.to_string());
+    assert!(
+        a == b,
+        "from Bytes: jit {} / interpreter {}",
+        short(&a),
+        short(&b)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+    #[test]
+    fn containers_decode_identically(v in containers(), cut in any::<prop::sample::Index>(), at in any::<prop::sample::Index>(), x in 1u8..=255) {
+        let interp = Codec::<Containers>::with_options(Options::default().backend(Backend::Interpreter)).unwrap();
+        let bytes = match interp.encode(&v) {
+            Ok(b) => b,
+            // An unset required field inside: nothing to decode.
+            Err(_) => return Ok(()),
+        };
+        let options = Options::default();
+        same_decode_with::<Containers>(&bytes, options);
+        same_decode_with::<Containers>(&bytes[..cut.index(bytes.len() + 1)], options);
+        let mut broken = bytes.clone();
+        let i = at.index(broken.len());
+        broken[i] ^= x;
+        same_decode_with::<Containers>(&broken, options);
+        for limited in [
+            options.max_container_len(2),
+            options.max_string_len(3),
+            options.max_depth(3),
+            options.max_depth(4),
+        ] {
+            same_decode_with::<Containers>(&bytes, limited);
+            same_decode_with::<Containers>(&broken, limited);
+        }
+    }
+}
+
+#[test]
+fn workload_containers_decode_identically_when_broken() {
+    let nesting = dynthrift::encode(&workloads::nesting()).unwrap();
+    let nesting2 = dynthrift::encode(&workloads::nesting2()).unwrap();
+    same_decode_with::<workloads::Nesting2>(&nesting2, Options::default());
+    for cut in (0..nesting.len()).step_by(3) {
+        same_decode_with::<workloads::Nesting>(&nesting[..cut], Options::default());
+    }
+    for at in (0..nesting.len()).step_by(5) {
+        for x in [0x01, 0x80, 0xff] {
+            let mut b = nesting.clone();
+            b[at] ^= x;
+            same_decode_with::<workloads::Nesting>(&b, Options::default());
+        }
+    }
+    for options in [
+        Options::default().max_container_len(7),
+        Options::default().max_string_len(271),
+        Options::default().max_depth(2),
+        Options::default().max_depth(3),
+    ] {
+        same_decode_with::<workloads::Nesting>(&nesting, options);
+        same_decode_with::<workloads::Nesting2>(&nesting2, options);
+    }
+}

@@ -173,3 +173,263 @@ fn backend_reports_reason() {
         BackendInfo::Interpreter("the interpreter was chosen in the options".into())
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The JIT against the interpreter on IDL-only values.
+
+fn jit_on() -> bool {
+    !std::env::var("DYNTHRIFT_JIT").is_ok_and(|v| v == "off")
+}
+
+const TREE: &str = r#"
+    enum Color { RED = 1, BLUE = 2 }
+    struct Leaf {
+        1: required string name,
+        2: optional i64 n,
+        3: list<i32> xs = [1, 2],
+    }
+    union U { 1: i32 a, 2: string b, 3: Leaf leaf }
+    struct Tree {
+        1: Leaf leaf,
+        2: optional Leaf maybe,
+        3: list<Leaf> leaves,
+        4: map<string, Leaf> by_name,
+        5: set<string> tags,
+        6: optional U u,
+        7: Color color,
+        8: binary data,
+        9: uuid id,
+        10: optional list<list<Leaf>> deep,
+        11: map<i32, list<string>> m,
+        12: double d = 1.5,
+        13: bool b,
+        14: byte y,
+        15: i16 s,
+        16: required i32 req,
+        17: list<i64> longs,
+        18: optional Tree child,
+    }
+"#;
+
+fn tree_types() -> &'static Arc<DynSchema> {
+    static TYPES: OnceLock<Arc<DynSchema>> = OnceLock::new();
+    TYPES.get_or_init(|| DynSchema::new(dynthrift::idl::parse_str(TREE).unwrap()).unwrap())
+}
+
+fn leaf(name: &str, n: Option<i64>) -> DynStruct {
+    let mut l = DynStruct::new(tree_types(), "Leaf").unwrap();
+    l.set("name", name).unwrap();
+    if let Some(n) = n {
+        l.set("n", n).unwrap();
+    }
+    l
+}
+
+fn tree(depth: usize) -> DynStruct {
+    use dynthrift::Value;
+    let t = tree_types();
+    let mut v = DynStruct::new(t, "Tree").unwrap();
+    v.set("leaf", leaf("root", Some(-5))).unwrap();
+    v.set(
+        "leaves",
+        Value::List(vec![leaf("a", None).into(), leaf("bé", Some(7)).into()]),
+    )
+    .unwrap();
+    v.set(
+        "by_name",
+        Value::Map(vec![
+            ("x".into(), leaf("x", Some(1)).into()),
+            ("y".into(), leaf("y", None).into()),
+        ]),
+    )
+    .unwrap();
+    v.set("tags", Value::Set(vec!["t1".into(), "t2".into()]))
+        .unwrap();
+    let mut u = DynStruct::new(t, "U").unwrap();
+    u.set("leaf", leaf("in union", None)).unwrap();
+    v.set("u", u).unwrap();
+    v.set("color", 2i32).unwrap();
+    v.set("data", vec![0u8, 1, 2, 255]).unwrap();
+    v.set("id", Value::Uuid([7; 16])).unwrap();
+    v.set(
+        "deep",
+        Value::List(vec![
+            Value::List(vec![leaf("d", None).into()]),
+            Value::List(vec![]),
+        ]),
+    )
+    .unwrap();
+    v.set(
+        "m",
+        Value::Map(vec![(
+            3i32.into(),
+            Value::List(vec!["p".into(), "q".into()]),
+        )]),
+    )
+    .unwrap();
+    v.set("b", true).unwrap();
+    v.set("y", -3i8).unwrap();
+    v.set("s", 300i16).unwrap();
+    v.set("req", 42i32).unwrap();
+    v.set("longs", Value::List(vec![1i64.into(), (-1i64).into()]))
+        .unwrap();
+    if depth > 0 {
+        v.set("child", tree(depth - 1)).unwrap();
+    }
+    v
+}
+
+fn both_dyn(name: &str, options: Options) -> (DynCodec, DynCodec) {
+    let jit = DynCodec::new(tree_types(), name, options).unwrap();
+    let interp = DynCodec::new(tree_types(), name, options.backend(Backend::Interpreter)).unwrap();
+    (jit, interp)
+}
+
+fn same_dyn_decode(jit: &DynCodec, interp: &DynCodec, bytes: &[u8]) {
+    let a = jit.decode(bytes).map_err(|e| e.to_string());
+    let b = interp.decode(bytes).map_err(|e| e.to_string());
+    assert!(
+        a == b,
+        "jit {:?} / interpreter {:?} on {:02x?}",
+        a.as_ref().err(),
+        b.as_ref().err(),
+        bytes
+    );
+}
+
+#[test]
+fn records_run_compiled_code() {
+    let (jit, _) = both_dyn("Tree", Options::binary());
+    if jit_on() {
+        assert_eq!(jit.backend(), BackendInfo::Jit);
+        let baseline_codec = DynCodec::new(baseline(), "Nesting2", Options::binary()).unwrap();
+        assert_eq!(baseline_codec.backend(), BackendInfo::Jit);
+    } else {
+        assert_eq!(
+            jit.backend(),
+            BackendInfo::Interpreter("DYNTHRIFT_JIT=off".into())
+        );
+    }
+    let u = DynCodec::new(tree_types(), "U", Options::binary()).unwrap();
+    assert!(matches!(u.backend(), BackendInfo::Interpreter(_)));
+    let c = DynCodec::new(tree_types(), "Tree", Options::compact()).unwrap();
+    assert!(matches!(c.backend(), BackendInfo::Interpreter(_)));
+}
+
+#[test]
+fn records_encode_and_decode_identically() {
+    let (jit, interp) = both_dyn("Tree", Options::binary());
+    for depth in 0..3 {
+        let v = tree(depth);
+        let a = jit.encode(&v).unwrap();
+        let b = interp.encode(&v).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(jit.encoded_len(&v).unwrap(), b.len());
+        assert_eq!(jit.decode(&b).unwrap(), v);
+        same_dyn_decode(&jit, &interp, &b);
+        for cut in 0..b.len() {
+            same_dyn_decode(&jit, &interp, &b[..cut]);
+        }
+        for at in 0..b.len() {
+            for x in [0x01, 0x7f, 0x80, 0xff] {
+                let mut broken = b.clone();
+                broken[at] ^= x;
+                same_dyn_decode(&jit, &interp, &broken);
+            }
+        }
+        for options in [
+            Options::binary().max_depth(2),
+            Options::binary().max_depth(4),
+            Options::binary().max_container_len(1),
+            Options::binary().max_string_len(2),
+        ] {
+            let (j, i) = both_dyn("Tree", options);
+            same_dyn_decode(&j, &i, &b);
+            assert_eq!(
+                j.encode(&v).map_err(|e| e.to_string()),
+                i.encode(&v).map_err(|e| e.to_string())
+            );
+            assert_eq!(
+                j.encoded_len(&v).map_err(|e| e.to_string()),
+                i.encoded_len(&v).map_err(|e| e.to_string())
+            );
+        }
+    }
+    // Missing required fields, on encode and on decode.
+    let mut v = tree(1);
+    v.unset("req").unwrap();
+    assert_eq!(
+        jit.encode(&v).map_err(|e| e.to_string()),
+        interp.encode(&v).map_err(|e| e.to_string())
+    );
+    let mut bad_leaf = leaf("x", None);
+    bad_leaf.unset("name").unwrap();
+    let mut v = tree(0);
+    v.set("leaf", bad_leaf).unwrap();
+    let e = jit.encode(&v).unwrap_err();
+    assert_eq!(e.to_string(), interp.encode(&v).unwrap_err().to_string());
+    assert_eq!(e.path(), "Tree.leaf.name");
+}
+
+#[test]
+fn decode_into_replaces_like_the_interpreter() {
+    let (jit, interp) = both_dyn("Tree", Options::binary());
+    let bytes = interp.encode(&tree(1)).unwrap();
+    let mut a = tree(2);
+    let mut b = tree(2);
+    assert_eq!(
+        jit.decode_into(&bytes, &mut a).unwrap(),
+        interp.decode_into(&bytes, &mut b).unwrap()
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn baseline_records_match_the_interpreter() {
+    for name in ["Simple", "Nesting", "Nesting2"] {
+        let jit = DynCodec::new(baseline(), name, Options::binary()).unwrap();
+        let interp = DynCodec::new(
+            baseline(),
+            name,
+            Options::binary().backend(Backend::Interpreter),
+        )
+        .unwrap();
+        let bytes = match name {
+            "Simple" => dynthrift::encode(&workloads::simple()).unwrap(),
+            "Nesting" => dynthrift::encode(&workloads::nesting()).unwrap(),
+            _ => dynthrift::encode(&workloads::nesting2()).unwrap(),
+        };
+        let a = jit.decode(&bytes).unwrap();
+        let b = interp.decode(&bytes).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(jit.encode(&a).unwrap(), interp.encode(&b).unwrap());
+        assert_eq!(jit.encode(&a).unwrap(), bytes, "records keep wire order");
+        if name != "Nesting2" {
+            for at in (0..bytes.len()).step_by(7) {
+                let mut broken = bytes.clone();
+                broken[at] ^= 0xff;
+                let x = jit.decode(&broken).map_err(|e| e.to_string());
+                let y = interp.decode(&broken).map_err(|e| e.to_string());
+                assert!(x == y, "{name} at {at}: {:?} / {:?}", x.err(), y.err());
+            }
+        }
+    }
+}
+
+#[test]
+fn threads_compile_a_schema_once() {
+    let types = DynSchema::new(dynthrift::idl::parse_str(TREE).unwrap()).unwrap();
+    let bytes = DynCodec::new(tree_types(), "Tree", Options::binary())
+        .unwrap()
+        .encode(&tree(1))
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let c = DynCodec::new(&types, "Tree", Options::binary()).unwrap();
+                let v = c.decode(&bytes).unwrap();
+                assert_eq!(c.encode(&v).unwrap(), bytes);
+            });
+        }
+    });
+}

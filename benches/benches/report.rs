@@ -205,6 +205,16 @@ fn compile_latency() -> Table {
         "—".into(),
         fmt(start.elapsed()),
     ]);
+    for &backend in BACKENDS {
+        let options = backend.options(Protocol::Binary);
+        let start = Instant::now();
+        dynthrift::DynCodec::new(&types, "Nesting2", options).expect("DynCodec");
+        t.row([
+            "DynCodec::new(Nesting2) (IDL-only; the JIT compiles the whole schema)".into(),
+            format!("{backend:?}").to_lowercase(),
+            fmt(start.elapsed()),
+        ]);
+    }
     drop(types);
     for &backend in BACKENDS {
         let options = backend.options(Protocol::Binary);

@@ -310,7 +310,7 @@ unsafe fn present(base: *const u8, slot: *const u8, f: &FieldPlan) -> Option<*co
 /// # Safety
 /// `k` points to a live key of `node`'s representation.
 #[cold]
-unsafe fn key_segment(node: &Node, k: *const u8, i: usize) -> PathSegment {
+pub unsafe fn key_segment(node: &Node, k: *const u8, i: usize) -> PathSegment {
     // SAFETY: `k` holds a value of `node`'s host representation.
     let text = unsafe {
         match node {

@@ -68,6 +68,10 @@ pub struct DecCtx {
     /// The input as `Bytes`, when decoding from `Bytes` (else null).
     pub source: *const bytes::Bytes,
     pub limits: *const dynthrift_interp::Limits,
+    /// Compiled decoders by struct index (`fns_len` entries; `None`: not compiled), for
+    /// helpers that decode containers and call back into compiled code for their structs.
+    pub fns: *const Option<DecodeFn>,
+    pub fns_len: usize,
     /// Set by a helper that fails.
     pub error: Option<Error>,
 }

@@ -185,6 +185,8 @@ pub struct JitDecoder {
     module: Option<JITModule>,
     plan: Arc<Plan>,
     decode: crate::abi::DecodeFn,
+    /// Compiled decoders by struct index, for helpers that call back into compiled code.
+    fns: Box<[Option<crate::abi::DecodeFn>]>,
 }
 
 // SAFETY: as for `JitEncoder`: the module is immutable after finalize and freed only in
@@ -228,17 +230,27 @@ impl JitDecoder {
             module
                 .finalize_definitions()
                 .map_err(|e| format!("finalize: {e}"))?;
-            let id = table[0].ok_or("root not compiled")?;
-            Ok::<_, String>(module.get_finalized_function(id))
+            table[0].ok_or("root not compiled")?;
+            let fns: Box<[Option<crate::abi::DecodeFn>]> = table
+                .iter()
+                .map(|id| {
+                    id.map(|id| {
+                        let f = module.get_finalized_function(id);
+                        // SAFETY: every decoder is defined with the `DecodeFn` signature.
+                        unsafe { std::mem::transmute::<*const u8, crate::abi::DecodeFn>(f) }
+                    })
+                })
+                .collect();
+            Ok::<_, String>(fns)
         })();
         match compiled {
-            Ok(f) => {
-                // SAFETY: the function was defined with the `DecodeFn` signature.
-                let decode = unsafe { std::mem::transmute::<*const u8, crate::abi::DecodeFn>(f) };
+            Ok(fns) => {
+                let decode = fns[0].ok_or("root not compiled")?;
                 Ok(JitDecoder {
                     module: Some(module),
                     plan,
                     decode,
+                    fns,
                 })
             }
             Err(reason) => {
@@ -268,6 +280,8 @@ impl JitDecoder {
             plan: Arc::as_ptr(&self.plan),
             source: source.map_or(std::ptr::null(), |s| s as *const bytes::Bytes),
             limits: limits as *const dynthrift_interp::Limits,
+            fns: self.fns.as_ptr(),
+            fns_len: self.fns.len(),
             error: None,
         };
         // SAFETY: the code was compiled from this plan; `value` is a live root value held
@@ -286,5 +300,266 @@ impl JitDecoder {
                 )
             })
             .in_root(&self.plan.root().name))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// IDL-only records: every struct of a schema compiled at once (encoder, sizer and decoder in
+// one module, finalized once), shared by all codecs of that schema.
+
+use dynthrift_interp::{DynSchema, DynStruct};
+
+type EncFns = Box<[Option<(EncodeFn, EncodeFn)>]>;
+type DecFns = Box<[Option<crate::abi::DecodeFn>]>;
+
+/// Machine code for every struct of a [`DynSchema`]: Binary encode, size and decode of its
+/// IDL-only records. Keeps the schema (and so the plan the code points into) alive.
+pub struct DynJit {
+    module: Option<JITModule>,
+    types: Arc<DynSchema>,
+    enc: EncFns,
+    dec: DecFns,
+}
+
+// SAFETY: as for `JitEncoder`: the module is immutable after finalize and freed only in
+// `drop`; the schema is immutable and shared through `Arc`; each call has its own context.
+unsafe impl Send for DynJit {}
+// SAFETY: as above.
+unsafe impl Sync for DynJit {}
+
+impl Drop for DynJit {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: no function of this module can run any more: calls need `&self`.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl std::fmt::Debug for DynJit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DynJit({} structs)", self.types.plan().structs.len())
+    }
+}
+
+/// Schemas compiled so far (weakly held: the code goes when the last codec using it goes).
+type DynCache = std::sync::Mutex<Vec<(std::sync::Weak<DynSchema>, std::sync::Weak<DynJit>)>>;
+
+fn dyn_cache() -> &'static DynCache {
+    static CACHE: std::sync::OnceLock<DynCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| std::sync::Mutex::new(Vec::new()))
+}
+
+impl DynJit {
+    /// The compiled code of `types` (compiled on first use; shared while any handle lives;
+    /// many threads asking at once compile it once).
+    pub fn get(types: &Arc<DynSchema>) -> std::result::Result<Arc<DynJit>, String> {
+        let mut cache = dyn_cache()
+            .lock()
+            .map_err(|_| "JIT cache poisoned".to_string())?;
+        cache.retain(|(s, j)| s.strong_count() > 0 && j.strong_count() > 0);
+        for (s, j) in cache.iter() {
+            // The weak reference keeps the address from being reused while it is held.
+            if std::ptr::eq(s.as_ptr(), Arc::as_ptr(types))
+                && let Some(j) = j.upgrade()
+            {
+                return Ok(j);
+            }
+        }
+        let jit = Arc::new(DynJit::compile(types.clone())?);
+        cache.push((Arc::downgrade(types), Arc::downgrade(&jit)));
+        Ok(jit)
+    }
+
+    /// Compiles every struct of `types` in one module.
+    pub fn compile(types: Arc<DynSchema>) -> std::result::Result<DynJit, String> {
+        let plan = types.plan();
+        let mut module = new_module()?;
+        let compiled = (|| {
+            let enc_table = lower::declare(&mut module, plan)?;
+            let dec_table = crate::lower_decode::declare(&mut module, plan)?;
+            let mut ctx = module.make_context();
+            let mut fctx = FunctionBuilderContext::new();
+            for si in 0..plan.structs.len() {
+                for mode in [Mode::Write, Mode::Size] {
+                    lower::define(&mut module, plan, &enc_table, si, mode, &mut ctx, &mut fctx)?;
+                }
+                crate::lower_decode::define(
+                    &mut module,
+                    plan,
+                    &dec_table,
+                    si,
+                    &mut ctx,
+                    &mut fctx,
+                )?;
+            }
+            module
+                .finalize_definitions()
+                .map_err(|e| format!("finalize: {e}"))?;
+            let enc: EncFns = enc_table
+                .iter()
+                .map(|ids| {
+                    ids.map(|[w, z]| {
+                        let (w, z) = (
+                            module.get_finalized_function(w),
+                            module.get_finalized_function(z),
+                        );
+                        // SAFETY: both were defined with the `EncodeFn` signature.
+                        unsafe {
+                            (
+                                std::mem::transmute::<*const u8, EncodeFn>(w),
+                                std::mem::transmute::<*const u8, EncodeFn>(z),
+                            )
+                        }
+                    })
+                })
+                .collect();
+            let dec: DecFns = dec_table
+                .iter()
+                .map(|id| {
+                    id.map(|id| {
+                        let f = module.get_finalized_function(id);
+                        // SAFETY: every decoder is defined with the `DecodeFn` signature.
+                        unsafe { std::mem::transmute::<*const u8, crate::abi::DecodeFn>(f) }
+                    })
+                })
+                .collect();
+            Ok::<_, String>((enc, dec))
+        })();
+        match compiled {
+            Ok((enc, dec)) => Ok(DynJit {
+                module: Some(module),
+                types,
+                enc,
+                dec,
+            }),
+            Err(reason) => {
+                // SAFETY: nothing from this module escaped.
+                unsafe { module.free_memory() };
+                Err(reason)
+            }
+        }
+    }
+
+    pub fn types(&self) -> &Arc<DynSchema> {
+        &self.types
+    }
+
+    /// Whether struct `si` has compiled code (unions and their like do not).
+    pub fn compiles(&self, si: usize) -> bool {
+        matches!(self.enc.get(si), Some(Some(_))) && matches!(self.dec.get(si), Some(Some(_)))
+    }
+
+    fn check(&self, v: &DynStruct) -> Result<usize> {
+        let si = v.struct_id().0 as usize;
+        if !Arc::ptr_eq(v.types(), &self.types) || !self.compiles(si) {
+            return Err(Error::schema(
+                "internal error: the value is not of this compiled schema",
+            ));
+        }
+        Ok(si)
+    }
+
+    fn enc_error(&self, si: usize, e: Option<Error>) -> Error {
+        e.unwrap_or_else(|| {
+            Error::encode(
+                ErrorKind::InvalidValue,
+                "compiled encoder failed without an error",
+            )
+        })
+        .in_root(&self.types.plan().structs[si].name)
+    }
+
+    /// Appends the Binary encoding of `v`; on error `out` is as it was.
+    pub fn encode(&self, v: &DynStruct, out: &mut Vec<u8>, depth: u32) -> Result<()> {
+        let si = self.check(v)?;
+        let Some(Some((write, _))) = self.enc.get(si) else {
+            return Err(Error::schema("internal error: not compiled"));
+        };
+        let start = out.len();
+        let mut ctx = EncCtx {
+            buf: out.as_mut_ptr(),
+            len: out.len(),
+            cap: out.capacity(),
+            out: out as *mut Vec<u8>,
+            plan: self.types.plan() as *const Plan,
+            error: None,
+        };
+        // SAFETY: compiled from this schema's plan for struct `si`; the value's record is a
+        // live record of `si` (checked above), borrowed for the call.
+        let status = unsafe { write(&mut ctx, v.record_ptr(), depth) };
+        // SAFETY: exactly `ctx.len` initialised bytes are in the vector's buffer (see
+        // `JitEncoder::encode`).
+        unsafe { out.set_len(ctx.len) };
+        if status == STATUS_OK {
+            return Ok(());
+        }
+        out.truncate(start);
+        Err(self.enc_error(si, ctx.error))
+    }
+
+    /// The Binary size of `v`.
+    pub fn encoded_len(&self, v: &DynStruct, depth: u32) -> Result<usize> {
+        let si = self.check(v)?;
+        let Some(Some((_, size))) = self.enc.get(si) else {
+            return Err(Error::schema("internal error: not compiled"));
+        };
+        let mut ctx = EncCtx {
+            buf: std::ptr::null_mut(),
+            len: 0,
+            cap: 0,
+            out: std::ptr::null_mut(),
+            plan: self.types.plan() as *const Plan,
+            error: None,
+        };
+        // SAFETY: as for `encode`; size functions never touch `buf`/`out`.
+        let status = unsafe { size(&mut ctx, v.record_ptr(), depth) };
+        if status == STATUS_OK {
+            Ok(ctx.len)
+        } else {
+            Err(self.enc_error(si, ctx.error))
+        }
+    }
+
+    /// Decodes the Binary struct at the start of `input` into `v` (fields on the wire replace
+    /// its fields); returns the bytes used.
+    pub fn decode_into(
+        &self,
+        v: &mut DynStruct,
+        input: &[u8],
+        source: Option<&bytes::Bytes>,
+        limits: &dynthrift_interp::Limits,
+    ) -> Result<usize> {
+        let si = self.check(v)?;
+        let Some(Some(decode)) = self.dec.get(si) else {
+            return Err(Error::schema("internal error: not compiled"));
+        };
+        let mut ctx = crate::abi::DecCtx {
+            buf: input.as_ptr(),
+            pos: 0,
+            len: input.len(),
+            plan: self.types.plan() as *const Plan,
+            source: source.map_or(std::ptr::null(), |s| s as *const bytes::Bytes),
+            limits: limits as *const dynthrift_interp::Limits,
+            fns: self.dec.as_ptr(),
+            fns_len: self.dec.len(),
+            error: None,
+        };
+        // SAFETY: compiled from this schema's plan for struct `si`; the record is a live
+        // record of `si` held exclusively through `&mut`; the context describes `input`.
+        let status = unsafe { decode(&mut ctx, v.record_mut_ptr(), limits.depth) };
+        if status == STATUS_OK {
+            return Ok(ctx.pos);
+        }
+        Err(ctx
+            .error
+            .unwrap_or_else(|| {
+                Error::decode(
+                    ErrorKind::InvalidData,
+                    ctx.pos,
+                    "compiled decoder failed without an error",
+                )
+            })
+            .in_root(&self.types.plan().structs[si].name))
     }
 }

@@ -1,11 +1,12 @@
 //! dynthrift-jit: the Cranelift backend. It translates the interpreter's plan into machine
-//! code. So far: the Binary encoder and sizer of derived types, with struct skeletons,
-//! presence checks, scalars, enums, nested structs and `Vec<T>` (plain, string and struct
-//! elements) compiled, and strings, maps, sets and unions handed to runtime helpers (strings)
-//! or to the interpreter (the rest); and the Binary
-//! decoder of derived types, with struct loops, header reads, id dispatch, scalars and nested
-//! structs compiled and every other value read by the interpreter. The Compact protocol runs
-//! on the interpreter.
+//! code, Binary protocol only. Encoder and sizer: struct skeletons, presence checks (`Option`
+//! and record bits), scalars, enums, nested structs and records, `Vec<T>` of plain, string and
+//! struct elements compiled; strings through a helper; maps, sets, raw vectors and unions on
+//! the interpreter. Decoder: struct loops, header reads, id dispatch, scalars and nested
+//! structs compiled; strings, binaries, lists, sets, maps, boxes and record fields through one
+//! Binary helper per value that bulk-reads plain lists and calls back into compiled decoders
+//! for every struct it meets. Derived types ([`TypedJit`]) and IDL-only records of a whole
+//! schema ([`DynJit`], one module, one finalize). The Compact protocol runs on the interpreter.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
@@ -19,5 +20,5 @@ mod rt;
 #[allow(unsafe_code)]
 mod typed;
 
-pub use engine::{JitDecoder, JitEncoder};
+pub use engine::{DynJit, JitDecoder, JitEncoder};
 pub use typed::TypedJit;

@@ -383,6 +383,12 @@ impl Lower<'_> {
                 let call = self.b.ins().call(fref, &[cx, p, depth]);
                 self.b.inst_results(call)[0]
             }
+            // A record field: `lower_presence` checked the pointer is not null.
+            Node::Record(si) if let Some(fref) = self.refs[*si] => {
+                let rec = self.b.ins().load(self.ptr, trusted(), p, 0);
+                let call = self.b.ins().call(fref, &[cx, rec, depth]);
+                self.b.inst_results(call)[0]
+            }
             node => {
                 let np = self.iconst_ptr(node as *const Node as usize);
                 let size = self

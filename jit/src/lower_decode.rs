@@ -21,9 +21,6 @@ use crate::rt;
 /// Whether the decoder of struct `s` is compiled (others run on the interpreter).
 pub(crate) fn compiles(s: &StructPlan) -> bool {
     crate::lower::compiles(s)
-        && s.fields
-            .iter()
-            .all(|f| !matches!(f.presence, Presence::Bit(_)))
 }
 
 pub(crate) fn declare(module: &mut JITModule, plan: &Plan) -> Result<Vec<Option<FuncId>>, String> {
@@ -429,7 +426,28 @@ impl Lower<'_> {
 
     fn lower_field(&mut self, f: &FieldPlan, v: Value, depth: Value) {
         let slot = self.b.ins().iadd_imm_s(v, f.offset as i64);
+        if let Presence::Bit(_) = f.presence
+            && let Node::Record(_) = f.node
+        {
+            // A record field: presence bit, reuse or replacement of the record, its decoder.
+            let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+            let cx = self.cx;
+            let st = self.call(
+                self.sigs.node,
+                rt::rt_dec_record_field as *const (),
+                &[cx, fp, v, depth],
+            );
+            self.emit_check(st, Some(f));
+            return;
+        }
         let target = match f.presence {
+            Presence::Bit(n) => {
+                let off = ((n / 64) * 8) as i32;
+                let word = self.b.ins().load(types::I64, value_flags(), v, off);
+                let word = self.b.ins().bor_imm_s(word, 1i64 << (n % 64));
+                self.b.ins().store(value_flags(), word, v, off);
+                slot
+            }
             Presence::Option(od) => {
                 let odp = self.iconst_ptr(od as *const _ as usize);
                 self.call(
@@ -466,7 +484,7 @@ impl Lower<'_> {
                 let np = self.iconst_ptr(node as *const Node as usize);
                 self.call(
                     self.sigs.node,
-                    rt::rt_dec_node as *const (),
+                    rt::rt_dec_value as *const (),
                     &[cx, np, target, depth],
                 )
             }

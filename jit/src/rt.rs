@@ -9,7 +9,7 @@ use dynthrift_core::desc::{EnumDesc, OptionDesc};
 use dynthrift_core::wire::ProtoWrite;
 use dynthrift_core::wire::binary::{BinarySizer, BinaryWriter};
 use dynthrift_core::{Error, ErrorKind};
-use dynthrift_interp::plan::{FieldPlan, Node};
+use dynthrift_interp::plan::{FieldPlan, Node, Presence};
 use dynthrift_interp::run;
 
 use crate::abi::{EncCtx, STATUS_ERROR, STATUS_OK};
@@ -268,18 +268,6 @@ pub extern "C" fn rt_dec_skip(ctx: *mut DecCtx, t: u32, depth: u32) -> i32 {
     })
 }
 
-/// Decodes any value with the interpreter.
-pub extern "C" fn rt_dec_node(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
-    dec_guarded(ctx, |ctx| {
-        // SAFETY: the plan and limits outlive the call; `node` points into the plan.
-        let (plan, limits, node) = unsafe { (&*ctx.plan, &*ctx.limits, &*node) };
-        with_reader(ctx, |r, rest, source| {
-            // SAFETY: generated code passes the value the node describes, exclusively.
-            unsafe { run::decode_node(plan, node, p, r, rest, source, limits, depth) }
-        })
-    })
-}
-
 /// `Option<T>`: makes it `Some(empty)` if `None`; returns the value's address.
 pub extern "C" fn rt_option_insert(od: *const OptionDesc, slot: *mut u8) -> *mut u8 {
     // SAFETY: `od` is a static descriptor and `slot` the `Option<T>` it describes, exclusively.
@@ -368,4 +356,481 @@ pub extern "C" fn rt_at_index(ctx: *mut EncCtx, i: usize) -> i32 {
         ctx.error = Some(e.at_index(i));
     }
     STATUS_ERROR
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values the decoder does not compile inline: strings, binaries, containers, boxes and structs
+// that are not compiled. One helper call per value; inside, a Binary-only reader specialised
+// per node that calls back into compiled code for every compiled struct it meets (container
+// elements, map keys and values), and reads runs of plain elements in one bulk loop.
+// Semantics, errors, offsets and paths are the interpreter's (`run::Decoder`), which it
+// mirrors; parts it does not specialise (raw vectors of IDL-only records, structs that are not
+// compiled) run on the interpreter over the same reader.
+
+use dynthrift_core::desc::{BinRepr, StrRepr};
+use dynthrift_core::wire::enter;
+use dynthrift_core::{PathSegment, TType};
+use dynthrift_interp::Limits;
+use dynthrift_interp::plan::{EnumRepr, MapRepr, SeqRepr, SetRepr};
+
+use dynthrift_interp::dynamic::{self, RawMap, RawVec};
+
+use crate::abi::DecodeFn;
+
+struct Fast<'a> {
+    ctx: *mut DecCtx,
+    plan: &'a dynthrift_interp::Plan,
+    limits: &'a Limits,
+    all: &'a [u8],
+    source: Option<&'a Bytes>,
+    fns: &'a [Option<DecodeFn>],
+}
+
+#[cold]
+#[inline(never)]
+fn limit_error(what: &str, n: usize, limit: usize, offset: usize) -> Error {
+    Error::decode(
+        ErrorKind::LengthLimit,
+        offset,
+        format!("{what} of {n} over the limit of {limit}"),
+    )
+}
+
+fn is_plain(node: &Node) -> bool {
+    matches!(
+        node,
+        Node::Bool | Node::I8 | Node::I16 | Node::I32 | Node::I64 | Node::Double | Node::Uuid
+    )
+}
+
+impl<'a> Fast<'a> {
+    /// A reader over the whole input at `pos` (offsets in errors are absolute).
+    fn reader(&self, pos: usize) -> Result<BinaryReader<'a>, Error> {
+        let mut r = BinaryReader::new(self.all);
+        r.read_raw(pos)?;
+        Ok(r)
+    }
+
+    #[inline]
+    fn read_bytes(&self, r: &mut BinaryReader<'a>) -> Result<&'a [u8], Error> {
+        let at = r.position();
+        let b = r.read_binary()?;
+        if b.len() > self.limits.max_string_len {
+            return Err(limit_error(
+                "string length",
+                b.len(),
+                self.limits.max_string_len,
+                at,
+            ));
+        }
+        Ok(b)
+    }
+
+    #[inline]
+    fn read_str(&self, r: &mut BinaryReader<'a>) -> Result<&'a str, Error> {
+        let b = self.read_bytes(r)?;
+        dynthrift_core::wire::utf8(b, r.position() - b.len())
+    }
+
+    #[inline]
+    fn check_len(&self, n: usize, at: usize) -> Result<(), Error> {
+        if n > self.limits.max_container_len {
+            return Err(limit_error(
+                "container length",
+                n,
+                self.limits.max_container_len,
+                at,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs compiled struct decoder `f` at the reader's position.
+    ///
+    /// # Safety
+    /// `f` decodes the struct `p` holds, exclusively.
+    #[inline]
+    unsafe fn call(
+        &self,
+        r: &mut BinaryReader<'a>,
+        f: DecodeFn,
+        p: *mut u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        let start = r.position();
+        // SAFETY: the context is live for the whole decode call; no reference to it is held.
+        unsafe { (*self.ctx).pos = start };
+        // SAFETY: compiled from this plan for the struct `p` holds; the context describes the
+        // input this reader reads.
+        let st = unsafe { f(self.ctx, p, depth) };
+        if st != STATUS_OK {
+            // SAFETY: as above.
+            let e = unsafe { (*self.ctx).error.take() };
+            return Err(e.unwrap_or_else(|| {
+                Error::decode(ErrorKind::InvalidData, start, "compiled decoder failed")
+            }));
+        }
+        // SAFETY: as above.
+        let end = unsafe { (*self.ctx).pos };
+        r.read_raw(end.saturating_sub(start))?;
+        Ok(())
+    }
+
+    /// # Safety
+    /// `p` holds a live value of `node`'s representation, exclusively.
+    unsafe fn value(
+        &self,
+        r: &mut BinaryReader<'a>,
+        node: &Node,
+        p: *mut u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: (whole body) `p` holds a value of `node`'s host representation; containers
+        // are manipulated through their descriptor's thunks, exactly as the interpreter does.
+        unsafe {
+            match node {
+                Node::Bool => *(p as *mut bool) = r.read_bool()?,
+                Node::I8 => *(p as *mut i8) = r.read_i8()?,
+                Node::I16 => *(p as *mut i16) = r.read_i16()?,
+                Node::I32 | Node::Enum(EnumRepr::Open) => *(p as *mut i32) = r.read_i32()?,
+                Node::I64 => *(p as *mut i64) = r.read_i64()?,
+                Node::Double => *(p as *mut f64) = r.read_double()?,
+                Node::Uuid => *(p as *mut [u8; 16]) = r.read_uuid()?,
+                Node::String(StrRepr::Std) => {
+                    let s = self.read_str(r)?;
+                    let dst = &mut *(p as *mut String);
+                    dst.clear();
+                    dst.push_str(s);
+                }
+                #[cfg(feature = "faststr")]
+                Node::String(StrRepr::FastStr) => {
+                    let s = self.read_str(r)?;
+                    *(p as *mut faststr::FastStr) = match self.source {
+                        // `s` was validated as UTF-8 by `read_str`.
+                        Some(src) => {
+                            faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes()))
+                        }
+                        None => faststr::FastStr::new(s),
+                    };
+                }
+                Node::Binary(BinRepr::Vec) => {
+                    let b = self.read_bytes(r)?;
+                    let dst = &mut *(p as *mut Vec<u8>);
+                    dst.clear();
+                    dst.extend_from_slice(b);
+                }
+                Node::Binary(BinRepr::Bytes) => {
+                    let b = self.read_bytes(r)?;
+                    *(p as *mut Bytes) = match self.source {
+                        Some(src) => src.slice_ref(b),
+                        None => Bytes::copy_from_slice(b),
+                    };
+                }
+                Node::Enum(EnumRepr::Rust(ed)) => {
+                    let at = r.position();
+                    let v = r.read_i32()?;
+                    if !(ed.from_i32)(p, v) {
+                        return Err(Error::decode(
+                            ErrorKind::UnknownEnumValue,
+                            at,
+                            format!("unknown value {v} for enum '{}'", ed.name),
+                        ));
+                    }
+                }
+                Node::Struct(si) => match self.fns.get(*si).copied().flatten() {
+                    Some(f) => self.call(r, f, p, depth)?,
+                    None => self.interp(r, node, p, depth)?,
+                },
+                Node::Boxed(inner, bd) => self.value(r, inner, (bd.get)(p) as *mut u8, depth)?,
+                Node::List(elem, SeqRepr::Std(sd)) => {
+                    let at = r.position();
+                    let depth = enter(depth, at)?;
+                    let (t, n) = r.read_list_begin()?;
+                    self.check_len(n, at)?;
+                    let matches = n == 0 || t == elem.ttype();
+                    (sd.clear_reserve)(p, if matches { n } else { 0 });
+                    if !matches {
+                        return skip_elems(r, t, n, depth);
+                    }
+                    if is_plain(elem) {
+                        // The header check guarantees `n` plain elements are there.
+                        let base = (sd.spare_ptr)(p);
+                        let raw = r.read_raw(n * sd.elem_size)?;
+                        read_plain_run(elem, raw, base, n);
+                        (sd.commit)(p, n);
+                    } else {
+                        for i in 0..n {
+                            let e = (sd.push_empty)(p);
+                            self.value(r, elem, e, depth).map_err(|e| e.at_index(i))?;
+                        }
+                    }
+                }
+                Node::Set(elem, SetRepr::Std(sd)) => {
+                    let at = r.position();
+                    let depth = enter(depth, at)?;
+                    let (t, n) = r.read_set_begin()?;
+                    self.check_len(n, at)?;
+                    let matches = n == 0 || t == elem.ttype();
+                    (sd.clear_reserve)(p, if matches { n } else { 0 });
+                    if !matches {
+                        return skip_elems(r, t, n, depth);
+                    }
+                    for i in 0..n {
+                        (sd.insert_with)(p, &mut |e| self.value(r, elem, e, depth))
+                            .map_err(|e| e.at_index(i))?;
+                    }
+                }
+                Node::Map(key, value, MapRepr::Std(md)) => {
+                    let at = r.position();
+                    let depth = enter(depth, at)?;
+                    let (kt, vt, n) = r.read_map_begin()?;
+                    self.check_len(n, at)?;
+                    let matches = n == 0 || (kt == key.ttype() && vt == value.ttype());
+                    (md.clear_reserve)(p, if matches { n } else { 0 });
+                    if !matches {
+                        for _ in 0..n {
+                            r.skip(kt, depth)?;
+                            r.skip(vt, depth)?;
+                        }
+                        return Ok(());
+                    }
+                    for i in 0..n {
+                        (md.insert_with)(p, &mut |k, v| {
+                            self.value(r, key, k, depth)
+                                .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
+                            self.value(r, value, v, depth)
+                                .map_err(|e| e.push(run::key_segment(key, k, i)))
+                        })?;
+                    }
+                }
+                Node::Record(si) => {
+                    let slot = p as *mut *mut u8;
+                    if (*slot).is_null() {
+                        *slot = dynamic::new_record(self.plan, *si)?;
+                    }
+                    match self.fns.get(*si).copied().flatten() {
+                        Some(f) => self.call(r, f, *slot, depth)?,
+                        None => self.interp(r, &Node::Struct(*si), *slot, depth)?,
+                    }
+                }
+                Node::List(elem, SeqRepr::Raw(el)) | Node::Set(elem, SetRepr::Raw(el)) => {
+                    let at = r.position();
+                    let depth = enter(depth, at)?;
+                    let (t, n) = if matches!(node, Node::List(..)) {
+                        r.read_list_begin()?
+                    } else {
+                        r.read_set_begin()?
+                    };
+                    self.check_len(n, at)?;
+                    let matches = n == 0 || t == elem.ttype();
+                    let v = p as *mut RawVec;
+                    dynamic::raw_clear_reserve(
+                        self.plan,
+                        v,
+                        elem,
+                        *el,
+                        if matches { n } else { 0 },
+                    )?;
+                    if !matches {
+                        return skip_elems(r, t, n, depth);
+                    }
+                    for i in 0..n {
+                        let e = dynamic::raw_push_empty(v, elem, *el)?;
+                        self.value(r, elem, e, depth).map_err(|e| e.at_index(i))?;
+                    }
+                }
+                Node::Map(key, value, MapRepr::Raw { key: kl, value: vl }) => {
+                    let at = r.position();
+                    let depth = enter(depth, at)?;
+                    let (kt, vt, n) = r.read_map_begin()?;
+                    self.check_len(n, at)?;
+                    let matches = n == 0 || (kt == key.ttype() && vt == value.ttype());
+                    let m = p as *mut RawMap;
+                    let (keys, values) = (&raw mut (*m).keys, &raw mut (*m).values);
+                    let n_res = if matches { n } else { 0 };
+                    dynamic::raw_clear_reserve(self.plan, keys, key, *kl, n_res)?;
+                    dynamic::raw_clear_reserve(self.plan, values, value, *vl, n_res)?;
+                    if !matches {
+                        for _ in 0..n {
+                            r.skip(kt, depth)?;
+                            r.skip(vt, depth)?;
+                        }
+                        return Ok(());
+                    }
+                    for i in 0..n {
+                        let k = dynamic::raw_push_empty(keys, key, *kl)?;
+                        let v = dynamic::raw_push_empty(values, value, *vl)?;
+                        self.value(r, key, k, depth)
+                            .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
+                        self.value(r, value, v, depth)
+                            .map_err(|e| e.push(run::key_segment(key, k, i)))?;
+                    }
+                }
+                // Representations this reader does not specialise.
+                #[allow(unreachable_patterns)]
+                _ => self.interp(r, node, p, depth)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The interpreter, on the same reader.
+    ///
+    /// # Safety
+    /// As for [`Fast::value`].
+    unsafe fn interp(
+        &self,
+        r: &mut BinaryReader<'a>,
+        node: &Node,
+        p: *mut u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: forwarded contract; `all` is the buffer `r` reads.
+        unsafe {
+            run::decode_node(
+                self.plan,
+                node,
+                p,
+                r,
+                self.all,
+                self.source,
+                self.limits,
+                depth,
+            )
+        }
+    }
+}
+
+fn skip_elems(r: &mut BinaryReader<'_>, t: TType, n: usize, depth: u32) -> Result<(), Error> {
+    for _ in 0..n {
+        r.skip(t, depth)?;
+    }
+    Ok(())
+}
+
+/// Converts `n` big-endian plain values from `raw` into host values at `base` (uninitialised
+/// spare capacity). One tight loop per type, which the compiler vectorises.
+///
+/// # Safety
+/// `raw` holds exactly `n` wire values of `elem`; `base` has room for `n` host values, aligned.
+unsafe fn read_plain_run(elem: &Node, raw: &[u8], base: *mut u8, n: usize) {
+    macro_rules! run_of {
+        ($t:ty, $w:expr) => {{
+            let dst = base as *mut $t;
+            for (i, c) in raw.chunks_exact($w).take(n).enumerate() {
+                let mut a = [0u8; $w];
+                a.copy_from_slice(c);
+                // SAFETY: `i < n`, inside the room the caller gives.
+                unsafe { dst.add(i).write(<$t>::from_be_bytes(a)) };
+            }
+        }};
+    }
+    match elem {
+        Node::Bool => {
+            let dst = base as *mut bool;
+            for (i, &b) in raw.iter().take(n).enumerate() {
+                // SAFETY: as above.
+                unsafe { dst.add(i).write(b != 0) };
+            }
+        }
+        Node::I8 => run_of!(i8, 1),
+        Node::I16 => run_of!(i16, 2),
+        Node::I32 => run_of!(i32, 4),
+        Node::I64 => run_of!(i64, 8),
+        Node::Double => run_of!(f64, 8),
+        Node::Uuid => {
+            // SAFETY: as above; `[u8; 16]` has no alignment and no byte order.
+            unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), base, n.min(raw.len() / 16) * 16) }
+        }
+        _ => {}
+    }
+}
+
+/// Runs `f` with a [`Fast`] reader at the context's offset, then stores the new offset; an
+/// error goes into the context. Never unwinds.
+fn with_fast(
+    ctx: *mut DecCtx,
+    f: impl for<'a> FnOnce(&Fast<'a>, &mut BinaryReader<'a>) -> Result<(), Error>,
+) -> i32 {
+    // Not `dec_guarded`: compiled code called from inside needs the context too, so no
+    // reference to it lives across the call.
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: generated code passes its live context; the plan, limits, compiled-function
+        // table and input it names outlive the call.
+        let fast = unsafe {
+            let c = &*ctx;
+            Fast {
+                ctx,
+                plan: &*c.plan,
+                limits: &*c.limits,
+                all: std::slice::from_raw_parts(c.buf, c.len),
+                source: c.source.as_ref(),
+                fns: if c.fns.is_null() {
+                    &[]
+                } else {
+                    std::slice::from_raw_parts(c.fns, c.fns_len)
+                },
+            }
+        };
+        // SAFETY: as above.
+        let pos = unsafe { (*ctx).pos };
+        let mut r = fast.reader(pos)?;
+        f(&fast, &mut r)?;
+        // SAFETY: as above.
+        unsafe { (*ctx).pos = r.position() };
+        Ok::<(), Error>(())
+    }));
+    // SAFETY: no other reference to the context is live now.
+    let c = unsafe { &mut *ctx };
+    match r {
+        Ok(Ok(())) => STATUS_OK,
+        Ok(Err(e)) => {
+            c.error = Some(e);
+            STATUS_ERROR
+        }
+        Err(_) => {
+            c.error = Some(Error::decode(
+                ErrorKind::InvalidData,
+                c.pos,
+                "a helper panicked",
+            ));
+            STATUS_ERROR
+        }
+    }
+}
+
+/// Decodes one value (not a compiled struct) at the current offset.
+pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
+    with_fast(ctx, |fast, r| {
+        // SAFETY: `node` points into the plan; generated code passes the value it describes,
+        // exclusively.
+        unsafe { fast.value(r, &*node, p, depth) }
+    })
+}
+
+/// Decodes record field `f` of the record at `rec` (not a union): as the interpreter, an
+/// absent field's stale record is replaced by a new one; the bit is set; then its decoder.
+pub extern "C" fn rt_dec_record_field(
+    ctx: *mut DecCtx,
+    f: *const FieldPlan,
+    rec: *mut u8,
+    depth: u32,
+) -> i32 {
+    with_fast(ctx, |fast, r| {
+        // SAFETY: `f` points into the plan and is a field of the record at `rec`, which
+        // generated code holds exclusively; its slot holds a record pointer.
+        unsafe {
+            let f = &*f;
+            let Presence::Bit(n) = f.presence else {
+                return Err(Error::schema("internal error: record field without a bit"));
+            };
+            let slot = rec.add(f.offset);
+            if !dynamic::bit(rec, n) {
+                dynamic::drop_value(fast.plan, &f.node, slot);
+                *(slot as *mut *mut u8) = std::ptr::null_mut();
+            }
+            dynamic::set_bit(rec, n, true);
+            fast.value(r, &f.node, slot, depth)
+        }
+    })
 }

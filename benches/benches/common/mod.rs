@@ -29,7 +29,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use dynthrift::{Codec, Describe, DynSchema, DynStruct, Limits, Options, Protocol};
+use dynthrift::{Codec, Describe, DynCodec, DynSchema, DynStruct, Options, Protocol};
 use dynthrift_baselines::apache::{baseline as ab, partial as ap};
 use dynthrift_baselines::pilota::thrift::Message;
 use dynthrift_baselines::pilota::thrift::binary::TBinaryProtocol;
@@ -42,9 +42,9 @@ use dynthrift_baselines::thrift::protocol::{
 use dynthrift_testkit::workloads as tk;
 
 /// The dynthrift backends measured. The interpreter gives the rows `interp`,
-/// `interp-faststr` and `interp-idl`; the JIT gives `jit` and `jit-faststr` (derived types,
-/// Binary protocol: what it compiles so far; IDL-only values and Compact run on the
-/// interpreter, so the JIT has no rows there rather than mislabelled ones).
+/// `interp-faststr` and `interp-idl`; the JIT gives `jit`, `jit-faststr` and `jit-idl`
+/// (Binary protocol: what it compiles so far; Compact runs on the interpreter, so the JIT has
+/// no rows there rather than mislabelled ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Interp,
@@ -64,10 +64,10 @@ impl Backend {
     }
 
     /// Whether this backend has rows for `protocol` and `variant`.
-    fn measures(self, protocol: Protocol, variant: Variant) -> bool {
+    fn measures(self, protocol: Protocol, _variant: Variant) -> bool {
         match self {
             Backend::Interp => true,
-            Backend::Jit => protocol == Protocol::Binary && variant != Variant::Idl,
+            Backend::Jit => protocol == Protocol::Binary,
         }
     }
 
@@ -97,6 +97,7 @@ pub const ROWS: &[&str] = &[
     "interp-idl",
     "jit",
     "jit-faststr",
+    "jit-idl",
     "pilota",
     "pilota-unsafe",
     "apache",
@@ -417,7 +418,13 @@ where
         enc.push(e);
         dec.push(d);
         if backend.measures(protocol, Variant::Idl) {
-            let (e, d) = idl_rows(backend.row(Variant::Idl), types, idl_name, &reference);
+            let (e, d) = idl_rows(
+                backend.row(Variant::Idl),
+                types,
+                idl_name,
+                &reference,
+                backend.options(protocol),
+            );
             enc.push(e);
             dec.push(d);
         }
@@ -512,25 +519,45 @@ fn derived_rows<T: Describe + PartialEq + Debug + Clone + 'static>(
     (encode, decode)
 }
 
+/// A `DynCodec` for the IDL rows, checked to run the backend its row names.
+fn idl_codec(name: &str, types: &Arc<DynSchema>, idl_name: &str, options: Options) -> DynCodec {
+    let codec = DynCodec::new(types, idl_name, options).expect("DynCodec");
+    if name.starts_with("jit") {
+        assert_eq!(
+            codec.backend(),
+            dynthrift::BackendInfo::Jit,
+            "`{name}` must run compiled code"
+        );
+    } else {
+        assert!(
+            matches!(codec.backend(), dynthrift::BackendInfo::Interpreter(_)),
+            "`{name}` must run the interpreter"
+        );
+    }
+    codec
+}
+
 fn idl_rows(
     name: &'static str,
     types: &Arc<DynSchema>,
     idl_name: &'static str,
     reference: &Reference,
+    options: Options,
 ) -> (Bench, Bench) {
-    let protocol = reference.protocol;
+    let codec = idl_codec(name, types, idl_name, options);
     // The IDL-only sample is the reference decoded; its encoding must match the reference.
-    let sample = DynStruct::decode(types, idl_name, &reference.bytes, protocol).expect("decode");
-    let encode_into = move |v: &DynStruct, out: &mut Vec<u8>| {
-        out.reserve(v.encoded_len(protocol).expect("encoded_len"));
-        v.encode_into(out, protocol, &Limits::default())
-            .expect("encode");
+    let sample = codec.decode(&reference.bytes).expect("decode");
+    let encode_into = {
+        let codec = codec.clone();
+        move |v: &DynStruct, out: &mut Vec<u8>| {
+            codec.encode_into(v, out).expect("encode");
+        }
     };
     let mut buf = Vec::new();
     encode_into(&sample, &mut buf);
     reference.check(name, &buf);
     assert!(
-        DynStruct::decode(types, idl_name, &buf, protocol).expect("decode") == sample,
+        codec.decode(&buf).expect("decode") == sample,
         "{}: `{name}` does not decode its own encoding to the same value",
         reference.what
     );
@@ -543,13 +570,10 @@ fn idl_rows(
         }),
     };
     let input = reference.bytes.clone();
-    let types = types.clone();
     let decode = Bench {
         name,
         op: Box::new(move || {
-            black_box(
-                DynStruct::decode(&types, idl_name, black_box(&input), protocol).expect("decode"),
-            );
+            black_box(codec.decode(black_box(&input)).expect("decode"));
         }),
     };
     (encode, decode)
@@ -698,16 +722,14 @@ where
             continue;
         }
         let name = backend.row(Variant::Idl);
-        let v = DynStruct::decode(types, idl_name, &input, protocol).expect("IDL-only skip decode");
+        let codec = idl_codec(name, types, idl_name, options);
+        let v = codec.decode(&input).expect("IDL-only skip decode");
         reference.check(name, &v.encode(protocol).expect("encode"));
-        let (types, input) = (types.clone(), input.clone());
+        let input = input.clone();
         benches.push(Bench {
             name,
             op: Box::new(move || {
-                black_box(
-                    DynStruct::decode(&types, idl_name, black_box(&input), protocol)
-                        .expect("decode"),
-                );
+                black_box(codec.decode(black_box(&input)).expect("decode"));
             }),
         });
     }
