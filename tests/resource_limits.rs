@@ -288,7 +288,6 @@ impl Report {
     }
 }
 
-/// Decodes `input` as struct `name` on both sides and checks the bound.
 /// An IDL-only struct under test, with its bound's `c`.
 struct Subject<'a> {
     types: &'a Arc<DynSchema>,
@@ -296,6 +295,7 @@ struct Subject<'a> {
     c: usize,
 }
 
+/// Decodes `input` as the subject on both sides and checks the bound.
 fn dyn_check(
     rep: &mut Report,
     Subject { types, name, c }: &Subject<'_>,
@@ -337,6 +337,15 @@ fn typed_check<T: Describe>(rep: &mut Report, c: usize, p: Protocol, what: &str,
 
 /// Crafted, repeated-field and huge-count inputs for every struct of `types`, IDL-only.
 fn idl_attack(rep: &mut Report, types: &Arc<DynSchema>, c: usize) {
+    // Compiled code lives while a codec of the schema does: keep one, so the codecs made per
+    // input reuse it.
+    let _keep = dyn_codec(
+        Side::Auto,
+        types,
+        &types.schema().structs[0].name,
+        Protocol::Binary,
+        &Limits::default(),
+    );
     for (si, def) in types.schema().structs.iter().enumerate() {
         let id = StructId(si as u32);
         let subject = Subject {
@@ -462,6 +471,8 @@ fn arbitrary_inputs_are_bounded() {
     assert!(alloc::installed());
     let mut rep = Report::default();
     let subjects = fuzz::idl_subjects();
+    // Holds a codec of every subject, so each schema is compiled once.
+    let _keep = fuzz::idl_pairs();
     let mut x: u64 = 0x1234_5678_9abc_def1;
     let mut next = || {
         x ^= x << 13;

@@ -5,9 +5,9 @@
 use std::sync::{Arc, OnceLock};
 
 use arbitrary::Unstructured;
-use dynthrift::{Describe, DynSchema, DynStruct, Limits, Protocol};
+use dynthrift::{Describe, DynCodec, DynSchema, DynStruct, Limits};
 
-use crate::oracle::{self, PROTOCOLS, TypedPair};
+use crate::oracle::{self, DynPair, PROTOCOLS, TypedPair};
 use crate::schemagen::{self, Config};
 use crate::workloads::{Nesting, Nesting2, PartialNesting, PartialSimple, Simple};
 
@@ -37,6 +37,26 @@ pub fn idl_subjects() -> &'static [(Arc<DynSchema>, String)] {
             }
         }
         out
+    })
+}
+
+/// The codecs of [`idl_subjects`] (same index), each a vector indexed by `protocol index * 2
+/// + (tight limits)`; held for the process's life, so each schema is compiled once.
+pub fn idl_pairs() -> &'static [Vec<DynPair>] {
+    static S: OnceLock<Vec<Vec<DynPair>>> = OnceLock::new();
+    S.get_or_init(|| {
+        idl_subjects()
+            .iter()
+            .map(|(types, name)| {
+                let mut v = Vec::new();
+                for p in PROTOCOLS {
+                    for limits in [Limits::default(), TIGHT] {
+                        v.push(DynPair::new(types, name, p, &limits));
+                    }
+                }
+                v
+            })
+            .collect()
     })
 }
 
@@ -89,9 +109,7 @@ pub fn decode_bytes(data: &[u8]) {
             input,
         )),
         _ => {
-            let (types, name) = &idl_subjects()[which - DERIVED];
-            let limits = if tight { TIGHT } else { Limits::default() };
-            oracle::decode_dyn(types, name, input, PROTOCOLS[pi], &limits);
+            oracle::decode_dyn(&idl_pairs()[which - DERIVED][k], input);
         }
     }
 }
@@ -117,22 +135,17 @@ pub fn differential(data: &[u8]) {
         return;
     };
     for p in PROTOCOLS {
-        let Ok(bytes) = oracle::differential_dyn(&v, p) else {
+        let pair = DynPair::new(&g.types, &name, p, &Limits::default());
+        let Ok(bytes) = oracle::differential_dyn(&pair, &v) else {
             continue;
         };
-        corrupt_and_decode(&mut u, &g.types, &name, &bytes, p);
+        corrupt_and_decode(&mut u, &pair, &bytes);
     }
 }
 
 /// Up to four corruptions of `bytes` (a cut, a changed byte, an inserted byte), each decoded
 /// by both backends.
-fn corrupt_and_decode(
-    u: &mut Unstructured<'_>,
-    types: &Arc<DynSchema>,
-    name: &str,
-    bytes: &[u8],
-    p: Protocol,
-) {
+fn corrupt_and_decode(u: &mut Unstructured<'_>, pair: &DynPair, bytes: &[u8]) {
     for _ in 0..4 {
         if bytes.is_empty() || u.is_empty() {
             return;
@@ -148,7 +161,7 @@ fn corrupt_and_decode(
             1 => m[at] ^= b.max(1),
             _ => m.insert(at, b),
         }
-        oracle::decode_dyn(types, name, &m, p, &Limits::default());
+        oracle::decode_dyn(pair, &m);
     }
 }
 
@@ -162,7 +175,8 @@ pub fn roundtrip(data: &[u8]) {
     };
     let Ok(p) = u.choose_index(2) else { return };
     let rest = u.take_rest();
-    oracle::decode_dyn(&g.types, &name, rest, PROTOCOLS[p], &Limits::default());
+    let pair = DynPair::new(&g.types, &name, PROTOCOLS[p], &Limits::default());
+    oracle::decode_dyn(&pair, rest);
 }
 
 /// `idl_parse`: arbitrary text into the IDL front end: an error or a schema, never a panic.
@@ -178,11 +192,21 @@ pub fn idl_parse(data: &[u8]) {
         return;
     };
     for i in 0..n.min(16) {
-        let Ok(v) = DynStruct::new_by_id(&types, dynthrift_core::schema::StructId(i as u32)) else {
+        let id = dynthrift_core::schema::StructId(i as u32);
+        let Ok(v) = DynStruct::new_by_id(&types, id) else {
             continue;
         };
+        let name = types.schema().structs[i].name.clone();
+        // A codec by name: skipped when the name does not lead back to this struct.
+        let Ok(c) = DynCodec::new(&types, &name, Default::default()) else {
+            continue;
+        };
+        if c.struct_id() != id {
+            continue;
+        }
         for p in PROTOCOLS {
-            let _ = oracle::differential_dyn(&v, p);
+            let pair = DynPair::new(&types, &name, p, &Limits::default());
+            let _ = oracle::differential_dyn(&pair, &v);
         }
     }
 }

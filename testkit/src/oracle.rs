@@ -65,26 +65,33 @@ pub fn dyn_codec(
     DynCodec::new(types, name, o).expect("struct of the schema")
 }
 
-/// Decodes struct `name` of `types` from `bytes` (which it must fill) with one backend.
-pub fn dyn_decode(
-    side: Side,
-    types: &Arc<DynSchema>,
-    name: &str,
-    bytes: &[u8],
-    protocol: Protocol,
-    limits: &Limits,
-) -> Result<DynStruct> {
-    dyn_codec(side, types, name, protocol, limits).decode(bytes)
+/// Both backends' codecs of one IDL-only struct, protocol and limits. Hold it for as long as
+/// it is used: compiled code lives as long as a codec of the schema does, so a pair made per
+/// operation would compile the schema again each time.
+#[derive(Clone, Debug)]
+pub struct DynPair {
+    pub auto: DynCodec,
+    pub interp: DynCodec,
+    pub protocol: Protocol,
+    pub name: String,
 }
 
-/// Encodes `v` with one backend.
-pub fn dyn_encode(side: Side, v: &DynStruct, protocol: Protocol) -> Result<Vec<u8>> {
-    dyn_codec(side, v.types(), v.name(), protocol, &Limits::default()).encode(v)
-}
+impl DynPair {
+    pub fn new(types: &Arc<DynSchema>, name: &str, protocol: Protocol, limits: &Limits) -> DynPair {
+        DynPair {
+            auto: dyn_codec(Side::Auto, types, name, protocol, limits),
+            interp: dyn_codec(Side::Interp, types, name, protocol, limits),
+            protocol,
+            name: name.to_string(),
+        }
+    }
 
-/// `encoded_len` of `v` with one backend.
-pub fn dyn_encoded_len(side: Side, v: &DynStruct, protocol: Protocol) -> Result<usize> {
-    dyn_codec(side, v.types(), v.name(), protocol, &Limits::default()).encoded_len(v)
+    pub fn side(&self, side: Side) -> &DynCodec {
+        match side {
+            Side::Auto => &self.auto,
+            Side::Interp => &self.interp,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,17 +261,13 @@ fn ids<T>(r: &Result<T>) -> std::result::Result<(), ErrorId> {
 // ---------------------------------------------------------------------------------------------
 // IDL-only oracles
 
-/// Decodes `bytes` as struct `name` with both backends: equal values or equal error (kind
-/// and path). Checks the roundtrip of a value that decodes. Returns the value.
-pub fn decode_dyn(
-    types: &Arc<DynSchema>,
-    name: &str,
-    bytes: &[u8],
-    protocol: Protocol,
-    limits: &Limits,
-) -> Option<DynStruct> {
-    let a = dyn_decode(Side::Auto, types, name, bytes, protocol, limits);
-    let b = dyn_decode(Side::Interp, types, name, bytes, protocol, limits);
+/// Decodes `bytes` with both backends of `pair`: equal values or equal error (kind and
+/// path); `skip` agrees with decode on the length. Checks the roundtrip of a value that
+/// decodes. Returns the value.
+pub fn decode_dyn(pair: &DynPair, bytes: &[u8]) -> Option<DynStruct> {
+    let (name, protocol) = (&pair.name, pair.protocol);
+    let a = pair.auto.decode(bytes);
+    let b = pair.interp.decode(bytes);
     let ctx = || format!("{name} {protocol:?} decode of {}", hex(bytes));
     match (&a, &b) {
         (Ok(x), Ok(y)) => assert!(
@@ -281,20 +284,17 @@ pub fn decode_dyn(
             show(&b)
         ),
     }
-    // `skip` agrees with decode on where the struct ends.
-    if let Ok((_, used)) =
-        dyn_codec(Side::Interp, types, name, protocol, limits).decode_prefix(bytes)
-    {
+    if let Ok((_, used)) = pair.interp.decode_prefix(bytes) {
         for side in SIDES {
-            let c = dyn_codec(side, types, name, protocol, limits);
-            assert_eq!(c.skip(bytes).ok(), Some(used), "{}: {side:?} skip", ctx());
+            let n = pair.side(side).skip(bytes);
+            assert_eq!(n.ok(), Some(used), "{}: {side:?} skip", ctx());
         }
     }
     if let Err(e) = &b {
         check_decode_error(e, bytes.len(), &ctx);
     }
     let v = b.ok()?;
-    roundtrip_dyn(&v, protocol);
+    roundtrip_dyn(pair, &v);
     Some(v)
 }
 
@@ -325,37 +325,34 @@ pub fn check_decode_error(e: &Error, len: usize, ctx: &dyn Fn() -> String) {
 
 /// A decoded value re-encodes (both backends, identically, `encoded_len` exact), and the
 /// encoding decodes to an equal value which re-encodes to the same bytes.
-pub fn roundtrip_dyn(v: &DynStruct, protocol: Protocol) {
-    let bytes = differential_dyn(v, protocol).unwrap_or_else(|e| {
+pub fn roundtrip_dyn(pair: &DynPair, v: &DynStruct) {
+    let p = pair.protocol;
+    let bytes = differential_dyn(pair, v).unwrap_or_else(|e| {
         panic!(
-            "{} {protocol:?}: a decoded value does not encode: {e}\n{v:?}",
+            "{} {p:?}: a decoded value does not encode: {e}\n{v:?}",
             v.name()
         )
     });
-    let again = dyn_decode(
-        Side::Interp,
-        v.types(),
-        v.name(),
-        &bytes,
-        protocol,
-        &Limits::default(),
-    )
-    .unwrap_or_else(|e| panic!("{} {protocol:?}: re-decode failed: {e}", v.name()));
-    let bytes2 = dyn_encode(Side::Interp, &again, protocol).unwrap();
+    let again = pair
+        .interp
+        .decode(&bytes)
+        .unwrap_or_else(|e| panic!("{} {p:?}: re-decode failed: {e}", v.name()));
+    let bytes2 = pair.interp.encode(&again).unwrap();
     assert_eq!(
         hex(&bytes),
         hex(&bytes2),
-        "{} {protocol:?}: encoding not stable",
+        "{} {p:?}: encoding not stable",
         v.name()
     );
 }
 
-/// Encodes `v` with both backends: identical bytes (or equal errors), `encoded_len` equal
-/// to the length on both; then decodes the bytes with both backends, and both must give
-/// back a value equal to `v`. Returns the bytes, or the (common) encode error.
-pub fn differential_dyn(v: &DynStruct, protocol: Protocol) -> Result<Vec<u8>> {
-    let a = dyn_encode(Side::Auto, v, protocol);
-    let b = dyn_encode(Side::Interp, v, protocol);
+/// Encodes `v` with both backends of `pair`: identical bytes (or equal errors),
+/// `encoded_len` equal to the length on both; then decodes the bytes with both, and both
+/// must give back a value equal to `v`. Returns the bytes, or the (common) encode error.
+pub fn differential_dyn(pair: &DynPair, v: &DynStruct) -> Result<Vec<u8>> {
+    let protocol = pair.protocol;
+    let a = pair.auto.encode(v);
+    let b = pair.interp.encode(v);
     let ctx = || format!("{} {protocol:?} encode of {v:?}", v.name());
     match (&a, &b) {
         (Ok(x), Ok(y)) => assert_eq!(hex(x), hex(y), "{}: bytes differ", ctx()),
@@ -368,8 +365,8 @@ pub fn differential_dyn(v: &DynStruct, protocol: Protocol) -> Result<Vec<u8>> {
             show(&b)
         ),
     }
-    for side in crate::oracle::SIDES {
-        let len = dyn_encoded_len(side, v, protocol);
+    for side in SIDES {
+        let len = pair.side(side).encoded_len(v);
         match (&len, &b) {
             (Ok(n), Ok(bytes)) => assert_eq!(*n, bytes.len(), "{}: {side:?} encoded_len", ctx()),
             _ => assert_eq!(ids(&len), ids(&b), "{}: {side:?} encoded_len", ctx()),
@@ -377,15 +374,10 @@ pub fn differential_dyn(v: &DynStruct, protocol: Protocol) -> Result<Vec<u8>> {
     }
     let bytes = b?;
     for side in SIDES {
-        let back = dyn_decode(
-            side,
-            v.types(),
-            v.name(),
-            &bytes,
-            protocol,
-            &Limits::default(),
-        )
-        .unwrap_or_else(|e| panic!("{}: {side:?} decode of {}: {e}", ctx(), hex(&bytes)));
+        let back = pair
+            .side(side)
+            .decode(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {side:?} decode of {}: {e}", ctx(), hex(&bytes)));
         assert!(
             same_struct(v, &back),
             "{}: {side:?} decoded value differs\n back: {back:?}",
