@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_jit::{ArenaMemoryProvider, JITBuilder, JITModule};
 use cranelift_module::{Module, default_libcall_names};
 use dynthrift_core::{Error, ErrorKind, Result};
 use dynthrift_interp::Plan;
@@ -57,11 +57,21 @@ fn new_module() -> std::result::Result<JITModule, String> {
         .map_err(|e| format!("host not supported by Cranelift: {e}"))?
         .finish(settings::Flags::new(flags))
         .map_err(|e| format!("ISA: {e}"))?;
-    Ok(JITModule::new(JITBuilder::with_isa(
-        isa,
-        default_libcall_names(),
-    )))
+    let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+    // One contiguous reservation per module, so calls between its functions and references to
+    // its data (PC-relative, +-2 GiB) always reach. The default provider takes each piece from
+    // the global allocator, which may place them far apart: under AddressSanitizer (and other
+    // size-class allocators) finalize then panicked in cranelift-jit's relocation code.
+    // Reserved as inaccessible address space; pages are committed as code is emitted, and a
+    // module that outgrows it fails to compile (the interpreter then runs the type).
+    let arena = ArenaMemoryProvider::new_with_size(JIT_ARENA_BYTES)
+        .map_err(|e| format!("reserving JIT memory: {e}"))?;
+    builder.memory_provider(Box::new(arena));
+    Ok(JITModule::new(builder))
 }
+
+/// Address space reserved per compiled module (see [`new_module`]).
+const JIT_ARENA_BYTES: usize = 64 << 20;
 
 impl JitEncoder {
     /// Compiles the Binary encoder of `plan`'s root struct and everything it reaches. The

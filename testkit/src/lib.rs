@@ -3,7 +3,10 @@
 //! counting allocator and hostile-input generators.
 
 pub mod alloc;
+pub mod fuzz;
 pub mod hostile;
+pub mod oracle;
+pub mod schemagen;
 pub mod workloads;
 
 use dynthrift::{Codec, Describe, Options};

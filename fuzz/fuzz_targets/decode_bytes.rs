@@ -1,0 +1,5 @@
+//! Fuzz target `decode_bytes`: see `dynthrift_testkit::fuzz::decode_bytes` (the corpus replay in
+//! `tests/fuzz_corpus.rs` runs the same function).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dynthrift_testkit::fuzz::decode_bytes(data));

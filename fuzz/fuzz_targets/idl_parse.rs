@@ -1,0 +1,5 @@
+//! Fuzz target `idl_parse`: see `dynthrift_testkit::fuzz::idl_parse` (the corpus replay in
+//! `tests/fuzz_corpus.rs` runs the same function).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dynthrift_testkit::fuzz::idl_parse(data));
