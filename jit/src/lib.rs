@@ -20,5 +20,5 @@ mod rt;
 #[allow(unsafe_code)]
 mod typed;
 
-pub use engine::{DynJit, JitDecoder, JitEncoder};
+pub use engine::{DynJit, PlanJit};
 pub use typed::TypedJit;
