@@ -39,7 +39,8 @@ fn main() {
         let plan = dynthrift_interp::TypedPlan::<tk::Nesting2>::get().expect("plan");
         let cpu0 = cpu();
         for _ in 0..n {
-            dynthrift_jit::PlanJit::compile(plan.plan().clone()).expect("compile");
+            dynthrift_jit::PlanJit::compile(plan.plan().clone(), dynthrift::Protocol::Binary)
+                .expect("compile");
         }
         println!(
             "Nesting2 closure compile: cpu {:.2?} each",

@@ -23,12 +23,12 @@ pub enum Backend {
 /// What a codec actually runs (see [`Codec::backend`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackendInfo {
-    /// Compiled code for the Binary protocol: encoder, sizer and decoder of every struct the
-    /// type reaches (derived types, and IDL-only records through [`crate::DynCodec`]).
-    /// Strings, containers and maps are read by runtime helpers that call back into compiled
-    /// code for their struct elements; some values (maps and sets on encode, unions, structs
-    /// that keep unknown fields) still run on the interpreter. Compact and `skip` run on the
-    /// interpreter.
+    /// Compiled code for the codec's protocol (Binary or Compact): encoder, sizer and decoder
+    /// of every struct the type reaches (derived types, and IDL-only records through
+    /// [`crate::DynCodec`]), compiled on first use or by `pretouch`. Strings, containers and
+    /// maps are read by runtime helpers that call back into compiled code for their struct
+    /// elements; some values (maps and sets on encode, lists in Compact encode, unions,
+    /// structs that keep unknown fields) still run on the interpreter, and so does `skip`.
     Jit,
     /// The interpreter, and why.
     Interpreter(String),
@@ -175,9 +175,6 @@ impl<T: Describe> Codec<T> {
         if jit_disabled_by_env() {
             return Some("DYNTHRIFT_JIT=off".into());
         }
-        if options.protocol != Protocol::Binary {
-            return Some("the JIT compiles the Binary protocol only so far".into());
-        }
         None
     }
 
@@ -189,7 +186,7 @@ impl<T: Describe> Codec<T> {
         self.jit
             .get_or_init(|| match Self::ruled_out(&self.options) {
                 Some(reason) => Err(reason),
-                None => dynthrift_jit::TypedJit::get(&self.plan),
+                None => dynthrift_jit::TypedJit::get(&self.plan, self.options.protocol),
             })
             .as_ref()
             .ok()
@@ -202,7 +199,7 @@ impl<T: Describe> Codec<T> {
         self.backend()
     }
 
-    /// Whether Binary decode runs compiled code (compiles on first call, see
+    /// Whether decode runs compiled code (compiles on first call, see
     /// [`Codec::pretouch`]).
     pub fn decodes_compiled(&self) -> bool {
         #[cfg(feature = "jit")]
@@ -322,30 +319,27 @@ impl<T: Describe> Codec<T> {
 
     /// Decodes into an existing value: fields on the wire replace its fields, others stay.
     pub fn decode_into(&self, bytes: &[u8], v: &mut T) -> Result<usize> {
-        match self.options.protocol {
-            Protocol::Binary => self.run_binary(v, bytes, None),
-            Protocol::Compact => self.run(v, CompactReader::new(bytes), bytes, None),
-        }
+        self.run_any(v, bytes, None)
     }
 
-    /// Binary decode: compiled code when there is, the interpreter otherwise.
+    /// Decode: compiled code when there is, the interpreter otherwise.
     #[inline]
-    fn run_binary(&self, v: &mut T, bytes: &[u8], source: Option<&Bytes>) -> Result<usize> {
+    fn run_any(&self, v: &mut T, bytes: &[u8], source: Option<&Bytes>) -> Result<usize> {
         #[cfg(feature = "jit")]
         if let Some(jit) = self.jit()
             && let Some(r) = jit.decode_into(v, bytes, source, &self.options.limits)
         {
             return r;
         }
-        self.run(v, BinaryReader::new(bytes), bytes, source)
+        match self.options.protocol {
+            Protocol::Binary => self.run(v, BinaryReader::new(bytes), bytes, source),
+            Protocol::Compact => self.run(v, CompactReader::new(bytes), bytes, source),
+        }
     }
 
     fn decode_from(&self, bytes: &[u8], source: Option<&Bytes>) -> Result<(T, usize)> {
         let mut v = T::empty();
-        let used = match self.options.protocol {
-            Protocol::Binary => self.run_binary(&mut v, bytes, source)?,
-            Protocol::Compact => self.run(&mut v, CompactReader::new(bytes), bytes, source)?,
-        };
+        let used = self.run_any(&mut v, bytes, source)?;
         Ok((v, used))
     }
 

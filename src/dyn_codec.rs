@@ -4,8 +4,6 @@
 use std::sync::Arc;
 
 use dynthrift_core::schema::StructId;
-#[cfg(feature = "jit")]
-use dynthrift_core::wire::Protocol;
 use dynthrift_core::{Error, ErrorKind, Result};
 use dynthrift_interp::{DynSchema, DynStruct};
 
@@ -68,15 +66,12 @@ impl DynCodec {
         if crate::codec::jit_disabled_by_env() {
             return Err("DYNTHRIFT_JIT=off".into());
         }
-        if options.protocol != Protocol::Binary {
-            return Err("the JIT compiles the Binary protocol only so far".into());
-        }
         let si = id.0 as usize;
         let s = &types.plan().structs[si];
         if s.kind == dynthrift_core::schema::StructKind::Union {
             return Err(format!("'{}': unions are not compiled yet", s.name));
         }
-        let jit = dynthrift_jit::DynJit::get(types)?;
+        let jit = dynthrift_jit::DynJit::get(types, options.protocol)?;
         if !jit.compiles(si) {
             return Err(format!("'{}' is not compiled", s.name));
         }

@@ -8,10 +8,12 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Module, default_libcall_names};
+use dynthrift_core::wire::Protocol;
 use dynthrift_core::{Error, ErrorKind, Result};
 use dynthrift_interp::Plan;
 
 use crate::abi::{EncCtx, EncodeFn, STATUS_OK};
+pub(crate) use crate::lower::Proto;
 use crate::lower::{self, Mode};
 
 /// The host ISA, built once per process and shared by every module (building it probes the
@@ -60,8 +62,8 @@ fn new_module() -> std::result::Result<JITModule, String> {
 type EncFns = Box<[Option<(EncodeFn, EncodeFn)>]>;
 type DecFns = Box<[Option<crate::abi::DecodeFn>]>;
 
-/// Machine code for every struct of a plan that the JIT compiles: Binary encoder, sizer and
-/// decoder, in one module finalized once. Frees the code when dropped.
+/// Machine code for every struct of a plan that the JIT compiles: encoder, sizer and decoder
+/// of one protocol, in one module finalized once. Frees the code when dropped.
 struct Code {
     module: Option<JITModule>,
     enc: EncFns,
@@ -88,22 +90,32 @@ impl Drop for Code {
 impl Code {
     /// Compiles every struct of `plan` the JIT compiles, encoder, sizer and decoder, in one
     /// module with one finalize.
-    fn compile(plan: &Plan) -> std::result::Result<Code, String> {
+    fn compile(plan: &Plan, proto: Proto) -> std::result::Result<Code, String> {
         let mut module = new_module()?;
         let compiled = (|| {
-            let enc_table = lower::declare(&mut module, plan)?;
-            let dec_table = crate::lower_decode::declare(&mut module, plan)?;
+            let enc_table = lower::declare(&mut module, plan, proto)?;
+            let dec_table = crate::lower_decode::declare(&mut module, plan, proto)?;
             let mut ctx = module.make_context();
             let mut fctx = FunctionBuilderContext::new();
             for si in 0..plan.structs.len() {
                 for mode in [Mode::Write, Mode::Size] {
-                    lower::define(&mut module, plan, &enc_table, si, mode, &mut ctx, &mut fctx)?;
+                    lower::define(
+                        &mut module,
+                        plan,
+                        &enc_table,
+                        si,
+                        mode,
+                        proto,
+                        &mut ctx,
+                        &mut fctx,
+                    )?;
                 }
                 crate::lower_decode::define(
                     &mut module,
                     plan,
                     &dec_table,
                     si,
+                    proto,
                     &mut ctx,
                     &mut fctx,
                 )?;
@@ -275,6 +287,13 @@ impl Code {
     }
 }
 
+fn proto_of(p: Protocol) -> Proto {
+    match p {
+        Protocol::Binary => Proto::Binary,
+        Protocol::Compact => Proto::Compact,
+    }
+}
+
 fn enc_error(plan: &Plan, si: usize, e: Option<Error>) -> Error {
     e.unwrap_or_else(|| {
         Error::encode(
@@ -285,8 +304,8 @@ fn enc_error(plan: &Plan, si: usize, e: Option<Error>) -> Error {
     .in_root(&plan.structs[si].name)
 }
 
-/// Machine code for a derived type's plan: encoder, sizer and decoder of its root and of
-/// every struct it reaches (one module, one finalize).
+/// Machine code for a derived type's plan in one protocol: encoder, sizer and decoder of its
+/// root and of every struct it reaches (one module, one finalize).
 pub struct PlanJit {
     code: Code,
     plan: Arc<Plan>,
@@ -301,14 +320,14 @@ impl std::fmt::Debug for PlanJit {
 impl PlanJit {
     /// Compiles `plan`'s root struct and everything it reaches. The error is the reason the
     /// JIT cannot be used for this type.
-    pub fn compile(plan: Arc<Plan>) -> std::result::Result<PlanJit, String> {
+    pub fn compile(plan: Arc<Plan>, protocol: Protocol) -> std::result::Result<PlanJit, String> {
         if !lower::compiles(plan.root()) {
             return Err(format!(
                 "'{}': unions and structs keeping unknown fields are not compiled yet",
                 plan.root().name
             ));
         }
-        let code = Code::compile(&plan)?;
+        let code = Code::compile(&plan, proto_of(protocol))?;
         if !code.compiles(0) {
             return Err("root not compiled".into());
         }
@@ -368,6 +387,7 @@ use dynthrift_interp::{DynSchema, DynStruct};
 pub struct DynJit {
     code: Code,
     types: Arc<DynSchema>,
+    protocol: Protocol,
 }
 
 impl std::fmt::Debug for DynJit {
@@ -378,6 +398,7 @@ impl std::fmt::Debug for DynJit {
 
 /// Schemas compiled so far (weakly held: the code goes when the last codec using it goes).
 type DynCache = std::sync::Mutex<Vec<(std::sync::Weak<DynSchema>, std::sync::Weak<DynJit>)>>;
+// (The protocol of each entry is the `DynJit`'s own.)
 
 fn dyn_cache() -> &'static DynCache {
     static CACHE: std::sync::OnceLock<DynCache> = std::sync::OnceLock::new();
@@ -387,7 +408,10 @@ fn dyn_cache() -> &'static DynCache {
 impl DynJit {
     /// The compiled code of `types` (compiled on first use; shared while any handle lives;
     /// many threads asking at once compile it once).
-    pub fn get(types: &Arc<DynSchema>) -> std::result::Result<Arc<DynJit>, String> {
+    pub fn get(
+        types: &Arc<DynSchema>,
+        protocol: Protocol,
+    ) -> std::result::Result<Arc<DynJit>, String> {
         let mut cache = dyn_cache()
             .lock()
             .map_err(|_| "JIT cache poisoned".to_string())?;
@@ -396,19 +420,27 @@ impl DynJit {
             // The weak reference keeps the address from being reused while it is held.
             if std::ptr::eq(s.as_ptr(), Arc::as_ptr(types))
                 && let Some(j) = j.upgrade()
+                && j.protocol == protocol
             {
                 return Ok(j);
             }
         }
-        let jit = Arc::new(DynJit::compile(types.clone())?);
+        let jit = Arc::new(DynJit::compile(types.clone(), protocol)?);
         cache.push((Arc::downgrade(types), Arc::downgrade(&jit)));
         Ok(jit)
     }
 
     /// Compiles every struct of `types` in one module.
-    pub fn compile(types: Arc<DynSchema>) -> std::result::Result<DynJit, String> {
-        let code = Code::compile(types.plan())?;
-        Ok(DynJit { code, types })
+    pub fn compile(
+        types: Arc<DynSchema>,
+        protocol: Protocol,
+    ) -> std::result::Result<DynJit, String> {
+        let code = Code::compile(types.plan(), proto_of(protocol))?;
+        Ok(DynJit {
+            code,
+            types,
+            protocol,
+        })
     }
 
     pub fn types(&self) -> &Arc<DynSchema> {

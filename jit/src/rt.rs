@@ -8,6 +8,7 @@ use bytes::Bytes;
 use dynthrift_core::desc::{EnumDesc, OptionDesc};
 use dynthrift_core::wire::ProtoWrite;
 use dynthrift_core::wire::binary::{BinarySizer, BinaryWriter};
+use dynthrift_core::wire::compact::{CompactReader, CompactSizer, CompactWriter};
 use dynthrift_core::{Error, ErrorKind};
 use dynthrift_interp::plan::{FieldPlan, Node, Presence};
 use dynthrift_interp::run;
@@ -88,30 +89,95 @@ unsafe fn str_bytes<'a>(p: *const u8, kind: i32) -> &'a [u8] {
     }
 }
 
-/// Writes a length-prefixed string or binary.
-pub extern "C" fn rt_write_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+/// The writer and sizer of one protocol, for the helpers.
+trait Proto {
+    fn write(
+        out: &mut Vec<u8>,
+        f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+    fn size(f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>) -> Result<usize, Error>;
+}
+
+/// What the helpers do with a writer (object-safe).
+trait WriteAny {
+    fn binary(&mut self, b: &[u8]) -> Result<(), Error>;
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    unsafe fn node(
+        &mut self,
+        plan: &dynthrift_interp::Plan,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Result<(), Error>;
+}
+
+impl<W: ProtoWrite> WriteAny for W {
+    fn binary(&mut self, b: &[u8]) -> Result<(), Error> {
+        self.write_binary(b)
+    }
+    unsafe fn node(
+        &mut self,
+        plan: &dynthrift_interp::Plan,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: forwarded contract.
+        unsafe { run::encode_node(plan, node, p, self, depth) }
+    }
+}
+
+struct Bin;
+struct Cpt;
+
+impl Proto for Bin {
+    fn write(
+        out: &mut Vec<u8>,
+        f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        f(&mut BinaryWriter::new(out))
+    }
+    fn size(f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>) -> Result<usize, Error> {
+        let mut s = BinarySizer::new();
+        f(&mut s)?;
+        Ok(s.len)
+    }
+}
+
+impl Proto for Cpt {
+    fn write(
+        out: &mut Vec<u8>,
+        f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        f(&mut CompactWriter::new(out))
+    }
+    fn size(f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>) -> Result<usize, Error> {
+        let mut s = CompactSizer::new();
+        f(&mut s)?;
+        Ok(s.len)
+    }
+}
+
+fn write_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
         let b = unsafe { str_bytes(p, kind) };
         // SAFETY: write mode: `out` is the live output vector.
-        unsafe { with_vec(ctx, |out| BinaryWriter::new(out).write_binary(b)) }
+        unsafe { with_vec(ctx, |out| P::write(out, |w| w.binary(b))) }
     })
 }
 
-/// Adds the size of a length-prefixed string or binary.
-pub extern "C" fn rt_size_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+fn size_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
         let b = unsafe { str_bytes(p, kind) };
-        let mut s = BinarySizer::new();
-        s.write_binary(b)?;
-        ctx.len += s.len;
+        ctx.len += P::size(|w| w.binary(b))?;
         Ok(())
     })
 }
 
-/// Writes (`size == 0`) or sizes (`size != 0`) any value with the interpreter.
-pub extern "C" fn rt_node(
+fn enc_node<P: Proto>(
     ctx: *mut EncCtx,
     node: *const Node,
     p: *const u8,
@@ -122,20 +188,56 @@ pub extern "C" fn rt_node(
         // SAFETY: the plan outlives the compiled code that embeds pointers into it.
         let (plan, node) = unsafe { (&*ctx.plan, &*node) };
         if size != 0 {
-            let mut s = BinarySizer::new();
             // SAFETY: generated code passes the value the node describes.
-            unsafe { run::encode_node(plan, node, p, &mut s, depth)? };
-            ctx.len += s.len;
+            ctx.len += P::size(|w| unsafe { w.node(plan, node, p, depth) })?;
             Ok(())
         } else {
             // SAFETY: write mode; the value is the one the node describes.
-            unsafe {
-                with_vec(ctx, |out| {
-                    run::encode_node(plan, node, p, &mut BinaryWriter::new(out), depth)
-                })
-            }
+            unsafe { with_vec(ctx, |out| P::write(out, |w| w.node(plan, node, p, depth))) }
         }
     })
+}
+
+/// Writes a length-prefixed string or binary (Binary).
+pub extern "C" fn rt_write_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    write_str::<Bin>(ctx, p, kind)
+}
+
+/// Adds the size of a length-prefixed string or binary (Binary).
+pub extern "C" fn rt_size_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    size_str::<Bin>(ctx, p, kind)
+}
+
+/// Writes (`size == 0`) or sizes (`size != 0`) any value with the interpreter (Binary).
+pub extern "C" fn rt_node(
+    ctx: *mut EncCtx,
+    n: *const Node,
+    p: *const u8,
+    depth: u32,
+    size: i32,
+) -> i32 {
+    enc_node::<Bin>(ctx, n, p, depth, size)
+}
+
+/// [`rt_write_str`] in Compact.
+pub extern "C" fn rt_cwrite_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    write_str::<Cpt>(ctx, p, kind)
+}
+
+/// [`rt_size_str`] in Compact.
+pub extern "C" fn rt_csize_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    size_str::<Cpt>(ctx, p, kind)
+}
+
+/// [`rt_node`] in Compact.
+pub extern "C" fn rt_cnode(
+    ctx: *mut EncCtx,
+    n: *const Node,
+    p: *const u8,
+    depth: u32,
+    size: i32,
+) -> i32 {
+    enc_node::<Cpt>(ctx, n, p, depth, size)
 }
 
 /// `Option<T>`'s value, or null.
@@ -218,20 +320,50 @@ unsafe fn input<'a>(ctx: &DecCtx) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(ctx.buf, ctx.len) }
 }
 
-/// Runs `f` with a Binary reader over the rest of the input, then advances `pos`; error
-/// offsets are made absolute.
-fn with_reader(
-    ctx: &mut DecCtx,
-    f: impl for<'a> FnOnce(&mut BinaryReader<'a>, &'a [u8], Option<&'a Bytes>) -> Result<(), Error>,
-) -> Result<(), Error> {
-    // SAFETY: the context describes the live input (and source) of this decode call.
-    let (all, source) = unsafe { (input(ctx), ctx.source.as_ref()) };
-    let base = ctx.pos;
-    let rest = &all[base..];
-    let mut r = BinaryReader::new(rest);
-    let res = f(&mut r, rest, source);
-    ctx.pos = base + r.position();
-    res.map_err(|e| e.shift_offset(base))
+/// A reader the helpers can start at an offset.
+trait Reader<'a>: ProtoRead<'a> {
+    fn raw(&mut self, n: usize) -> Result<&'a [u8], Error>;
+}
+
+impl<'a> Reader<'a> for BinaryReader<'a> {
+    #[inline]
+    fn raw(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        self.read_raw(n)
+    }
+}
+
+impl<'a> Reader<'a> for CompactReader<'a> {
+    #[inline]
+    fn raw(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        self.read_raw(n)
+    }
+}
+
+/// A protocol's reader, for any input lifetime.
+trait Family {
+    type R<'a>: Reader<'a>;
+}
+
+struct BinF;
+struct CptF;
+
+impl Family for BinF {
+    type R<'a> = BinaryReader<'a>;
+}
+
+impl Family for CptF {
+    type R<'a> = CompactReader<'a>;
+}
+
+/// Skips a value of wire type `t` with a reader of protocol `F` at the context's offset.
+fn skip_at<F: Family>(ctx: &mut DecCtx, t: TType, depth: u32) -> Result<(), Error> {
+    // SAFETY: the context describes the live input of this decode call.
+    let all = unsafe { input(ctx) };
+    let mut r = F::R::new(all);
+    r.raw(ctx.pos)?;
+    let res = r.skip(t, depth);
+    ctx.pos = r.position();
+    res
 }
 
 pub extern "C" fn rt_dec_eof(ctx: *mut DecCtx, at: usize) -> i32 {
@@ -264,7 +396,85 @@ pub extern "C" fn rt_dec_skip(ctx: *mut DecCtx, t: u32, depth: u32) -> i32 {
                 format!("invalid type code {t}"),
             )
         })?;
-        with_reader(ctx, |r, _, _| r.skip(t, depth))
+        skip_at::<BinF>(ctx, t, depth)
+    })
+}
+
+/// [`rt_dec_skip`] in Compact, for a field of Compact type code `code` (never a bool: its
+/// value is in the field header).
+pub extern "C" fn rt_cdec_skip(ctx: *mut DecCtx, code: u32, depth: u32) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        let t = match code {
+            3 => TType::I8,
+            4 => TType::I16,
+            5 => TType::I32,
+            6 => TType::I64,
+            7 => TType::Double,
+            8 => TType::String,
+            9 => TType::List,
+            10 => TType::Set,
+            11 => TType::Map,
+            12 => TType::Struct,
+            13 => TType::Uuid,
+            _ => {
+                return Err(Error::decode(
+                    ErrorKind::InvalidType,
+                    ctx.pos,
+                    format!("invalid type code {code}"),
+                ));
+            }
+        };
+        skip_at::<CptF>(ctx, t, depth)
+    })
+}
+
+/// Compact: the zigzag varint field id of a long-form field header at the context's offset
+/// (the type byte already read); `i32::MIN` on error.
+pub extern "C" fn rt_cdec_field_id(ctx: *mut DecCtx) -> i32 {
+    let mut id = 0i32;
+    let st = dec_guarded(ctx, |ctx| {
+        // SAFETY: the context describes the live input of this decode call.
+        let all = unsafe { input(ctx) };
+        let mut r = CompactReader::new(all);
+        r.raw(ctx.pos)?;
+        let v = r.read_varint()?;
+        ctx.pos = r.position();
+        id = dynthrift_core::wire::compact::unzigzag(v) as i16 as i32;
+        Ok(())
+    });
+    if st == STATUS_OK { id } else { i32::MIN }
+}
+
+/// Compact: reads an integer (i16, i32, i64 or enum) into `p` at the context's offset.
+pub extern "C" fn rt_cdec_int(ctx: *mut DecCtx, node: *const Node, p: *mut u8) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        // SAFETY: the context describes the live input of this decode call.
+        let all = unsafe { input(ctx) };
+        let mut r = CompactReader::new(all);
+        r.raw(ctx.pos)?;
+        let at = ctx.pos;
+        // SAFETY: `node` points into the plan; `p` holds a value of its representation,
+        // exclusively.
+        unsafe {
+            match &*node {
+                Node::I16 => *(p as *mut i16) = r.read_i16()?,
+                Node::I32 | Node::Enum(EnumRepr::Open) => *(p as *mut i32) = r.read_i32()?,
+                Node::I64 => *(p as *mut i64) = r.read_i64()?,
+                Node::Enum(EnumRepr::Rust(ed)) => {
+                    let v = r.read_i32()?;
+                    if !(ed.from_i32)(p, v) {
+                        return Err(Error::decode(
+                            ErrorKind::UnknownEnumValue,
+                            at,
+                            format!("unknown value {v} for enum '{}'", ed.name),
+                        ));
+                    }
+                }
+                _ => return Err(Error::schema("internal error: not an integer")),
+            }
+        }
+        ctx.pos = r.position();
+        Ok(())
     })
 }
 
@@ -405,14 +615,14 @@ fn is_plain(node: &Node) -> bool {
 
 impl<'a> Fast<'a> {
     /// A reader over the whole input at `pos` (offsets in errors are absolute).
-    fn reader(&self, pos: usize) -> Result<BinaryReader<'a>, Error> {
-        let mut r = BinaryReader::new(self.all);
-        r.read_raw(pos)?;
+    fn reader<R: Reader<'a>>(&self, pos: usize) -> Result<R, Error> {
+        let mut r = R::new(self.all);
+        r.raw(pos)?;
         Ok(r)
     }
 
     #[inline]
-    fn read_bytes(&self, r: &mut BinaryReader<'a>) -> Result<&'a [u8], Error> {
+    fn read_bytes<R: Reader<'a>>(&self, r: &mut R) -> Result<&'a [u8], Error> {
         let at = r.position();
         let b = r.read_binary()?;
         if b.len() > self.limits.max_string_len {
@@ -427,7 +637,7 @@ impl<'a> Fast<'a> {
     }
 
     #[inline]
-    fn read_str(&self, r: &mut BinaryReader<'a>) -> Result<&'a str, Error> {
+    fn read_str<R: Reader<'a>>(&self, r: &mut R) -> Result<&'a str, Error> {
         let b = self.read_bytes(r)?;
         dynthrift_core::wire::utf8(b, r.position() - b.len())
     }
@@ -450,9 +660,9 @@ impl<'a> Fast<'a> {
     /// # Safety
     /// `f` decodes the struct `p` holds, exclusively.
     #[inline]
-    unsafe fn call(
+    unsafe fn call<R: Reader<'a>>(
         &self,
-        r: &mut BinaryReader<'a>,
+        r: &mut R,
         f: DecodeFn,
         p: *mut u8,
         depth: u32,
@@ -472,15 +682,15 @@ impl<'a> Fast<'a> {
         }
         // SAFETY: as above.
         let end = unsafe { (*self.ctx).pos };
-        r.read_raw(end.saturating_sub(start))?;
+        r.raw(end.saturating_sub(start))?;
         Ok(())
     }
 
     /// # Safety
     /// `p` holds a live value of `node`'s representation, exclusively.
-    unsafe fn value(
+    unsafe fn value<R: Reader<'a>>(
         &self,
-        r: &mut BinaryReader<'a>,
+        r: &mut R,
         node: &Node,
         p: *mut u8,
         depth: u32,
@@ -552,10 +762,10 @@ impl<'a> Fast<'a> {
                     if !matches {
                         return skip_elems(r, t, n, depth);
                     }
-                    if is_plain(elem) {
+                    if R::PROTOCOL == dynthrift_core::wire::Protocol::Binary && is_plain(elem) {
                         // The header check guarantees `n` plain elements are there.
                         let base = (sd.spare_ptr)(p);
-                        let raw = r.read_raw(n * sd.elem_size)?;
+                        let raw = r.raw(n * sd.elem_size)?;
                         read_plain_run(elem, raw, base, n);
                         (sd.commit)(p, n);
                     } else {
@@ -678,9 +888,9 @@ impl<'a> Fast<'a> {
     ///
     /// # Safety
     /// As for [`Fast::value`].
-    unsafe fn interp(
+    unsafe fn interp<R: Reader<'a>>(
         &self,
-        r: &mut BinaryReader<'a>,
+        r: &mut R,
         node: &Node,
         p: *mut u8,
         depth: u32,
@@ -701,7 +911,7 @@ impl<'a> Fast<'a> {
     }
 }
 
-fn skip_elems(r: &mut BinaryReader<'_>, t: TType, n: usize, depth: u32) -> Result<(), Error> {
+fn skip_elems<'a, R: Reader<'a>>(r: &mut R, t: TType, n: usize, depth: u32) -> Result<(), Error> {
     for _ in 0..n {
         r.skip(t, depth)?;
     }
@@ -748,9 +958,9 @@ unsafe fn read_plain_run(elem: &Node, raw: &[u8], base: *mut u8, n: usize) {
 
 /// Runs `f` with a [`Fast`] reader at the context's offset, then stores the new offset; an
 /// error goes into the context. Never unwinds.
-fn with_fast(
+fn with_fast<F: Family>(
     ctx: *mut DecCtx,
-    f: impl for<'a> FnOnce(&Fast<'a>, &mut BinaryReader<'a>) -> Result<(), Error>,
+    f: impl for<'a> FnOnce(&Fast<'a>, &mut F::R<'a>) -> Result<(), Error>,
 ) -> i32 {
     // Not `dec_guarded`: compiled code called from inside needs the context too, so no
     // reference to it lives across the call.
@@ -774,7 +984,7 @@ fn with_fast(
         };
         // SAFETY: as above.
         let pos = unsafe { (*ctx).pos };
-        let mut r = fast.reader(pos)?;
+        let mut r: F::R<'_> = fast.reader(pos)?;
         f(&fast, &mut r)?;
         // SAFETY: as above.
         unsafe { (*ctx).pos = r.position() };
@@ -800,8 +1010,8 @@ fn with_fast(
 }
 
 /// Decodes one value (not a compiled struct) at the current offset.
-pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
-    with_fast(ctx, |fast, r| {
+fn dec_value<F: Family>(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
+    with_fast::<F>(ctx, |fast, r| {
         // SAFETY: `node` points into the plan; generated code passes the value it describes,
         // exclusively.
         unsafe { fast.value(r, &*node, p, depth) }
@@ -810,13 +1020,13 @@ pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, 
 
 /// Decodes record field `f` of the record at `rec` (not a union): as the interpreter, an
 /// absent field's stale record is replaced by a new one; the bit is set; then its decoder.
-pub extern "C" fn rt_dec_record_field(
+fn dec_record_field<F: Family>(
     ctx: *mut DecCtx,
     f: *const FieldPlan,
     rec: *mut u8,
     depth: u32,
 ) -> i32 {
-    with_fast(ctx, |fast, r| {
+    with_fast::<F>(ctx, |fast, r| {
         // SAFETY: `f` points into the plan and is a field of the record at `rec`, which
         // generated code holds exclusively; its slot holds a record pointer.
         unsafe {
@@ -833,4 +1043,39 @@ pub extern "C" fn rt_dec_record_field(
             fast.value(r, &f.node, slot, depth)
         }
     })
+}
+
+/// Decodes one value (not a compiled struct) at the current offset (Binary).
+pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
+    dec_value::<BinF>(ctx, node, p, depth)
+}
+
+/// [`rt_dec_value`] in Compact.
+pub extern "C" fn rt_cdec_value(
+    ctx: *mut DecCtx,
+    node: *const Node,
+    p: *mut u8,
+    depth: u32,
+) -> i32 {
+    dec_value::<CptF>(ctx, node, p, depth)
+}
+
+/// Decodes a record field (Binary; see `dec_record_field`).
+pub extern "C" fn rt_dec_record_field(
+    ctx: *mut DecCtx,
+    f: *const FieldPlan,
+    rec: *mut u8,
+    depth: u32,
+) -> i32 {
+    dec_record_field::<BinF>(ctx, f, rec, depth)
+}
+
+/// [`rt_dec_record_field`] in Compact.
+pub extern "C" fn rt_cdec_record_field(
+    ctx: *mut DecCtx,
+    f: *const FieldPlan,
+    rec: *mut u8,
+    depth: u32,
+) -> i32 {
+    dec_record_field::<CptF>(ctx, f, rec, depth)
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use dynthrift_core::Result;
 use dynthrift_core::desc::Describe;
+use dynthrift_core::wire::Protocol;
 use dynthrift_interp::TypedPlan;
 
 use crate::engine::PlanJit;
@@ -31,39 +32,54 @@ impl<T> std::fmt::Debug for TypedJit<T> {
     }
 }
 
-/// What a plan's backend slot holds: the code, or why there is none.
-struct Entry(std::result::Result<Arc<PlanJit>, String>);
+type Slot = std::sync::OnceLock<std::result::Result<Arc<PlanJit>, String>>;
+
+/// What a plan's backend slot holds: per protocol, the code or why there is none.
+#[derive(Default)]
+struct Entry {
+    binary: Slot,
+    compact: Slot,
+}
 
 impl<T: Describe> TypedJit<T> {
-    /// `T`'s compiled code (compiled on first use, once per process, even when many threads
-    /// ask at once), or why there is none. Encoder, sizer and decoder of `T` and of every
-    /// struct it reaches are compiled together, so this is also the way to compile ahead of
-    /// time.
-    pub fn get(plan: &TypedPlan<T>) -> std::result::Result<TypedJit<T>, String> {
+    /// `T`'s compiled code for `protocol` (compiled on first use, once per process, even
+    /// when many threads ask at once), or why there is none. Encoder, sizer and decoder of
+    /// `T` and of every struct it reaches are compiled together, so this is also the way to
+    /// compile ahead of time.
+    pub fn get(
+        plan: &TypedPlan<T>,
+        protocol: Protocol,
+    ) -> std::result::Result<TypedJit<T>, String> {
         // The code keeps its plan alive and the plan keeps the code: plans of derived types
         // live for the whole process anyway.
-        let slot = plan
+        let entry = plan
             .plan()
             .backend
-            .get_or_init(|| Arc::new(Entry(PlanJit::compile(plan.plan().clone()).map(Arc::new))));
-        match slot.downcast_ref::<Entry>() {
-            Some(Entry(Ok(code))) => Ok(TypedJit {
+            .get_or_init(|| Arc::new(Entry::default()));
+        let Some(entry) = entry.downcast_ref::<Entry>() else {
+            return Err("the plan holds another backend's code".into());
+        };
+        let slot = match protocol {
+            Protocol::Binary => &entry.binary,
+            Protocol::Compact => &entry.compact,
+        };
+        match slot.get_or_init(|| PlanJit::compile(plan.plan().clone(), protocol).map(Arc::new)) {
+            Ok(code) => Ok(TypedJit {
                 code: code.clone(),
                 _t: PhantomData,
             }),
-            Some(Entry(Err(reason))) => Err(reason.clone()),
-            None => Err("the plan holds another backend's code".into()),
+            Err(reason) => Err(reason.clone()),
         }
     }
 
-    /// Appends the Binary encoding of `v` to `out`.
+    /// Appends the encoding of `v` to `out`.
     pub fn encode(&self, v: &T, out: &mut Vec<u8>, depth: u32) -> Result<()> {
         // SAFETY: the code was compiled from `T`'s plan (it is kept in that plan); `v` is a
         // live `T`.
         unsafe { self.code.encode(v as *const T as *const u8, out, depth) }
     }
 
-    /// Whether the Binary decoder is compiled too (always, when the encoder is).
+    /// Whether the decoder is compiled too (always, when the encoder is).
     pub fn decodes(&self) -> bool {
         true
     }
@@ -84,7 +100,7 @@ impl<T: Describe> TypedJit<T> {
         })
     }
 
-    /// The Binary size of `v`.
+    /// The encoded size of `v`.
     pub fn encoded_len(&self, v: &T, depth: u32) -> Result<usize> {
         // SAFETY: as for `encode`.
         unsafe { self.code.encoded_len(v as *const T as *const u8, depth) }
