@@ -939,7 +939,7 @@ impl Lower<'_> {
     }
 }
 
-fn str_kind(node: &Node) -> i32 {
+pub(crate) fn str_kind(node: &Node) -> i32 {
     match node {
         Node::String(StrRepr::Std) => rt::STR_STRING,
         #[cfg(feature = "faststr")]

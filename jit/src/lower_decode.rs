@@ -128,6 +128,8 @@ struct Sigs {
     ctx_ptr: SigRef,
     /// `(ctx, ptr, ptr) -> i32`
     ctx_ptr_ptr: SigRef,
+    /// `(ctx, ptr, i32, usize) -> i32`
+    str_fast: SigRef,
 }
 
 impl Sigs {
@@ -151,6 +153,7 @@ impl Sigs {
             missing: sig(&[ptr, ptr, types::I64], i32t),
             ctx_ptr: sig(&[ptr, ptr], i32t),
             ctx_ptr_ptr: sig(&[ptr, ptr, ptr], i32t),
+            str_fast: sig(&[ptr, ptr, i32t, ptr], i32t),
         }
     }
 }
@@ -353,6 +356,7 @@ impl Lower<'_> {
 
         // Dispatch on the id.
         let blocks: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
+        let decodes: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
         let unknown_call = [ir::BlockArg::Value(t)];
         match &s.lookup {
             Lookup::Dense { min, table } => {
@@ -413,7 +417,7 @@ impl Lower<'_> {
                         .icmp_imm_s(IntCC::Equal, t, compact_code(f.ttype) as i64)
                 }
             };
-            let decode = self.b.create_block();
+            let decode = decodes[i];
             self.b.ins().brif(same, decode, &[], unknown, &unknown_call);
             self.b.switch_to_block(decode);
             self.lower_field(f, v, depth, t);
@@ -422,7 +426,11 @@ impl Lower<'_> {
                 let seen = self.b.ins().bor_imm_s(seen, 1i64 << i);
                 self.b.def_var(self.seen, seen);
             }
-            self.b.ins().jump(head, &[]);
+            if self.proto == Proto::Binary {
+                self.emit_predict(s, i, &decodes, head, end);
+            } else {
+                self.b.ins().jump(head, &[]);
+            }
         }
 
         self.b.switch_to_block(unknown);
@@ -468,6 +476,57 @@ impl Lower<'_> {
             self.b.switch_to_block(ok);
         }
         self.ret(STATUS_OK);
+    }
+
+    /// Binary: after field `i`, predicts the next header is field `i + 1`'s (or the stop
+    /// byte after the last field): one compare of the three header bytes, then straight to
+    /// its decoder; anything else takes the general path at `head`.
+    fn emit_predict(
+        &mut self,
+        s: &StructPlan,
+        i: usize,
+        decodes: &[Block],
+        head: Block,
+        end: Block,
+    ) {
+        let (buf, pos, len) = self.load_cursor();
+        let avail = self.b.ins().isub(len, pos);
+        let at = self.b.ins().iadd(buf, pos);
+        let check = self.b.create_block();
+        let hit = self.b.create_block();
+        match s.fields.get(i + 1) {
+            Some(next) => {
+                let room = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+                self.b.ins().brif(room, check, &[], head, &[]);
+                self.b.switch_to_block(check);
+                // Little-endian hosts only (x86_64, aarch64): type byte, then the id big-endian.
+                let w = self.b.ins().load(types::I32, input_flags(), at, 0);
+                let w = self.b.ins().band_imm_s(w, 0x00ff_ffff);
+                let id = next.id as u16 as u32;
+                let expect = (next.ttype as u32) | ((id >> 8) << 8) | ((id & 0xff) << 16);
+                let same = self.b.ins().icmp_imm_s(IntCC::Equal, w, expect as i64);
+                self.b.ins().brif(same, hit, &[], head, &[]);
+                self.b.switch_to_block(hit);
+                self.store_pos(pos, 3);
+                self.b.ins().jump(decodes[i + 1], &[]);
+            }
+            None => {
+                let room = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 1);
+                self.b.ins().brif(room, check, &[], head, &[]);
+                self.b.switch_to_block(check);
+                let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                self.b.ins().brif(t, head, &[], hit, &[]);
+                self.b.switch_to_block(hit);
+                self.store_pos(pos, 1);
+                self.b.ins().jump(end, &[]);
+            }
+        }
     }
 
     fn lower_field(&mut self, f: &FieldPlan, v: Value, depth: Value, t: Value) {
@@ -521,6 +580,12 @@ impl Lower<'_> {
             let at = self.b.ins().iadd(buf, pos);
             self.lower_scalar(f, target, at, pos);
             self.store_pos(pos, n);
+            return;
+        }
+        if self.proto == Proto::Binary
+            && let Node::String(_) | Node::Binary(_) = &f.node
+        {
+            self.lower_str(f, target, depth);
             return;
         }
         let cx = self.cx;
@@ -715,6 +780,54 @@ impl Lower<'_> {
             }
             _ => false,
         }
+    }
+
+    /// Binary string or binary: the length read inline; when it fits in the input, one
+    /// helper validates, stores and advances; otherwise (or on a limit or UTF-8 failure) the
+    /// general helper runs from the same offset and reports the interpreter's error.
+    fn lower_str(&mut self, f: &FieldPlan, target: Value, depth: Value) {
+        let (buf, pos, len) = self.load_cursor();
+        let avail = self.b.ins().isub(len, pos);
+        let slow = self.b.create_block();
+        let have = self.b.create_block();
+        let call = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let room = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+        self.b.ins().brif(room, have, &[], slow, &[]);
+        self.b.switch_to_block(have);
+        let at = self.b.ins().iadd(buf, pos);
+        let n = self.b.ins().load(types::I32, input_flags(), at, 0);
+        let n = self.b.ins().bswap(n);
+        let n = self.b.ins().uextend(self.ptr, n);
+        let rest = self.b.ins().iadd_imm_s(avail, -4);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+        self.b.ins().brif(fits, call, &[], slow, &[]);
+        self.b.switch_to_block(call);
+        let cx = self.cx;
+        let kind = self
+            .b
+            .ins()
+            .iconst(types::I32, crate::lower::str_kind(&f.node) as i64);
+        let st = self.call(
+            self.sigs.str_fast,
+            rt::rt_dec_str as *const (),
+            &[cx, target, kind, n],
+        );
+        self.b.ins().brif(st, slow, &[], done, &[]);
+        self.b.switch_to_block(slow);
+        let np = self.iconst_ptr(&f.node as *const Node as usize);
+        let st = self.call(
+            self.sigs.node,
+            rt::rt_dec_value as *const (),
+            &[cx, np, target, depth],
+        );
+        self.emit_check(st, Some(f));
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
     }
 
     /// Reads a plain value at `at` (bounds already checked) into `target`.

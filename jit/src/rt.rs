@@ -1079,3 +1079,63 @@ pub extern "C" fn rt_cdec_record_field(
 ) -> i32 {
     dec_record_field::<CptF>(ctx, f, rec, depth)
 }
+
+/// Binary fast path for a string or binary field of representation `kind` whose length `n`
+/// (read by generated code at the context's offset) fits in the input: checks the length
+/// limit and UTF-8, stores the value and advances past it. Returns 0 when done; 1 (context
+/// untouched) when the general helper must run to report the error.
+pub extern "C" fn rt_dec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32, n: usize) -> i32 {
+    let done = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: generated code passes its live context (input, source and limits live for
+        // the call) and a field of the representation `kind` names, held exclusively.
+        unsafe {
+            let c = &mut *ctx;
+            if n > (*c.limits).max_string_len {
+                return false;
+            }
+            let start = c.pos + 4;
+            let Some(b) = input(c).get(start..start + n) else {
+                return false;
+            };
+            let source = c.source.as_ref();
+            match kind {
+                STR_STRING => {
+                    let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
+                        return false;
+                    };
+                    let dst = &mut *(p as *mut String);
+                    dst.clear();
+                    dst.push_str(s);
+                }
+                STR_VEC => {
+                    let dst = &mut *(p as *mut Vec<u8>);
+                    dst.clear();
+                    dst.extend_from_slice(b);
+                }
+                #[cfg(feature = "faststr")]
+                STR_FASTSTR => {
+                    let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
+                        return false;
+                    };
+                    *(p as *mut faststr::FastStr) = match source {
+                        // Validated just above.
+                        Some(src) => faststr::FastStr::from_bytes_unchecked(src.slice_ref(b)),
+                        None => faststr::FastStr::new(s),
+                    };
+                }
+                _ => {
+                    *(p as *mut Bytes) = match source {
+                        Some(src) => src.slice_ref(b),
+                        None => Bytes::copy_from_slice(b),
+                    };
+                }
+            }
+            c.pos = start + n;
+            true
+        }
+    }));
+    match done {
+        Ok(true) => STATUS_OK,
+        _ => STATUS_ERROR,
+    }
+}
