@@ -803,3 +803,74 @@ fn workload_containers_decode_identically_when_broken() {
         same_decode_with::<workloads::Nesting2>(&nesting2, options);
     }
 }
+
+#[derive(Thrift, Debug)]
+struct MapsOfStructs {
+    #[thrift(id = 1)]
+    by_id: BTreeMap<i32, StrictInner>,
+    #[thrift(id = 2)]
+    nested: BTreeMap<String, Vec<Box<StrictInner>>>,
+    #[thrift(id = 3)]
+    keyed: HashMap<workloads::Simple, StrictInner>,
+}
+
+#[test]
+fn maps_of_compiled_structs_encode_identically() {
+    let ok = |s: &str| StrictInner {
+        name: Some(s.into()),
+    };
+    let mut v = MapsOfStructs {
+        by_id: (0..5).map(|i| (i, ok(&i.to_string()))).collect(),
+        nested: [
+            ("a".to_string(), vec![Box::new(ok("x")), Box::new(ok("y"))]),
+            ("b".to_string(), vec![]),
+        ]
+        .into_iter()
+        .collect(),
+        keyed: [(workloads::simple(), ok("k"))].into_iter().collect(),
+    };
+    for options in [Options::binary(), Options::compact()] {
+        let jit = Codec::<MapsOfStructs>::with_options(options).unwrap();
+        let interp =
+            Codec::<MapsOfStructs>::with_options(options.backend(Backend::Interpreter)).unwrap();
+        expect_jit(&jit);
+        assert_eq!(jit.encode(&v).unwrap(), interp.encode(&v).unwrap());
+        assert_eq!(
+            jit.encoded_len(&v).unwrap(),
+            interp.encoded_len(&v).unwrap()
+        );
+        // Errors inside map values and keys name the same path.
+        let mut broken = MapsOfStructs {
+            by_id: v.by_id.clone(),
+            nested: v.nested.clone(),
+            keyed: v.keyed.clone(),
+        };
+        broken.by_id.insert(3, StrictInner { name: None });
+        let e = |c: &Codec<MapsOfStructs>, v: &MapsOfStructs| c.encode(v).unwrap_err().to_string();
+        assert_eq!(e(&jit, &broken), e(&interp, &broken));
+        assert_eq!(
+            jit.encoded_len(&broken).unwrap_err().to_string(),
+            interp.encoded_len(&broken).unwrap_err().to_string()
+        );
+        broken.by_id.remove(&3);
+        broken.nested.insert(
+            "c".into(),
+            vec![Box::new(ok("z")), Box::new(StrictInner { name: None })],
+        );
+        assert_eq!(e(&jit, &broken), e(&interp, &broken));
+        // Depth limits through maps.
+        for depth in 1..5 {
+            let jit = Codec::<MapsOfStructs>::with_options(options.max_depth(depth)).unwrap();
+            let interp = Codec::<MapsOfStructs>::with_options(
+                options.max_depth(depth).backend(Backend::Interpreter),
+            )
+            .unwrap();
+            assert_eq!(
+                jit.encode(&v).map_err(|e| e.to_string()),
+                interp.encode(&v).map_err(|e| e.to_string())
+            );
+        }
+    }
+    v.by_id.clear();
+    same(&v);
+}

@@ -194,6 +194,8 @@ impl Code {
             cap: out.capacity(),
             out: out as *mut Vec<u8>,
             plan: plan as *const Plan,
+            fns: self.enc.as_ptr(),
+            fns_len: self.enc.len(),
             error: None,
         };
         // SAFETY: the caller guarantees the code and value match.
@@ -228,6 +230,8 @@ impl Code {
             cap: 0,
             out: std::ptr::null_mut(),
             plan: plan as *const Plan,
+            fns: self.enc.as_ptr(),
+            fns_len: self.enc.len(),
             error: None,
         };
         // SAFETY: as for `encode`; size functions never touch `buf`/`out`.

@@ -13,7 +13,7 @@ use dynthrift_core::{Error, ErrorKind};
 use dynthrift_interp::plan::{FieldPlan, Node, Presence};
 use dynthrift_interp::run;
 
-use crate::abi::{EncCtx, STATUS_ERROR, STATUS_OK};
+use crate::abi::{EncCtx, EncodeFn, STATUS_ERROR, STATUS_OK};
 
 /// Host representation of a string or binary, as generated code names it.
 pub const STR_STRING: i32 = 0;
@@ -101,6 +101,9 @@ trait Proto {
 /// What the helpers do with a writer (object-safe).
 trait WriteAny {
     fn binary(&mut self, b: &[u8]) -> Result<(), Error>;
+    fn list_begin(&mut self, t: TType, n: usize) -> Result<(), Error>;
+    fn set_begin(&mut self, t: TType, n: usize) -> Result<(), Error>;
+    fn map_begin(&mut self, k: TType, v: TType, n: usize) -> Result<(), Error>;
     /// # Safety
     /// `p` is a live value of `node`'s representation.
     unsafe fn node(
@@ -115,6 +118,15 @@ trait WriteAny {
 impl<W: ProtoWrite> WriteAny for W {
     fn binary(&mut self, b: &[u8]) -> Result<(), Error> {
         self.write_binary(b)
+    }
+    fn list_begin(&mut self, t: TType, n: usize) -> Result<(), Error> {
+        self.write_list_begin(t, n)
+    }
+    fn set_begin(&mut self, t: TType, n: usize) -> Result<(), Error> {
+        self.write_set_begin(t, n)
+    }
+    fn map_begin(&mut self, k: TType, v: TType, n: usize) -> Result<(), Error> {
+        self.write_map_begin(k, v, n)
     }
     unsafe fn node(
         &mut self,
@@ -177,6 +189,116 @@ fn size_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
     })
 }
 
+/// Encodes (or sizes) values the generated code hands over: containers walked here, mirroring
+/// the interpreter's `encode_value` (same depth accounting and error paths), with every
+/// compiled struct they hold encoded by its compiled function; leaves by the interpreter.
+struct EncFast<'a, P> {
+    ctx: *mut EncCtx,
+    plan: &'a dynthrift_interp::Plan,
+    fns: &'a [Option<(EncodeFn, EncodeFn)>],
+    size: bool,
+    _p: std::marker::PhantomData<P>,
+}
+
+impl<P: Proto> EncFast<'_, P> {
+    /// Runs `f` on a writer (or sizer) of the output, kept in step with the context.
+    fn emit(&self, f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>) -> Result<(), Error> {
+        // SAFETY: the context is live for the call; no other reference to it is held now.
+        let c = unsafe { &mut *self.ctx };
+        if self.size {
+            c.len += P::size(f)?;
+            Ok(())
+        } else {
+            // SAFETY: write mode: `out` is the live output vector.
+            unsafe { with_vec(c, |out| P::write(out, f)) }
+        }
+    }
+
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    unsafe fn value(&self, node: &Node, p: *const u8, depth: u32) -> Result<(), Error> {
+        let compiled = |si: usize| self.fns.get(si).copied().flatten();
+        // SAFETY: (whole body) `p` holds a value of `node`'s representation; containers are
+        // read through their descriptors, as the interpreter does.
+        unsafe {
+            match node {
+                Node::Struct(si) if let Some(fs) = compiled(*si) => self.call(fs, p, depth),
+                Node::Record(si)
+                    if let Some(fs) = compiled(*si)
+                        && !(*(p as *const *const u8)).is_null() =>
+                {
+                    self.call(fs, *(p as *const *const u8), depth)
+                }
+                Node::Boxed(inner, bd) => self.value(inner, (bd.get)(p), depth),
+                Node::List(elem, SeqRepr::Std(sd)) => {
+                    let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
+                    let (base, len, stride) = ((sd.as_ptr)(p), (sd.len)(p), sd.elem_size);
+                    self.emit(|w| w.list_begin(elem.ttype(), len))?;
+                    if is_plain(elem) {
+                        // Plain elements: one call for the run.
+                        return self.emit(|w| {
+                            for i in 0..len {
+                                w.node(self.plan, elem, base.add(i * stride), depth)?;
+                            }
+                            Ok(())
+                        });
+                    }
+                    for i in 0..len {
+                        self.value(elem, base.add(i * stride), depth)
+                            .map_err(|e| e.at_index(i))?;
+                    }
+                    Ok(())
+                }
+                Node::Set(elem, SetRepr::Std(sd)) => {
+                    let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
+                    self.emit(|w| w.set_begin(elem.ttype(), (sd.len)(p)))?;
+                    let mut i = 0;
+                    (sd.for_each)(p, &mut |e| {
+                        let r = self.value(elem, e, depth).map_err(|err| err.at_index(i));
+                        i += 1;
+                        r
+                    })
+                }
+                Node::Map(key, value, MapRepr::Std(md)) => {
+                    let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
+                    self.emit(|w| w.map_begin(key.ttype(), value.ttype(), (md.len)(p)))?;
+                    let mut i = 0;
+                    (md.for_each)(p, &mut |k, v| {
+                        self.value(key, k, depth)
+                            .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
+                        self.value(value, v, depth)
+                            .map_err(|e| e.push(run::key_segment(key, k, i)))?;
+                        i += 1;
+                        Ok(())
+                    })
+                }
+                _ => self.emit(|w| w.node(self.plan, node, p, depth)),
+            }
+        }
+    }
+
+    /// Runs a compiled struct encoder (or sizer) on the value at `p`.
+    ///
+    /// # Safety
+    /// `fs` was compiled for the struct at `p`.
+    unsafe fn call(&self, fs: (EncodeFn, EncodeFn), p: *const u8, depth: u32) -> Result<(), Error> {
+        let f = if self.size { fs.1 } else { fs.0 };
+        // SAFETY: the context is live and in step with the output (helpers re-sync after
+        // every write); compiled from this plan for the struct at `p`.
+        let st = unsafe { f(self.ctx, p, depth) };
+        if st == STATUS_OK {
+            return Ok(());
+        }
+        // SAFETY: as above.
+        let e = unsafe { (*self.ctx).error.take() };
+        Err(e.unwrap_or_else(|| Error::encode(ErrorKind::InvalidValue, "compiled encoder failed")))
+    }
+}
+
+fn enc_depth_error() -> Error {
+    Error::encode(ErrorKind::DepthLimit, "nesting too deep")
+}
+
 fn enc_node<P: Proto>(
     ctx: *mut EncCtx,
     node: *const Node,
@@ -184,18 +306,41 @@ fn enc_node<P: Proto>(
     depth: u32,
     size: i32,
 ) -> i32 {
-    guarded(ctx, |ctx| {
-        // SAFETY: the plan outlives the compiled code that embeds pointers into it.
-        let (plan, node) = unsafe { (&*ctx.plan, &*node) };
-        if size != 0 {
-            // SAFETY: generated code passes the value the node describes.
-            ctx.len += P::size(|w| unsafe { w.node(plan, node, p, depth) })?;
-            Ok(())
-        } else {
-            // SAFETY: write mode; the value is the one the node describes.
-            unsafe { with_vec(ctx, |out| P::write(out, |w| w.node(plan, node, p, depth))) }
-        }
-    })
+    // Not `guarded`: compiled code called from inside needs the context too, so no
+    // reference to it lives across the call.
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: generated code passes its live context; the plan and function table it
+        // names outlive the call; `node` points into the plan.
+        let (fast, node) = unsafe {
+            let c = &*ctx;
+            (
+                EncFast::<P> {
+                    ctx,
+                    plan: &*c.plan,
+                    fns: if c.fns.is_null() {
+                        &[]
+                    } else {
+                        std::slice::from_raw_parts(c.fns, c.fns_len)
+                    },
+                    size: size != 0,
+                    _p: std::marker::PhantomData,
+                },
+                &*node,
+            )
+        };
+        // SAFETY: generated code passes the value the node describes.
+        unsafe { fast.value(node, p, depth) }
+    }));
+    // SAFETY: no other reference to the context is live now.
+    let c = unsafe { &mut *ctx };
+    match r {
+        Ok(Ok(())) => STATUS_OK,
+        Ok(Err(e)) => fail(c, e),
+        Err(_) => fail(
+            c,
+            Error::encode(ErrorKind::InvalidValue, "a helper panicked"),
+        ),
+    }
 }
 
 /// Writes a length-prefixed string or binary (Binary).
