@@ -809,6 +809,7 @@ struct MapsOfStructs {
     #[thrift(id = 1)]
     by_id: BTreeMap<i32, StrictInner>,
     #[thrift(id = 2)]
+    #[allow(clippy::vec_box)] // Boxes inside containers are what this tests.
     nested: BTreeMap<String, Vec<Box<StrictInner>>>,
     #[thrift(id = 3)]
     keyed: HashMap<workloads::Simple, StrictInner>,
