@@ -426,10 +426,9 @@ impl Lower<'_> {
                 let seen = self.b.ins().bor_imm_s(seen, 1i64 << i);
                 self.b.def_var(self.seen, seen);
             }
-            if self.proto == Proto::Binary {
-                self.emit_predict(s, i, &decodes, head, end);
-            } else {
-                self.b.ins().jump(head, &[]);
+            match self.proto {
+                Proto::Binary => self.emit_predict(s, i, &decodes, head, end),
+                Proto::Compact => self.emit_cpredict(s, i, &decodes, head, end),
             }
         }
 
@@ -524,6 +523,54 @@ impl Lower<'_> {
                 self.b.ins().brif(t, head, &[], hit, &[]);
                 self.b.switch_to_block(hit);
                 self.store_pos(pos, 1);
+                self.b.ins().jump(end, &[]);
+            }
+        }
+    }
+
+    /// Compact: after field `i` the last id is known, so the short header of field `i + 1`
+    /// is one constant byte (when the delta fits and the field is not a bool, whose header
+    /// varies); after the last field, the stop byte. A hit goes straight to the decoder.
+    fn emit_cpredict(
+        &mut self,
+        s: &StructPlan,
+        i: usize,
+        decodes: &[Block],
+        head: Block,
+        end: Block,
+    ) {
+        let cur = s.fields[i].id as i32;
+        let (expect, target) = match s.fields.get(i + 1) {
+            Some(next) => {
+                let delta = next.id as i32 - cur;
+                if !(1..=15).contains(&delta) || matches!(next.node, Node::Bool) {
+                    self.b.ins().jump(head, &[]);
+                    return;
+                }
+                let byte = (delta << 4) | compact_code(next.ttype) as i32;
+                (byte, Some((decodes[i + 1], next.id)))
+            }
+            None => (0, None),
+        };
+        let (buf, pos, len) = self.load_cursor();
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, len);
+        let check = self.b.create_block();
+        let hit = self.b.create_block();
+        self.b.ins().brif(room, check, &[], head, &[]);
+        self.b.switch_to_block(check);
+        let at = self.b.ins().iadd(buf, pos);
+        let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+        let same = self.b.ins().icmp_imm_s(IntCC::Equal, b, expect as i64);
+        self.b.ins().brif(same, hit, &[], head, &[]);
+        self.b.switch_to_block(hit);
+        self.store_pos(pos, 1);
+        match target {
+            Some((block, id)) => {
+                let id = self.b.ins().iconst(types::I32, id as i64);
+                self.b.def_var(self.last, id);
+                self.b.ins().jump(block, &[]);
+            }
+            None => {
                 self.b.ins().jump(end, &[]);
             }
         }
