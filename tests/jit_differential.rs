@@ -875,3 +875,32 @@ fn maps_of_compiled_structs_encode_identically() {
     v.by_id.clear();
     same(&v);
 }
+
+#[test]
+fn skip_decode_is_the_same() {
+    let simple = dynthrift::encode(&workloads::simple()).unwrap();
+    let nesting = dynthrift::encode(&workloads::nesting()).unwrap();
+    let o = Options::default();
+    same_decode_with::<workloads::PartialSimple>(&simple, o);
+    same_decode_with::<workloads::PartialNesting>(&nesting, o);
+    for cut in 0..simple.len() {
+        same_decode_with::<workloads::PartialSimple>(&simple[..cut], o);
+    }
+    for cut in (0..nesting.len()).step_by(7) {
+        same_decode_with::<workloads::PartialNesting>(&nesting[..cut], o);
+    }
+    for at in 0..simple.len() {
+        for x in [0x01, 0x08, 0x80, 0xff] {
+            let mut b = simple.clone();
+            b[at] ^= x;
+            same_decode_with::<workloads::PartialSimple>(&b, o);
+        }
+    }
+    for at in (0..nesting.len()).step_by(13) {
+        for x in [0x01, 0x80, 0xff] {
+            let mut b = nesting.clone();
+            b[at] ^= x;
+            same_decode_with::<workloads::PartialNesting>(&b, o);
+        }
+    }
+}

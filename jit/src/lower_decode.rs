@@ -436,7 +436,10 @@ impl Lower<'_> {
         let t = self.b.block_params(unknown)[0];
         let cx = self.cx;
         let skip = match self.proto {
-            Proto::Binary => rt::rt_dec_skip as *const (),
+            Proto::Binary => {
+                self.emit_inline_skip(t, head);
+                rt::rt_dec_skip as *const ()
+            }
             Proto::Compact => {
                 // A bool's value is in its header: nothing to skip.
                 let t1 = self.b.ins().iadd_imm_s(t, -1);
@@ -526,6 +529,77 @@ impl Lower<'_> {
                 self.b.ins().jump(end, &[]);
             }
         }
+    }
+
+    /// Binary: skips values of fixed size, and strings that fit in the input, inline (then
+    /// on to `head`); everything else, and every error, falls through to the helper (the
+    /// block this leaves current).
+    fn emit_inline_skip(&mut self, t: Value, head: Block) {
+        let helper = self.b.create_block();
+        let strb = self.b.create_block();
+        let sizes = [1usize, 2, 4, 8, 16];
+        let fixed: Vec<Block> = sizes.iter().map(|_| self.b.create_block()).collect();
+        let size_of = |code: u32| match code {
+            2 | 3 => Some(0),
+            6 => Some(1),
+            8 => Some(2),
+            4 | 10 => Some(3),
+            16 => Some(4),
+            _ => None,
+        };
+        let pool = &mut self.b.func.dfg.value_lists;
+        let entries: Vec<BlockCall> = (0..=16u32)
+            .map(|code| {
+                let target = match (code, size_of(code)) {
+                    (11, _) => strb,
+                    (_, Some(k)) => fixed[k],
+                    _ => helper,
+                };
+                BlockCall::new(target, std::iter::empty(), pool)
+            })
+            .collect();
+        let default = BlockCall::new(helper, std::iter::empty(), pool);
+        let jt = self
+            .b
+            .create_jump_table(JumpTableData::new(default, &entries));
+        self.b.ins().br_table(t, jt);
+        for (k, &n) in sizes.iter().enumerate() {
+            self.b.switch_to_block(fixed[k]);
+            let (_, pos, len) = self.load_cursor();
+            let avail = self.b.ins().isub(len, pos);
+            let ok = self.b.create_block();
+            let room = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, n as i64);
+            self.b.ins().brif(room, ok, &[], helper, &[]);
+            self.b.switch_to_block(ok);
+            self.store_pos(pos, n);
+            self.b.ins().jump(head, &[]);
+        }
+        self.b.switch_to_block(strb);
+        let (buf, pos, len) = self.load_cursor();
+        let avail = self.b.ins().isub(len, pos);
+        let have = self.b.create_block();
+        let fits = self.b.create_block();
+        let room = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+        self.b.ins().brif(room, have, &[], helper, &[]);
+        self.b.switch_to_block(have);
+        let at = self.b.ins().iadd(buf, pos);
+        let n = self.b.ins().load(types::I32, input_flags(), at, 0);
+        let n = self.b.ins().bswap(n);
+        let n = self.b.ins().uextend(self.ptr, n);
+        let rest = self.b.ins().iadd_imm_s(avail, -4);
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+        self.b.ins().brif(ok, fits, &[], helper, &[]);
+        self.b.switch_to_block(fits);
+        let p = self.b.ins().iadd(pos, n);
+        self.store_pos(p, 4);
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(helper);
     }
 
     /// Compact: after field `i` the last id is known, so the short header of field `i + 1`

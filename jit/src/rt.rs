@@ -222,6 +222,13 @@ impl<P: Proto> EncFast<'_, P> {
         // read through their descriptors, as the interpreter does.
         unsafe {
             match node {
+                // Containers of leaves: the interpreter writes them in one go.
+                Node::List(elem, _) | Node::Set(elem, _) if is_leaf(elem) => {
+                    self.emit(|w| w.node(self.plan, node, p, depth))
+                }
+                Node::Map(key, value, _) if is_leaf(key) && is_leaf(value) => {
+                    self.emit(|w| w.node(self.plan, node, p, depth))
+                }
                 Node::Struct(si) if let Some(fs) = compiled(*si) => self.call(fs, p, depth),
                 Node::Record(si)
                     if let Some(fs) = compiled(*si)
@@ -234,15 +241,6 @@ impl<P: Proto> EncFast<'_, P> {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
                     let (base, len, stride) = ((sd.as_ptr)(p), (sd.len)(p), sd.elem_size);
                     self.emit(|w| w.list_begin(elem.ttype(), len))?;
-                    if is_plain(elem) {
-                        // Plain elements: one call for the run.
-                        return self.emit(|w| {
-                            for i in 0..len {
-                                w.node(self.plan, elem, base.add(i * stride), depth)?;
-                            }
-                            Ok(())
-                        });
-                    }
                     for i in 0..len {
                         self.value(elem, base.add(i * stride), depth)
                             .map_err(|e| e.at_index(i))?;
@@ -293,6 +291,23 @@ impl<P: Proto> EncFast<'_, P> {
         let e = unsafe { (*self.ctx).error.take() };
         Err(e.unwrap_or_else(|| Error::encode(ErrorKind::InvalidValue, "compiled encoder failed")))
     }
+}
+
+/// Values with no struct inside (nothing compiled to call back into).
+fn is_leaf(node: &Node) -> bool {
+    matches!(
+        node,
+        Node::Bool
+            | Node::I8
+            | Node::I16
+            | Node::I32
+            | Node::I64
+            | Node::Double
+            | Node::Uuid
+            | Node::String(_)
+            | Node::Binary(_)
+            | Node::Enum(_)
+    )
 }
 
 fn enc_depth_error() -> Error {
