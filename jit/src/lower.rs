@@ -140,6 +140,8 @@ struct Sigs {
     depth: SigRef,
     /// `(ptr, ptr) -> ptr`: sequence length and data pointer.
     seq: SigRef,
+    /// `(ptr, ptr, ptr) -> i32`: copy.
+    copy: SigRef,
 }
 
 impl Sigs {
@@ -159,6 +161,7 @@ impl Sigs {
             field_err: sig(&[ptr, ptr], types::I32),
             depth: sig(&[ptr], types::I32),
             seq: sig(&[ptr, ptr], ptr),
+            copy: sig(&[ptr, ptr, ptr], types::I32),
         }
     }
 }
@@ -652,15 +655,7 @@ impl Lower<'_> {
             {
                 self.lower_list(elem, sd, p, depth)
             }
-            Node::String(_) | Node::Binary(_) => {
-                let kind = self.b.ins().iconst(types::I32, str_kind(&f.node) as i64);
-                let helper = if self.mode == Mode::Write {
-                    rt::rt_write_str as *const () as usize
-                } else {
-                    rt::rt_size_str as *const () as usize
-                };
-                self.call_helper(self.sigs.str_op, helper, &[cx, p, kind])
-            }
+            Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
                 let call = self.b.ins().call(fref, &[cx, p, depth]);
                 self.b.inst_results(call)[0]
@@ -833,15 +828,7 @@ impl Lower<'_> {
                     let call = self.b.ins().call(fref, &[cx, e, depth]);
                     self.b.inst_results(call)[0]
                 }
-                _ => {
-                    let kind = self.b.ins().iconst(types::I32, str_kind(elem) as i64);
-                    let helper = if self.mode == Mode::Write {
-                        rt::rt_write_str as *const () as usize
-                    } else {
-                        rt::rt_size_str as *const () as usize
-                    };
-                    self.call_helper(self.sigs.str_op, helper, &[cx, e, kind])
-                }
+                _ => self.emit_str(elem, e),
             };
             let next = self.b.ins().iadd_imm_s(i, 1);
             self.b.ins().brif(
@@ -860,6 +847,74 @@ impl Lower<'_> {
             );
             self.b.ins().jump(done, &[BlockArg::Value(st)]);
         }
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// Binary string or binary at `p`: length and data read at the probed layout offsets,
+    /// written (or counted) inline; the helper when the layout is unknown or the length does
+    /// not fit in an i32 (it reports the error). Returns the status.
+    fn emit_str(&mut self, node: &Node, p: Value) -> Value {
+        let cx = self.cx;
+        let kind = str_kind(node);
+        let lay = match kind {
+            rt::STR_STRING => rt::string_layout(),
+            rt::STR_VEC => rt::vec_layout(),
+            rt::STR_BYTES => rt::bytes_layout(),
+            _ => None,
+        };
+        let helper = |l: &mut Self| {
+            let k = l.b.ins().iconst(types::I32, kind as i64);
+            let helper = if l.mode == Mode::Write {
+                rt::rt_write_str as *const () as usize
+            } else {
+                rt::rt_size_str as *const () as usize
+            };
+            l.call_helper(l.sigs.str_op, helper, &[cx, p, k])
+        };
+        let Some(lay) = lay else {
+            return helper(self);
+        };
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I32);
+        let slow = self.b.create_block();
+        let fast = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let len = self.b.ins().load(self.ptr, trusted(), p, lay.len);
+        let long = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, len, i32::MAX as i64);
+        self.b.ins().brif(long, slow, &[], fast, &[]);
+        self.b.switch_to_block(slow);
+        let st = helper(self);
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(fast);
+        let n = self.b.ins().iadd_imm_s(len, 4);
+        let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+        match self.mode {
+            Mode::Size => {
+                let cur = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                let cur = self.b.ins().iadd(cur, n);
+                self.b.ins().store(trusted(), cur, cx, ENC_LEN);
+            }
+            Mode::Write => {
+                let (dst, cur) = self.emit_reserve_dyn(n);
+                let l32 = self.b.ins().ireduce(types::I32, len);
+                let l32 = self.b.ins().bswap(l32);
+                self.b.ins().store(out_flags(), l32, dst, 0);
+                let data = self.b.ins().load(self.ptr, trusted(), p, lay.ptr);
+                let to = self.b.ins().iadd_imm_s(dst, 4);
+                self.call_helper(
+                    self.sigs.copy,
+                    rt::rt_copy as *const () as usize,
+                    &[to, data, len],
+                );
+                let cur = self.b.ins().iadd(cur, n);
+                self.b.ins().store(trusted(), cur, cx, ENC_LEN);
+            }
+        }
+        self.b.ins().jump(done, &[BlockArg::Value(ok)]);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
     }

@@ -1299,3 +1299,127 @@ pub extern "C" fn rt_dec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32, n: usize) 
         _ => STATUS_ERROR,
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Host layouts of `String`, `Vec<u8>` and `Bytes` (not fixed by Rust): the byte offsets of
+// their data pointer and length, probed once per process on live values and verified on a
+// second pair; `None` (so: helpers) when the probe is not conclusive.
+
+/// Byte offsets of a string-like value's data pointer and length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PtrLen {
+    pub ptr: i32,
+    pub len: i32,
+}
+
+/// The words of `v`.
+fn words<T>(v: &T) -> Vec<usize> {
+    let n = size_of::<T>() / size_of::<usize>();
+    // SAFETY: `v` is a live `T` of at least `n` words, aligned to a word (all the types
+    // probed hold pointers); reading its bytes as integers is fine for these types (no
+    // padding: every word is a pointer, a length or a capacity).
+    (0..n)
+        .map(|i| unsafe { (v as *const T as *const usize).add(i).read_unaligned() })
+        .collect()
+}
+
+/// Finds the one word of every sample equal to its pointer, and the one equal to its length.
+fn probe<T>(samples: &[(T, usize, usize)]) -> Option<PtrLen> {
+    if !size_of::<T>().is_multiple_of(size_of::<usize>()) || align_of::<T>() < align_of::<usize>() {
+        return None;
+    }
+    let n = size_of::<T>() / size_of::<usize>();
+    let only = |want: &dyn Fn(&(T, usize, usize)) -> usize| -> Option<usize> {
+        let hits: Vec<usize> = (0..n)
+            .filter(|&i| samples.iter().all(|s| words(&s.0)[i] == want(s)))
+            .collect();
+        (hits.len() == 1).then(|| hits[0])
+    };
+    let ptr = only(&|s| s.1)?;
+    let len = only(&|s| s.2)?;
+    let w = size_of::<usize>() as i32;
+    (ptr != len).then_some(PtrLen {
+        ptr: ptr as i32 * w,
+        len: len as i32 * w,
+    })
+}
+
+pub fn string_layout() -> Option<PtrLen> {
+    static L: std::sync::OnceLock<Option<PtrLen>> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        let mk = |cap: usize, s: &str| {
+            let mut v = String::with_capacity(cap);
+            v.push_str(s);
+            let (p, n) = (v.as_ptr() as usize, v.len());
+            (v, p, n)
+        };
+        probe(&[mk(40, "abc"), mk(72, "defghij"), mk(9, "k")])
+    })
+}
+
+pub fn vec_layout() -> Option<PtrLen> {
+    static L: std::sync::OnceLock<Option<PtrLen>> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        let mk = |cap: usize, s: &[u8]| {
+            let mut v = Vec::with_capacity(cap);
+            v.extend_from_slice(s);
+            let (p, n) = (v.as_ptr() as usize, v.len());
+            (v, p, n)
+        };
+        probe(&[mk(40, b"abc"), mk(72, b"defghij"), mk(9, b"k")])
+    })
+}
+
+pub fn bytes_layout() -> Option<PtrLen> {
+    static L: std::sync::OnceLock<Option<PtrLen>> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        static A: [u8; 11] = *b"abcdefghijk";
+        let mk = |b: Bytes| {
+            let (p, n) = (b.as_ptr() as usize, b.len());
+            (b, p, n)
+        };
+        let shared = Bytes::from(vec![7u8; 13]);
+        probe(&[
+            mk(Bytes::from_static(&A[..3])),
+            mk(Bytes::from_static(&A[2..9])),
+            mk(shared.slice(1..6)),
+            mk(Bytes::from(vec![1u8; 21])),
+        ])
+    })
+}
+
+/// Copies `n` bytes (generated code checked the room).
+pub extern "C" fn rt_copy(dst: *mut u8, src: *const u8, n: usize) -> i32 {
+    // SAFETY: generated code passes the output's reserved spare room and a live value's data
+    // of that length; they cannot overlap (the output is not a value being encoded).
+    unsafe { std::ptr::copy_nonoverlapping(src, dst, n) };
+    STATUS_OK
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn layouts_are_found_and_right() {
+        for (lay, v) in [
+            (string_layout(), {
+                let s = String::from("hello, world");
+                (words(&s), s.as_ptr() as usize, s.len())
+            }),
+            (vec_layout(), {
+                let v = vec![1u8, 2, 3];
+                (words(&v), v.as_ptr() as usize, v.len())
+            }),
+            (bytes_layout(), {
+                let b = Bytes::from(vec![5u8; 30]).slice(3..10);
+                (words(&b), b.as_ptr() as usize, b.len())
+            }),
+        ] {
+            let lay = lay.expect("layout probed");
+            let w = size_of::<usize>() as i32;
+            assert_eq!(v.0[(lay.ptr / w) as usize], v.1);
+            assert_eq!(v.0[(lay.len / w) as usize], v.2);
+        }
+    }
+}
