@@ -130,6 +130,8 @@ struct Sigs {
     ctx_ptr_ptr: SigRef,
     /// `(ctx, ptr, i32, usize) -> i32`
     str_fast: SigRef,
+    /// `(ctx, ptr, i32) -> i32`
+    ctx_ptr_i32: SigRef,
 }
 
 impl Sigs {
@@ -154,6 +156,7 @@ impl Sigs {
             ctx_ptr: sig(&[ptr, ptr], i32t),
             ctx_ptr_ptr: sig(&[ptr, ptr, ptr], i32t),
             str_fast: sig(&[ptr, ptr, i32t, ptr], i32t),
+            ctx_ptr_i32: sig(&[ptr, ptr, i32t], i32t),
         }
     }
 }
@@ -703,10 +706,11 @@ impl Lower<'_> {
             self.store_pos(pos, n);
             return;
         }
-        if self.proto == Proto::Binary
-            && let Node::String(_) | Node::Binary(_) = &f.node
-        {
-            self.lower_str(f, target, depth);
+        if let Node::String(_) | Node::Binary(_) = &f.node {
+            match self.proto {
+                Proto::Binary => self.lower_str(f, target, depth),
+                Proto::Compact => self.lower_cstr(f, target, depth),
+            }
             return;
         }
         let cx = self.cx;
@@ -944,6 +948,35 @@ impl Lower<'_> {
         let st = self.call(
             self.sigs.node,
             rt::rt_dec_value as *const (),
+            &[cx, np, target, depth],
+        );
+        self.emit_check(st, Some(f));
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+    }
+
+    /// Compact string or binary: one helper reads the length, validates, stores and
+    /// advances; on anything unusual the general helper runs from the same offset.
+    fn lower_cstr(&mut self, f: &FieldPlan, target: Value, depth: Value) {
+        let cx = self.cx;
+        let kind = self
+            .b
+            .ins()
+            .iconst(types::I32, crate::lower::str_kind(&f.node) as i64);
+        let st = self.call(
+            self.sigs.ctx_ptr_i32,
+            rt::rt_cdec_str as *const (),
+            &[cx, target, kind],
+        );
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(st, slow, &[], done, &[]);
+        self.b.switch_to_block(slow);
+        let np = self.iconst_ptr(&f.node as *const Node as usize);
+        let st = self.call(
+            self.sigs.node,
+            rt::rt_cdec_value as *const (),
             &[cx, np, target, depth],
         );
         self.emit_check(st, Some(f));

@@ -1240,11 +1240,44 @@ pub extern "C" fn rt_cdec_record_field(
     dec_record_field::<CptF>(ctx, f, rec, depth)
 }
 
+/// Compact fast path for a string or binary field of representation `kind` at the
+/// context's offset: a varint length of at most 5 bytes that fits in the input and the limit,
+/// then as [`rt_dec_str`]. Returns 0 when done; 1 (context untouched) when the general helper
+/// must run.
+pub extern "C" fn rt_cdec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32) -> i32 {
+    // SAFETY: generated code passes its live context.
+    let (pos, all) = unsafe { ((*ctx).pos, input(&*ctx)) };
+    let mut n = 0usize;
+    let mut at = pos;
+    for shift in [0, 7, 14, 21, 28] {
+        let Some(&b) = all.get(at) else {
+            return STATUS_ERROR;
+        };
+        at += 1;
+        n |= ((b & 0x7f) as usize) << shift;
+        if b < 0x80 {
+            if n > i32::MAX as usize {
+                return STATUS_ERROR;
+            }
+            return dec_str_at(ctx, p, kind, at, n);
+        }
+    }
+    STATUS_ERROR
+}
+
 /// Binary fast path for a string or binary field of representation `kind` whose length `n`
 /// (read by generated code at the context's offset) fits in the input: checks the length
 /// limit and UTF-8, stores the value and advances past it. Returns 0 when done; 1 (context
 /// untouched) when the general helper must run to report the error.
 pub extern "C" fn rt_dec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32, n: usize) -> i32 {
+    // SAFETY: generated code passes its live context.
+    let start = unsafe { (*ctx).pos } + 4;
+    dec_str_at(ctx, p, kind, start, n)
+}
+
+/// Stores the `n` bytes at `start` (a string or binary of representation `kind`) into `p`
+/// and moves the context's offset past them; 1 (nothing changed) on a limit or UTF-8 failure.
+fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -> i32 {
     let done = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: generated code passes its live context (input, source and limits live for
         // the call) and a field of the representation `kind` names, held exclusively.
@@ -1253,8 +1286,7 @@ pub extern "C" fn rt_dec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32, n: usize) 
             if n > (*c.limits).max_string_len {
                 return false;
             }
-            let start = c.pos + 4;
-            let Some(b) = input(c).get(start..start + n) else {
+            let Some(b) = input(c).get(start..start.saturating_add(n)) else {
                 return false;
             };
             let source = c.source.as_ref();
