@@ -23,12 +23,12 @@ pub enum Backend {
 /// What a codec actually runs (see [`Codec::backend`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackendInfo {
-    /// Compiled code for the Binary protocol: encoder, sizer and decoder of every struct the
-    /// type reaches (derived types, and IDL-only records through [`crate::DynCodec`]).
-    /// Strings, containers and maps are read by runtime helpers that call back into compiled
-    /// code for their struct elements; some values (maps and sets on encode, unions, structs
-    /// that keep unknown fields) still run on the interpreter. Compact and `skip` run on the
-    /// interpreter.
+    /// Compiled code for the codec's protocol (Binary or Compact): encoder, sizer and decoder
+    /// of every struct the type reaches (derived types, and IDL-only records through
+    /// [`crate::DynCodec`]), compiled on first use or by `pretouch`. Strings, containers and
+    /// maps are read by runtime helpers that call back into compiled code for their struct
+    /// elements; some values (maps and sets on encode, lists in Compact encode, unions,
+    /// structs that keep unknown fields) still run on the interpreter, and so does `skip`.
     Jit,
     /// The interpreter, and why.
     Interpreter(String),
@@ -104,10 +104,10 @@ impl Options {
 pub struct Codec<T> {
     plan: TypedPlan<T>,
     options: Options,
+    /// The compiled code, or why the interpreter runs: decided on first use (or by
+    /// [`Codec::pretouch`]), shared by clones made after that.
     #[cfg(feature = "jit")]
-    jit: Option<dynthrift_jit::TypedJit<T>>,
-    /// Why the JIT is not used, when it is not.
-    no_jit: Option<String>,
+    jit: std::sync::OnceLock<std::result::Result<dynthrift_jit::TypedJit<T>, String>>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -118,7 +118,6 @@ impl<T> Clone for Codec<T> {
             options: self.options,
             #[cfg(feature = "jit")]
             jit: self.jit.clone(),
-            no_jit: self.no_jit.clone(),
             _t: PhantomData,
         }
     }
@@ -154,67 +153,80 @@ impl<T: Describe> Codec<T> {
         Codec::with_options(Options::default())
     }
 
+    /// A codec with `options`. Cheap: with the JIT, `T` is compiled on first use (or by
+    /// [`Codec::pretouch`]), once per process.
     pub fn with_options(options: Options) -> Result<Codec<T>> {
         let plan = TypedPlan::get()?;
-        let (jit, no_jit) = Self::select(&plan, &options);
-        #[cfg(not(feature = "jit"))]
-        let _ = jit;
         Ok(Codec {
             plan,
             options,
             #[cfg(feature = "jit")]
-            jit,
-            no_jit,
+            jit: std::sync::OnceLock::new(),
             _t: PhantomData,
         })
     }
 
+    /// Why the interpreter runs rather than compiled code, decided without compiling.
     #[cfg(feature = "jit")]
-    fn select(
-        plan: &TypedPlan<T>,
-        options: &Options,
-    ) -> (Option<dynthrift_jit::TypedJit<T>>, Option<String>) {
+    fn ruled_out(options: &Options) -> Option<String> {
         if options.backend == Backend::Interpreter {
-            return (
-                None,
-                Some("the interpreter was chosen in the options".into()),
-            );
+            return Some("the interpreter was chosen in the options".into());
         }
         if jit_disabled_by_env() {
-            return (None, Some("DYNTHRIFT_JIT=off".into()));
+            return Some("DYNTHRIFT_JIT=off".into());
         }
-        if options.protocol != Protocol::Binary {
-            return (
-                None,
-                Some("the JIT compiles the Binary protocol only so far".into()),
-            );
-        }
-        match dynthrift_jit::TypedJit::get(plan) {
-            Ok(jit) => (Some(jit), None),
-            Err(reason) => (None, Some(reason)),
-        }
+        None
     }
 
-    #[cfg(not(feature = "jit"))]
-    fn select(_: &TypedPlan<T>, _: &Options) -> (Option<()>, Option<String>) {
-        (None, Some("built without the `jit` feature".into()))
+    /// The compiled code, compiling `T` (and all it reaches) on the first call; `None` when
+    /// the interpreter runs.
+    #[cfg(feature = "jit")]
+    #[inline]
+    fn jit(&self) -> Option<&dynthrift_jit::TypedJit<T>> {
+        self.jit
+            .get_or_init(|| match Self::ruled_out(&self.options) {
+                Some(reason) => Err(reason),
+                None => dynthrift_jit::TypedJit::get(&self.plan, self.options.protocol),
+            })
+            .as_ref()
+            .ok()
     }
 
-    /// Whether Binary decode runs compiled code.
+    /// Compiles `T` and every type it reaches now, rather than on first use, and returns the
+    /// backend the codec runs (with the reason when it is the interpreter). Compiled code is
+    /// shared process-wide: one `pretouch` serves every codec of `T`.
+    pub fn pretouch(&self) -> BackendInfo {
+        self.backend()
+    }
+
+    /// Whether decode runs compiled code (compiles on first call, see
+    /// [`Codec::pretouch`]).
     pub fn decodes_compiled(&self) -> bool {
         #[cfg(feature = "jit")]
-        if let Some(jit) = &self.jit {
+        if let Some(jit) = self.jit() {
             return jit.decodes();
         }
         false
     }
 
-    /// Which backend this codec runs, and why not the JIT when it is the interpreter.
+    /// Which backend this codec runs, and why not the JIT when it is the interpreter
+    /// (compiles on first call, see [`Codec::pretouch`]).
     pub fn backend(&self) -> BackendInfo {
-        match &self.no_jit {
-            None => BackendInfo::Jit,
-            Some(reason) => BackendInfo::Interpreter(reason.clone()),
+        #[cfg(feature = "jit")]
+        {
+            self.jit();
+            match self.jit.get() {
+                Some(Ok(_)) => BackendInfo::Jit,
+                Some(Err(reason)) => BackendInfo::Interpreter(reason.clone()),
+                None => BackendInfo::Interpreter("not selected".into()),
+            }
         }
+        #[cfg(not(feature = "jit"))]
+        BackendInfo::Interpreter(if self.options.backend == Backend::Interpreter {
+            "the interpreter was chosen in the options".into()
+        } else {
+            "built without the `jit` feature".into()
+        })
     }
 
     pub fn options(&self) -> &Options {
@@ -237,7 +249,7 @@ impl<T: Describe> Codec<T> {
     /// Appends the encoding of `v` to `out` without computing its size first.
     pub fn write(&self, v: &T, out: &mut Vec<u8>) -> Result<()> {
         #[cfg(feature = "jit")]
-        if let Some(jit) = &self.jit {
+        if let Some(jit) = self.jit() {
             return jit.encode(v, out, self.options.limits.depth);
         }
         let start = out.len();
@@ -269,7 +281,7 @@ impl<T: Describe> Codec<T> {
     /// Exactly `encode(v)?.len()`, without writing.
     pub fn encoded_len(&self, v: &T) -> Result<usize> {
         #[cfg(feature = "jit")]
-        if let Some(jit) = &self.jit {
+        if let Some(jit) = self.jit() {
             return jit.encoded_len(v, self.options.limits.depth);
         }
         match self.options.protocol {
@@ -307,30 +319,27 @@ impl<T: Describe> Codec<T> {
 
     /// Decodes into an existing value: fields on the wire replace its fields, others stay.
     pub fn decode_into(&self, bytes: &[u8], v: &mut T) -> Result<usize> {
-        match self.options.protocol {
-            Protocol::Binary => self.run_binary(v, bytes, None),
-            Protocol::Compact => self.run(v, CompactReader::new(bytes), bytes, None),
-        }
+        self.run_any(v, bytes, None)
     }
 
-    /// Binary decode: compiled code when there is, the interpreter otherwise.
+    /// Decode: compiled code when there is, the interpreter otherwise.
     #[inline]
-    fn run_binary(&self, v: &mut T, bytes: &[u8], source: Option<&Bytes>) -> Result<usize> {
+    fn run_any(&self, v: &mut T, bytes: &[u8], source: Option<&Bytes>) -> Result<usize> {
         #[cfg(feature = "jit")]
-        if let Some(jit) = &self.jit
+        if let Some(jit) = self.jit()
             && let Some(r) = jit.decode_into(v, bytes, source, &self.options.limits)
         {
             return r;
         }
-        self.run(v, BinaryReader::new(bytes), bytes, source)
+        match self.options.protocol {
+            Protocol::Binary => self.run(v, BinaryReader::new(bytes), bytes, source),
+            Protocol::Compact => self.run(v, CompactReader::new(bytes), bytes, source),
+        }
     }
 
     fn decode_from(&self, bytes: &[u8], source: Option<&Bytes>) -> Result<(T, usize)> {
         let mut v = T::empty();
-        let used = match self.options.protocol {
-            Protocol::Binary => self.run_binary(&mut v, bytes, source)?,
-            Protocol::Compact => self.run(&mut v, CompactReader::new(bytes), bytes, source)?,
-        };
+        let used = self.run_any(&mut v, bytes, source)?;
         Ok((v, used))
     }
 

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 
 use dynthrift_core::schema::StructId;
-#[cfg(feature = "jit")]
-use dynthrift_core::wire::Protocol;
 use dynthrift_core::{Error, ErrorKind, Result};
 use dynthrift_interp::{DynSchema, DynStruct};
 
@@ -19,35 +17,41 @@ pub struct DynCodec {
     types: Arc<DynSchema>,
     id: StructId,
     options: Options,
+    /// The compiled code of the schema, or why the interpreter runs: decided on first use
+    /// (or by [`DynCodec::pretouch`]).
     #[cfg(feature = "jit")]
-    jit: Option<Arc<dynthrift_jit::DynJit>>,
-    /// Why the JIT is not used, when it is not.
-    no_jit: Option<String>,
+    jit: std::sync::OnceLock<std::result::Result<Arc<dynthrift_jit::DynJit>, String>>,
 }
 
 impl DynCodec {
     /// A codec for the struct named `name` (`Name` or `file.Name`) of `types`.
     pub fn new(types: &Arc<DynSchema>, name: &str, options: Options) -> Result<DynCodec> {
         let id = types.schema().expect_struct(name)?;
-        #[cfg(feature = "jit")]
-        let (jit, no_jit) = match Self::select(types, id, &options) {
-            Ok(jit) => (Some(jit), None),
-            Err(reason) => (None, Some(reason)),
-        };
-        #[cfg(not(feature = "jit"))]
-        let no_jit = Some(if options.backend == Backend::Interpreter {
-            "the interpreter was chosen in the options".to_string()
-        } else {
-            "built without the `jit` feature".to_string()
-        });
         Ok(DynCodec {
             types: types.clone(),
             id,
             options,
             #[cfg(feature = "jit")]
-            jit,
-            no_jit,
+            jit: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The compiled code (compiling the schema on the first call); `None` when the
+    /// interpreter runs.
+    #[cfg(feature = "jit")]
+    #[inline]
+    fn jit(&self) -> Option<&Arc<dynthrift_jit::DynJit>> {
+        self.jit
+            .get_or_init(|| Self::select(&self.types, self.id, &self.options))
+            .as_ref()
+            .ok()
+    }
+
+    /// Compiles the schema (every struct of it) now rather than on first use, and returns
+    /// the backend this codec runs, with the reason when it is the interpreter. The code is
+    /// shared by every codec of the same schema.
+    pub fn pretouch(&self) -> BackendInfo {
+        self.backend()
     }
 
     #[cfg(feature = "jit")]
@@ -62,15 +66,12 @@ impl DynCodec {
         if crate::codec::jit_disabled_by_env() {
             return Err("DYNTHRIFT_JIT=off".into());
         }
-        if options.protocol != Protocol::Binary {
-            return Err("the JIT compiles the Binary protocol only so far".into());
-        }
         let si = id.0 as usize;
         let s = &types.plan().structs[si];
         if s.kind == dynthrift_core::schema::StructKind::Union {
             return Err(format!("'{}': unions are not compiled yet", s.name));
         }
-        let jit = dynthrift_jit::DynJit::get(types)?;
+        let jit = dynthrift_jit::DynJit::get(types, options.protocol)?;
         if !jit.compiles(si) {
             return Err(format!("'{}' is not compiled", s.name));
         }
@@ -78,11 +79,23 @@ impl DynCodec {
     }
 
     /// Which backend this codec runs, and why not the JIT when it is the interpreter.
+    /// Compiles on the first call (see [`DynCodec::pretouch`]).
     pub fn backend(&self) -> BackendInfo {
-        match &self.no_jit {
-            None => BackendInfo::Jit,
-            Some(reason) => BackendInfo::Interpreter(reason.clone()),
+        #[cfg(feature = "jit")]
+        {
+            self.jit();
+            match self.jit.get() {
+                Some(Ok(_)) => BackendInfo::Jit,
+                Some(Err(reason)) => BackendInfo::Interpreter(reason.clone()),
+                None => BackendInfo::Interpreter("not selected".into()),
+            }
         }
+        #[cfg(not(feature = "jit"))]
+        BackendInfo::Interpreter(if self.options.backend == Backend::Interpreter {
+            "the interpreter was chosen in the options".into()
+        } else {
+            "built without the `jit` feature".into()
+        })
     }
 
     pub fn options(&self) -> &Options {
@@ -132,7 +145,7 @@ impl DynCodec {
     pub fn write(&self, v: &DynStruct, out: &mut Vec<u8>) -> Result<()> {
         self.check_value(v)?;
         #[cfg(feature = "jit")]
-        if let Some(jit) = &self.jit {
+        if let Some(jit) = self.jit() {
             return jit.encode(v, out, self.options.limits.depth);
         }
         let start = out.len();
@@ -147,7 +160,7 @@ impl DynCodec {
     pub fn encoded_len(&self, v: &DynStruct) -> Result<usize> {
         self.check_value(v)?;
         #[cfg(feature = "jit")]
-        if let Some(jit) = &self.jit {
+        if let Some(jit) = self.jit() {
             return jit.encoded_len(v, self.options.limits.depth);
         }
         v.encoded_len_with(self.options.protocol, &self.options.limits)
@@ -179,7 +192,7 @@ impl DynCodec {
     pub fn decode_into(&self, bytes: &[u8], v: &mut DynStruct) -> Result<usize> {
         self.check_value(v)?;
         #[cfg(feature = "jit")]
-        if let Some(jit) = &self.jit {
+        if let Some(jit) = self.jit() {
             return jit.decode_into(v, bytes, None, &self.options.limits);
         }
         v.decode_in(bytes, None, self.options.protocol, &self.options.limits)

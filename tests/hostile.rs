@@ -242,6 +242,8 @@ impl Subject {
         sample: Option<&T>,
     ) -> Subject {
         let codec = Codec::<T>::with_options(options).unwrap();
+        // Compile now (codecs compile on first use), not inside the allocation measurements.
+        codec.pretouch();
         let valid = sample.map(|v| codec.encode(v).unwrap()).unwrap_or_default();
         Subject {
             label: format!("{root}/derived/{:?}", options.protocol),

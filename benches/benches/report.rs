@@ -201,8 +201,8 @@ fn results_table(results: &[Measured], direction: Direction) -> Table {
 }
 
 /// Cold latencies of getting a codec: parsing the IDL and planning its structs, and the first
-/// `Codec::new` per derived type and backend (it plans the type; the plan is then cached
-/// process-wide). Once the JIT is a backend, its rows here are its compile latency.
+/// `Codec::new` + `pretouch` per derived type and backend (it plans the type and, with the
+/// JIT, compiles it; both are then cached process-wide).
 fn compile_latency() -> Table {
     let mut t = Table::new(["what", "backend", "time"]);
     let path = dynthrift_testkit::testdata("idl/frugal/tests/baseline.thrift");
@@ -223,7 +223,10 @@ fn compile_latency() -> Table {
     for &backend in BACKENDS {
         let options = backend.options(Protocol::Binary);
         let start = Instant::now();
-        dynthrift::DynCodec::new(&types, "Nesting2", options).expect("DynCodec");
+        // `pretouch`: codecs compile on first use; this is the compile.
+        dynthrift::DynCodec::new(&types, "Nesting2", options)
+            .expect("DynCodec")
+            .pretouch();
         t.row([
             "DynCodec::new(Nesting2) (IDL-only; the JIT compiles the whole schema)".into(),
             format!("{backend:?}").to_lowercase(),
@@ -241,22 +244,22 @@ fn compile_latency() -> Table {
         };
         time("Codec::<Simple>::new (derived)", &|| {
             Codec::<tk::Simple>::with_options(options)
-                .map(drop)
+                .map(|c| drop(c.pretouch()))
                 .expect("codec")
         });
         time("Codec::<Nesting>::new (derived)", &|| {
             Codec::<tk::Nesting>::with_options(options)
-                .map(drop)
+                .map(|c| drop(c.pretouch()))
                 .expect("codec")
         });
         time("Codec::<Nesting2>::new (derived)", &|| {
             Codec::<tk::Nesting2>::with_options(options)
-                .map(drop)
+                .map(|c| drop(c.pretouch()))
                 .expect("codec")
         });
         time("Codec::<Nesting2>::new again (cached)", &|| {
             Codec::<tk::Nesting2>::with_options(options)
-                .map(drop)
+                .map(|c| drop(c.pretouch()))
                 .expect("codec")
         });
     }

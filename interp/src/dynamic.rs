@@ -395,7 +395,10 @@ impl Plan {
                 Some(record),
             )?);
         }
-        Ok(Plan { structs })
+        Ok(Plan {
+            structs,
+            backend: std::sync::OnceLock::new(),
+        })
     }
 }
 

@@ -17,6 +17,8 @@ use dynthrift_core::{Error, Result, TType};
 #[derive(Debug)]
 pub struct Plan {
     pub structs: Vec<StructPlan>,
+    /// A backend's compiled code for this plan (set once, by the JIT; read without a lock).
+    pub backend: std::sync::OnceLock<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// One struct, union or exception.
@@ -285,7 +287,10 @@ impl Plan {
             .into_iter()
             .map(|s| s.ok_or_else(|| Error::schema("unbuilt struct")))
             .collect::<Result<_>>()?;
-        Ok(Plan { structs })
+        Ok(Plan {
+            structs,
+            backend: std::sync::OnceLock::new(),
+        })
     }
 
     pub fn root(&self) -> &StructPlan {

@@ -22,6 +22,10 @@ pub struct EncCtx {
     pub out: *mut Vec<u8>,
     /// The plan the code was compiled from (for helpers that run the interpreter).
     pub plan: *const Plan,
+    /// Compiled (write, size) functions by struct index (`fns_len` entries), for helpers
+    /// that encode containers and call back into compiled code for their structs.
+    pub fns: *const Option<(EncodeFn, EncodeFn)>,
+    pub fns_len: usize,
     /// Set by a helper that fails; generated code then returns [`STATUS_ERROR`].
     pub error: Option<Error>,
 }

@@ -1,12 +1,15 @@
 //! dynthrift-jit: the Cranelift backend. It translates the interpreter's plan into machine
-//! code, Binary protocol only. Encoder and sizer: struct skeletons, presence checks (`Option`
-//! and record bits), scalars, enums, nested structs and records, `Vec<T>` of plain, string and
-//! struct elements compiled; strings through a helper; maps, sets, raw vectors and unions on
-//! the interpreter. Decoder: struct loops, header reads, id dispatch, scalars and nested
-//! structs compiled; strings, binaries, lists, sets, maps, boxes and record fields through one
-//! Binary helper per value that bulk-reads plain lists and calls back into compiled decoders
-//! for every struct it meets. Derived types ([`TypedJit`]) and IDL-only records of a whole
-//! schema ([`DynJit`], one module, one finalize). The Compact protocol runs on the interpreter.
+//! code, Binary and Compact (one module per plan and protocol, finalized once; the host ISA
+//! is built once per process). Encoder and sizer: struct skeletons, presence checks
+//! (`Option` and record bits), scalars (Compact: zigzag varints, field-id deltas, bools in
+//! the field header), enums, nested structs and records compiled; Binary `Vec<T>` of plain,
+//! string and struct elements compiled; strings through a helper; maps, sets, raw vectors,
+//! Compact lists and unions on the interpreter. Decoder: struct loops, header reads, id
+//! dispatch, scalars (Compact: one-byte varints inline, longer ones through a helper) and
+//! nested structs compiled; strings, binaries, lists, sets, maps, boxes and record fields
+//! through one helper per value that bulk-reads plain Binary lists and calls back into
+//! compiled decoders for every struct it meets. Derived types ([`TypedJit`], code kept in
+//! the type's plan) and IDL-only records of a whole schema ([`DynJit`]).
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
@@ -20,5 +23,5 @@ mod rt;
 #[allow(unsafe_code)]
 mod typed;
 
-pub use engine::{DynJit, JitDecoder, JitEncoder};
+pub use engine::{DynJit, PlanJit};
 pub use typed::TypedJit;

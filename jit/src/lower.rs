@@ -9,12 +9,13 @@ use cranelift_codegen::ir::{
     self, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, Type,
     UserFuncName, Value, types,
 };
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 use dynthrift_core::TType;
 use dynthrift_core::desc::{BinRepr, SeqDesc, StrRepr};
 use dynthrift_core::schema::{Requiredness, StructKind};
+use dynthrift_core::wire::compact::{compact_code, varint_len, zigzag32};
 use dynthrift_interp::Plan;
 use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, SeqRepr, StructPlan};
 
@@ -27,6 +28,13 @@ pub(crate) enum Mode {
     Size,
 }
 
+/// The protocol a function is compiled for (one module per protocol).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Proto {
+    Binary,
+    Compact,
+}
+
 /// Whether the JIT compiles struct `s` itself (others go to the interpreter).
 pub(crate) fn compiles(s: &StructPlan) -> bool {
     s.union.is_none() && s.kind != StructKind::Union && s.unknown_fields.is_none()
@@ -35,7 +43,12 @@ pub(crate) fn compiles(s: &StructPlan) -> bool {
 /// Per struct: its write and size functions, if compiled.
 pub(crate) type FuncTable = Vec<Option<[FuncId; 2]>>;
 
-pub(crate) fn declare(module: &mut JITModule, plan: &Plan) -> Result<FuncTable, String> {
+pub(crate) fn declare(
+    module: &mut JITModule,
+    plan: &Plan,
+    proto: Proto,
+) -> Result<FuncTable, String> {
+    let p = proto as u8;
     let sig = struct_sig(module);
     let mut table = Vec::with_capacity(plan.structs.len());
     for (i, s) in plan.structs.iter().enumerate() {
@@ -44,10 +57,10 @@ pub(crate) fn declare(module: &mut JITModule, plan: &Plan) -> Result<FuncTable, 
             continue;
         }
         let w = module
-            .declare_function(&format!("encode_{i}"), Linkage::Local, &sig)
+            .declare_function(&format!("encode_{p}_{i}"), Linkage::Local, &sig)
             .map_err(|e| format!("declare: {e}"))?;
         let z = module
-            .declare_function(&format!("size_{i}"), Linkage::Local, &sig)
+            .declare_function(&format!("size_{p}_{i}"), Linkage::Local, &sig)
             .map_err(|e| format!("declare: {e}"))?;
         table.push(Some([w, z]));
     }
@@ -67,12 +80,14 @@ fn struct_sig(module: &JITModule) -> Signature {
 }
 
 /// Defines the write or size function of struct `si`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn define(
     module: &mut JITModule,
     plan: &Plan,
     table: &FuncTable,
     si: usize,
     mode: Mode,
+    proto: Proto,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<(), String> {
@@ -93,13 +108,16 @@ pub(crate) fn define(
     b.switch_to_block(entry);
     let params = b.block_params(entry).to_vec();
     let frontend = module.target_config();
+    let last = b.declare_var(types::I32);
     let mut l = Lower {
         b,
         ptr,
         mode,
+        proto,
         sigs,
         cx: params[0],
         refs,
+        last,
     };
     l.lower_struct(&plan.structs[si], params[1], params[2]);
     l.b.seal_all_blocks();
@@ -122,6 +140,8 @@ struct Sigs {
     depth: SigRef,
     /// `(ptr, ptr) -> ptr`: sequence length and data pointer.
     seq: SigRef,
+    /// `(ptr, ptr, ptr) -> i32`: copy.
+    copy: SigRef,
 }
 
 impl Sigs {
@@ -141,6 +161,7 @@ impl Sigs {
             field_err: sig(&[ptr, ptr], types::I32),
             depth: sig(&[ptr], types::I32),
             seq: sig(&[ptr, ptr], ptr),
+            copy: sig(&[ptr, ptr, ptr], types::I32),
         }
     }
 }
@@ -149,10 +170,13 @@ struct Lower<'f> {
     b: FunctionBuilder<'f>,
     ptr: Type,
     mode: Mode,
+    proto: Proto,
     sigs: Sigs,
     /// The context argument.
     cx: Value,
     refs: Vec<Option<ir::FuncRef>>,
+    /// Compact: the id of the last field written (headers carry deltas).
+    last: Variable,
 }
 
 /// Loads from the context and from values: aligned, never trapping.
@@ -235,6 +259,260 @@ impl Lower<'_> {
         Some((dst, len))
     }
 
+    /// Compact field header for a field of id `id` and type code `code` at `dst` (write
+    /// mode; room for 4 bytes reserved) or counted (size mode, `dst` is `None`). Returns the
+    /// header's length.
+    fn emit_cheader(&mut self, dst: Option<Value>, code: Value, id: i16) -> Value {
+        let last = self.b.use_var(self.last);
+        let idv = self.b.ins().iconst(types::I32, id as i64);
+        let delta = self.b.ins().isub(idv, last);
+        let dm1 = self.b.ins().iadd_imm_s(delta, -1);
+        let short = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, dm1, 15);
+        let zz = zigzag32(id as i32) as u64;
+        let long_len = 1 + varint_len(zz);
+        self.b.def_var(self.last, idv);
+        let Some(dst) = dst else {
+            let one = self.iconst_ptr(1);
+            let long = self.iconst_ptr(long_len);
+            return self.b.ins().select(short, one, long);
+        };
+        let sb = self.b.create_block();
+        let lb = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, self.ptr);
+        self.b.ins().brif(short, sb, &[], lb, &[]);
+        self.b.switch_to_block(sb);
+        let d = self.b.ins().ishl_imm_u(delta, 4);
+        let d = self.b.ins().ireduce(types::I8, d);
+        let byte = self.b.ins().bor(d, code);
+        self.b.ins().store(out_flags(), byte, dst, 0);
+        let one = self.iconst_ptr(1);
+        self.b.ins().jump(join, &[BlockArg::Value(one)]);
+        self.b.switch_to_block(lb);
+        self.b.ins().store(out_flags(), code, dst, 0);
+        let mut v = zz;
+        let mut at = 1;
+        loop {
+            let byte = if v < 0x80 { v } else { (v & 0x7f) | 0x80 };
+            let c = self.b.ins().iconst(types::I8, byte as i64);
+            self.b.ins().store(out_flags(), c, dst, at);
+            at += 1;
+            v >>= 7;
+            if v == 0 {
+                break;
+            }
+        }
+        let long = self.iconst_ptr(long_len);
+        self.b.ins().jump(join, &[BlockArg::Value(long)]);
+        self.b.switch_to_block(join);
+        self.b.block_params(join)[0]
+    }
+
+    /// Writes `v` (i64) as a varint at `dst`; returns its length.
+    fn emit_varint(&mut self, v: Value, dst: Value) -> Value {
+        let head = self.b.create_block();
+        let more = self.b.create_block();
+        let last = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.append_block_param(head, types::I64);
+        self.b.append_block_param(head, self.ptr);
+        self.b.append_block_param(exit, self.ptr);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(v), BlockArg::Value(dst)]);
+        self.b.switch_to_block(head);
+        let (v, p) = (self.b.block_params(head)[0], self.b.block_params(head)[1]);
+        let small = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, v, 0x80);
+        self.b.ins().brif(small, last, &[], more, &[]);
+        self.b.switch_to_block(more);
+        let low = self.b.ins().bor_imm_s(v, 0x80);
+        let low = self.b.ins().ireduce(types::I8, low);
+        self.b.ins().store(out_flags(), low, p, 0);
+        let v2 = self.b.ins().ushr_imm_u(v, 7);
+        let p2 = self.b.ins().iadd_imm_s(p, 1);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(v2), BlockArg::Value(p2)]);
+        self.b.switch_to_block(last);
+        let b = self.b.ins().ireduce(types::I8, v);
+        self.b.ins().store(out_flags(), b, p, 0);
+        let end = self.b.ins().iadd_imm_s(p, 1);
+        self.b.ins().jump(exit, &[BlockArg::Value(end)]);
+        self.b.switch_to_block(exit);
+        let end = self.b.block_params(exit)[0];
+        self.b.ins().isub(end, dst)
+    }
+
+    /// The length of `v` (i64) as a varint.
+    fn emit_varint_len(&mut self, v: Value) -> Value {
+        let v1 = self.b.ins().bor_imm_s(v, 1);
+        let lz = self.b.ins().clz(v1);
+        let c64 = self.b.ins().iconst(types::I64, 64);
+        let bits = self.b.ins().isub(c64, lz);
+        // ceil(bits / 7) for bits in 1..=64.
+        let x = self.b.ins().iadd_imm_s(bits, 6);
+        let x = self.b.ins().imul_imm_u(x, 37);
+        self.b.ins().ushr_imm_u(x, 8)
+    }
+
+    /// The zigzag encoding (as an i64 to write as a varint) of the integer `node` at `p`.
+    fn emit_zigzag(&mut self, node: &Node, p: Value) -> Value {
+        let b = &mut self.b;
+        let x32 = match node {
+            Node::I16 => {
+                let x = b.ins().load(types::I16, trusted(), p, 0);
+                b.ins().sextend(types::I32, x)
+            }
+            Node::I32 | Node::Enum(EnumRepr::Open) => b.ins().load(types::I32, trusted(), p, 0),
+            Node::Enum(EnumRepr::Rust(ed)) => {
+                let edp = b.ins().iconst(self.ptr, *ed as *const _ as i64);
+                let f = b
+                    .ins()
+                    .iconst(self.ptr, rt::rt_enum_to_i32 as *const () as usize as i64);
+                let call = b.ins().call_indirect(self.sigs.enum_i32, f, &[edp, p]);
+                b.inst_results(call)[0]
+            }
+            _ => {
+                let x = b.ins().load(types::I64, trusted(), p, 0);
+                let l = b.ins().ishl_imm_u(x, 1);
+                let r = b.ins().sshr_imm_u(x, 63);
+                return b.ins().bxor(l, r);
+            }
+        };
+        let l = b.ins().ishl_imm_u(x32, 1);
+        let r = b.ins().sshr_imm_u(x32, 31);
+        let z = b.ins().bxor(l, r);
+        b.ins().uextend(types::I64, z)
+    }
+
+    fn lower_value_compact(&mut self, f: &FieldPlan, p: Value, depth: Value) {
+        let cx = self.cx;
+        // Bools: the value is the header's type code (1 true, 2 false).
+        if let Node::Bool = f.node {
+            let x = self.b.ins().load(types::I8, trusted(), p, 0);
+            let two = self.b.ins().iconst(types::I8, 2);
+            let code = self.b.ins().isub(two, x);
+            if self.mode == Mode::Size {
+                self.emit_add_len(None, f.id);
+            } else if let Some((dst, len)) = self.emit_reserve(4) {
+                let h = self.emit_cheader(Some(dst), code, f.id);
+                let len = self.b.ins().iadd(len, h);
+                self.b.ins().store(trusted(), len, cx, ENC_LEN);
+            }
+            return;
+        }
+        let code = compact_code(f.ttype);
+        let fixed = match &f.node {
+            Node::I8 => Some(1),
+            Node::I16 => Some(3),
+            Node::I32 | Node::Enum(_) => Some(5),
+            Node::I64 => Some(10),
+            Node::Double => Some(8),
+            Node::Uuid => Some(16),
+            _ => None,
+        };
+        if let Some(max) = fixed {
+            let varint = matches!(f.node, Node::I16 | Node::I32 | Node::Enum(_) | Node::I64);
+            let zz = varint.then(|| self.emit_zigzag(&f.node, p));
+            if self.mode == Mode::Size {
+                let h = self.size_cheader(f.id);
+                let v = match zz {
+                    Some(zz) => self.emit_varint_len(zz),
+                    None => self.iconst_ptr(max),
+                };
+                let n = self.b.ins().iadd(h, v);
+                let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                let len = self.b.ins().iadd(len, n);
+                self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                return;
+            }
+            let Some((dst, len)) = self.emit_reserve(4 + max) else {
+                return;
+            };
+            let c = self.b.ins().iconst(types::I8, code as i64);
+            let h = self.emit_cheader(Some(dst), c, f.id);
+            let at = self.b.ins().iadd(dst, h);
+            let v = match (&f.node, zz) {
+                (_, Some(zz)) => self.emit_varint(zz, at),
+                (Node::Double, _) => {
+                    // Little-endian on the wire, like the host.
+                    let x = self.b.ins().load(types::I64, trusted(), p, 0);
+                    self.b.ins().store(out_flags(), x, at, 0);
+                    self.iconst_ptr(8)
+                }
+                (node, _) => {
+                    // i8 and uuid: raw bytes, as in Binary.
+                    self.emit_scalar(node, p, at, 0);
+                    self.iconst_ptr(max)
+                }
+            };
+            let n = self.b.ins().iadd(h, v);
+            let len = self.b.ins().iadd(len, n);
+            self.b.ins().store(trusted(), len, cx, ENC_LEN);
+            return;
+        }
+        if self.mode == Mode::Size {
+            self.emit_add_len(None, f.id);
+        } else if let Some((dst, len)) = self.emit_reserve(4) {
+            let c = self.b.ins().iconst(types::I8, code as i64);
+            let h = self.emit_cheader(Some(dst), c, f.id);
+            let len = self.b.ins().iadd(len, h);
+            self.b.ins().store(trusted(), len, cx, ENC_LEN);
+        }
+        let st = match &f.node {
+            Node::String(_) | Node::Binary(_) => {
+                let kind = self.b.ins().iconst(types::I32, str_kind(&f.node) as i64);
+                let helper = if self.mode == Mode::Write {
+                    rt::rt_cwrite_str as *const () as usize
+                } else {
+                    rt::rt_csize_str as *const () as usize
+                };
+                self.call_helper(self.sigs.str_op, helper, &[cx, p, kind])
+            }
+            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
+                let call = self.b.ins().call(fref, &[cx, p, depth]);
+                self.b.inst_results(call)[0]
+            }
+            Node::Record(si) if let Some(fref) = self.refs[*si] => {
+                let rec = self.b.ins().load(self.ptr, trusted(), p, 0);
+                let call = self.b.ins().call(fref, &[cx, rec, depth]);
+                self.b.inst_results(call)[0]
+            }
+            node => {
+                let np = self.iconst_ptr(node as *const Node as usize);
+                let size = self
+                    .b
+                    .ins()
+                    .iconst(types::I32, (self.mode == Mode::Size) as i64);
+                self.call_helper(
+                    self.sigs.node,
+                    rt::rt_cnode as *const () as usize,
+                    &[cx, np, p, depth, size],
+                )
+            }
+        };
+        self.emit_check(st, Some(f));
+    }
+
+    /// Size mode: the length of a Compact field header.
+    fn size_cheader(&mut self, id: i16) -> Value {
+        let code = self.b.ins().iconst(types::I8, 0);
+        self.emit_cheader(None, code, id)
+    }
+
+    /// Size mode: adds a Compact field header's length (`extra` more bytes).
+    fn emit_add_len(&mut self, extra: Option<Value>, id: i16) {
+        let h = self.size_cheader(id);
+        let n = match extra {
+            Some(e) => self.b.ins().iadd(h, e),
+            None => h,
+        };
+        let cx = self.cx;
+        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        let len = self.b.ins().iadd(len, n);
+        self.b.ins().store(trusted(), len, cx, ENC_LEN);
+    }
+
     fn emit_commit(&mut self, len: Value, n: usize) {
         let len = self.b.ins().iadd_imm_s(len, n as i64);
         let cx = self.cx;
@@ -264,6 +542,8 @@ impl Lower<'_> {
         self.b.ins().return_(&[st]);
         self.b.switch_to_block(cont);
         let depth = self.b.ins().iadd_imm_s(depth, -1);
+        let zero = self.b.ins().iconst(types::I32, 0);
+        self.b.def_var(self.last, zero);
 
         for f in &s.fields {
             let next = self.b.create_block();
@@ -344,6 +624,9 @@ impl Lower<'_> {
 
     /// Header and value of a present field.
     fn lower_value(&mut self, f: &FieldPlan, p: Value, depth: Value) {
+        if self.proto == Proto::Compact {
+            return self.lower_value_compact(f, p, depth);
+        }
         let fixed = match &f.node {
             Node::Bool | Node::I8 => Some(1),
             Node::I16 => Some(2),
@@ -367,18 +650,12 @@ impl Lower<'_> {
         }
         let cx = self.cx;
         let st = match &f.node {
-            Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
+            Node::List(elem, SeqRepr::Std(sd))
+                if self.list_compiles(elem) && self.proto == Proto::Binary =>
+            {
                 self.lower_list(elem, sd, p, depth)
             }
-            Node::String(_) | Node::Binary(_) => {
-                let kind = self.b.ins().iconst(types::I32, str_kind(&f.node) as i64);
-                let helper = if self.mode == Mode::Write {
-                    rt::rt_write_str as *const () as usize
-                } else {
-                    rt::rt_size_str as *const () as usize
-                };
-                self.call_helper(self.sigs.str_op, helper, &[cx, p, kind])
-            }
+            Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
                 let call = self.b.ins().call(fref, &[cx, p, depth]);
                 self.b.inst_results(call)[0]
@@ -551,15 +828,7 @@ impl Lower<'_> {
                     let call = self.b.ins().call(fref, &[cx, e, depth]);
                     self.b.inst_results(call)[0]
                 }
-                _ => {
-                    let kind = self.b.ins().iconst(types::I32, str_kind(elem) as i64);
-                    let helper = if self.mode == Mode::Write {
-                        rt::rt_write_str as *const () as usize
-                    } else {
-                        rt::rt_size_str as *const () as usize
-                    };
-                    self.call_helper(self.sigs.str_op, helper, &[cx, e, kind])
-                }
+                _ => self.emit_str(elem, e),
             };
             let next = self.b.ins().iadd_imm_s(i, 1);
             self.b.ins().brif(
@@ -578,6 +847,74 @@ impl Lower<'_> {
             );
             self.b.ins().jump(done, &[BlockArg::Value(st)]);
         }
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// Binary string or binary at `p`: length and data read at the probed layout offsets,
+    /// written (or counted) inline; the helper when the layout is unknown or the length does
+    /// not fit in an i32 (it reports the error). Returns the status.
+    fn emit_str(&mut self, node: &Node, p: Value) -> Value {
+        let cx = self.cx;
+        let kind = str_kind(node);
+        let lay = match kind {
+            rt::STR_STRING => rt::string_layout(),
+            rt::STR_VEC => rt::vec_layout(),
+            rt::STR_BYTES => rt::bytes_layout(),
+            _ => None,
+        };
+        let helper = |l: &mut Self| {
+            let k = l.b.ins().iconst(types::I32, kind as i64);
+            let helper = if l.mode == Mode::Write {
+                rt::rt_write_str as *const () as usize
+            } else {
+                rt::rt_size_str as *const () as usize
+            };
+            l.call_helper(l.sigs.str_op, helper, &[cx, p, k])
+        };
+        let Some(lay) = lay else {
+            return helper(self);
+        };
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I32);
+        let slow = self.b.create_block();
+        let fast = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let len = self.b.ins().load(self.ptr, trusted(), p, lay.len);
+        let long = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, len, i32::MAX as i64);
+        self.b.ins().brif(long, slow, &[], fast, &[]);
+        self.b.switch_to_block(slow);
+        let st = helper(self);
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(fast);
+        let n = self.b.ins().iadd_imm_s(len, 4);
+        let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+        match self.mode {
+            Mode::Size => {
+                let cur = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                let cur = self.b.ins().iadd(cur, n);
+                self.b.ins().store(trusted(), cur, cx, ENC_LEN);
+            }
+            Mode::Write => {
+                let (dst, cur) = self.emit_reserve_dyn(n);
+                let l32 = self.b.ins().ireduce(types::I32, len);
+                let l32 = self.b.ins().bswap(l32);
+                self.b.ins().store(out_flags(), l32, dst, 0);
+                let data = self.b.ins().load(self.ptr, trusted(), p, lay.ptr);
+                let to = self.b.ins().iadd_imm_s(dst, 4);
+                self.call_helper(
+                    self.sigs.copy,
+                    rt::rt_copy as *const () as usize,
+                    &[to, data, len],
+                );
+                let cur = self.b.ins().iadd(cur, n);
+                self.b.ins().store(trusted(), cur, cx, ENC_LEN);
+            }
+        }
+        self.b.ins().jump(done, &[BlockArg::Value(ok)]);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
     }
@@ -657,7 +994,7 @@ impl Lower<'_> {
     }
 }
 
-fn str_kind(node: &Node) -> i32 {
+pub(crate) fn str_kind(node: &Node) -> i32 {
     match node {
         Node::String(StrRepr::Std) => rt::STR_STRING,
         #[cfg(feature = "faststr")]

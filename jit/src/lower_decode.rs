@@ -16,15 +16,22 @@ use dynthrift_interp::Plan;
 use dynthrift_interp::plan::{EnumRepr, FieldPlan, Lookup, Node, Presence, StructPlan};
 
 use crate::abi::{DEC_BUF, DEC_LEN, DEC_POS, STATUS_ERROR, STATUS_OK};
+use crate::lower::Proto;
 use crate::rt;
+use dynthrift_core::wire::compact::compact_code;
 
 /// Whether the decoder of struct `s` is compiled (others run on the interpreter).
 pub(crate) fn compiles(s: &StructPlan) -> bool {
     crate::lower::compiles(s)
 }
 
-pub(crate) fn declare(module: &mut JITModule, plan: &Plan) -> Result<Vec<Option<FuncId>>, String> {
+pub(crate) fn declare(
+    module: &mut JITModule,
+    plan: &Plan,
+    proto: Proto,
+) -> Result<Vec<Option<FuncId>>, String> {
     let sig = sig(module);
+    let p = proto as u8;
     plan.structs
         .iter()
         .enumerate()
@@ -33,7 +40,7 @@ pub(crate) fn declare(module: &mut JITModule, plan: &Plan) -> Result<Vec<Option<
                 return Ok(None);
             }
             module
-                .declare_function(&format!("decode_{i}"), Linkage::Local, &sig)
+                .declare_function(&format!("decode_{p}_{i}"), Linkage::Local, &sig)
                 .map(Some)
                 .map_err(|e| format!("declare: {e}"))
         })
@@ -57,6 +64,7 @@ pub(crate) fn define(
     plan: &Plan,
     table: &[Option<FuncId>],
     si: usize,
+    proto: Proto,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<(), String> {
@@ -76,13 +84,16 @@ pub(crate) fn define(
     b.switch_to_block(entry);
     let params = b.block_params(entry).to_vec();
     let seen = b.declare_var(types::I64);
+    let last = b.declare_var(types::I32);
     let mut l = Lower {
         b,
         ptr,
+        proto,
         sigs,
         cx: params[0],
         refs,
         seen,
+        last,
     };
     l.lower_struct(&plan.structs[si], params[1], params[2]);
     l.b.seal_all_blocks();
@@ -115,6 +126,12 @@ struct Sigs {
     missing: SigRef,
     /// `(ctx, ptr) -> i32`
     ctx_ptr: SigRef,
+    /// `(ctx, ptr, ptr) -> i32`
+    ctx_ptr_ptr: SigRef,
+    /// `(ctx, ptr, i32, usize) -> i32`
+    str_fast: SigRef,
+    /// `(ctx, ptr, i32) -> i32`
+    ctx_ptr_i32: SigRef,
 }
 
 impl Sigs {
@@ -137,6 +154,9 @@ impl Sigs {
             unknown_enum: sig(&[ptr, ptr, i32t, ptr], i32t),
             missing: sig(&[ptr, ptr, types::I64], i32t),
             ctx_ptr: sig(&[ptr, ptr], i32t),
+            ctx_ptr_ptr: sig(&[ptr, ptr, ptr], i32t),
+            str_fast: sig(&[ptr, ptr, i32t, ptr], i32t),
+            ctx_ptr_i32: sig(&[ptr, ptr, i32t], i32t),
         }
     }
 }
@@ -144,10 +164,13 @@ impl Sigs {
 struct Lower<'f> {
     b: FunctionBuilder<'f>,
     ptr: Type,
+    proto: Proto,
     sigs: Sigs,
     cx: Value,
     refs: Vec<Option<ir::FuncRef>>,
     seen: Variable,
+    /// Compact: the id of the last field read (headers carry deltas).
+    last: Variable,
 }
 
 fn trusted() -> MemFlagsData {
@@ -277,6 +300,8 @@ impl Lower<'_> {
         let depth = self.b.ins().iadd_imm_s(depth, -1);
         let zero = self.b.ins().iconst(types::I64, 0);
         self.b.def_var(self.seen, zero);
+        let zero = self.b.ins().iconst(types::I32, 0);
+        self.b.def_var(self.last, zero);
 
         let head = self.b.create_block();
         let end = self.b.create_block();
@@ -286,47 +311,55 @@ impl Lower<'_> {
 
         // Field header.
         self.b.switch_to_block(head);
-        let (buf, pos, len) = self.load_cursor();
-        self.emit_need(pos, len, 1, pos, None);
-        let at = self.b.ins().iadd(buf, pos);
-        let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let not_stop = self.b.create_block();
-        let stop = self.b.create_block();
-        self.b.ins().brif(t, not_stop, &[], stop, &[]);
-        self.b.switch_to_block(stop);
-        self.store_pos(pos, 1);
-        self.b.ins().jump(end, &[]);
+        let (t, id) = match self.proto {
+            Proto::Binary => {
+                let (buf, pos, len) = self.load_cursor();
+                self.emit_need(pos, len, 1, pos, None);
+                let at = self.b.ins().iadd(buf, pos);
+                let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                let not_stop = self.b.create_block();
+                let stop = self.b.create_block();
+                self.b.ins().brif(t, not_stop, &[], stop, &[]);
+                self.b.switch_to_block(stop);
+                self.store_pos(pos, 1);
+                self.b.ins().jump(end, &[]);
 
-        self.b.switch_to_block(not_stop);
-        // Unknown type codes: an error at the type byte.
-        let small = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t, 17);
-        let small = self.b.ins().uextend(types::I32, small);
-        let mask = self.b.ins().iconst(types::I32, VALID_TYPES as i64);
-        let shifted = self.b.ins().ushr(mask, t);
-        let bit = self.b.ins().band_imm_s(shifted, 1);
-        let valid = self.b.ins().band(bit, small);
-        let invalid = self.b.create_block();
-        let known = self.b.create_block();
-        self.b.set_cold_block(invalid);
-        self.b.ins().brif(valid, known, &[], invalid, &[]);
-        self.b.switch_to_block(invalid);
-        let cx = self.cx;
-        let st = self.call(
-            self.sigs.ctx_u32_usize,
-            rt::rt_dec_invalid_type as *const (),
-            &[cx, t, pos],
-        );
-        self.b.ins().return_(&[st]);
+                self.b.switch_to_block(not_stop);
+                // Unknown type codes: an error at the type byte.
+                let small = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t, 17);
+                let small = self.b.ins().uextend(types::I32, small);
+                let mask = self.b.ins().iconst(types::I32, VALID_TYPES as i64);
+                let shifted = self.b.ins().ushr(mask, t);
+                let bit = self.b.ins().band_imm_s(shifted, 1);
+                let valid = self.b.ins().band(bit, small);
+                let invalid = self.b.create_block();
+                let known = self.b.create_block();
+                self.b.set_cold_block(invalid);
+                self.b.ins().brif(valid, known, &[], invalid, &[]);
+                self.b.switch_to_block(invalid);
+                let cx = self.cx;
+                let st = self.call(
+                    self.sigs.ctx_u32_usize,
+                    rt::rt_dec_invalid_type as *const (),
+                    &[cx, t, pos],
+                );
+                self.b.ins().return_(&[st]);
 
-        self.b.switch_to_block(known);
-        let id_at = self.b.ins().iadd_imm_s(pos, 1);
-        self.emit_need(pos, len, 3, id_at, None);
-        let raw = self.b.ins().load(types::I16, input_flags(), at, 1);
-        let id = self.b.ins().bswap(raw);
-        self.store_pos(pos, 3);
+                self.b.switch_to_block(known);
+                let id_at = self.b.ins().iadd_imm_s(pos, 1);
+                self.emit_need(pos, len, 3, id_at, None);
+                let raw = self.b.ins().load(types::I16, input_flags(), at, 1);
+                let id = self.b.ins().bswap(raw);
+                self.store_pos(pos, 3);
+
+                (t, id)
+            }
+            Proto::Compact => self.lower_cheader(end),
+        };
 
         // Dispatch on the id.
         let blocks: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
+        let decodes: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
         let unknown_call = [ir::BlockArg::Value(t)];
         match &s.lookup {
             Lookup::Dense { min, table } => {
@@ -374,27 +407,53 @@ impl Lower<'_> {
         for (i, f) in s.fields.iter().enumerate() {
             self.b.switch_to_block(blocks[i]);
             // A known id with another wire type is skipped, like an unknown one.
-            let same = self.b.ins().icmp_imm_s(IntCC::Equal, t, f.ttype as i64);
-            let decode = self.b.create_block();
+            let same = match (self.proto, &f.node) {
+                (Proto::Binary, _) => self.b.ins().icmp_imm_s(IntCC::Equal, t, f.ttype as i64),
+                // Compact bools: type code 1 (true) or 2 (false).
+                (Proto::Compact, Node::Bool) => {
+                    let t1 = self.b.ins().iadd_imm_s(t, -1);
+                    self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2)
+                }
+                (Proto::Compact, _) => {
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::Equal, t, compact_code(f.ttype) as i64)
+                }
+            };
+            let decode = decodes[i];
             self.b.ins().brif(same, decode, &[], unknown, &unknown_call);
             self.b.switch_to_block(decode);
-            self.lower_field(f, v, depth);
+            self.lower_field(f, v, depth, t);
             if i < 64 {
                 let seen = self.b.use_var(self.seen);
                 let seen = self.b.ins().bor_imm_s(seen, 1i64 << i);
                 self.b.def_var(self.seen, seen);
             }
-            self.b.ins().jump(head, &[]);
+            match self.proto {
+                Proto::Binary => self.emit_predict(s, i, &decodes, head, end),
+                Proto::Compact => self.emit_cpredict(s, i, &decodes, head, end),
+            }
         }
 
         self.b.switch_to_block(unknown);
         let t = self.b.block_params(unknown)[0];
         let cx = self.cx;
-        let st = self.call(
-            self.sigs.ctx_u32_u32,
-            rt::rt_dec_skip as *const (),
-            &[cx, t, depth],
-        );
+        let skip = match self.proto {
+            Proto::Binary => {
+                self.emit_inline_skip(t, head);
+                rt::rt_dec_skip as *const ()
+            }
+            Proto::Compact => {
+                // A bool's value is in its header: nothing to skip.
+                let t1 = self.b.ins().iadd_imm_s(t, -1);
+                let is_bool = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2);
+                let other = self.b.create_block();
+                self.b.ins().brif(is_bool, head, &[], other, &[]);
+                self.b.switch_to_block(other);
+                rt::rt_cdec_skip as *const ()
+            }
+        };
+        let st = self.call(self.sigs.ctx_u32_u32, skip, &[cx, t, depth]);
         self.emit_check(st, None);
         self.b.ins().jump(head, &[]);
 
@@ -424,7 +483,177 @@ impl Lower<'_> {
         self.ret(STATUS_OK);
     }
 
-    fn lower_field(&mut self, f: &FieldPlan, v: Value, depth: Value) {
+    /// Binary: after field `i`, predicts the next header is field `i + 1`'s (or the stop
+    /// byte after the last field): one compare of the three header bytes, then straight to
+    /// its decoder; anything else takes the general path at `head`.
+    fn emit_predict(
+        &mut self,
+        s: &StructPlan,
+        i: usize,
+        decodes: &[Block],
+        head: Block,
+        end: Block,
+    ) {
+        let (buf, pos, len) = self.load_cursor();
+        let avail = self.b.ins().isub(len, pos);
+        let at = self.b.ins().iadd(buf, pos);
+        let check = self.b.create_block();
+        let hit = self.b.create_block();
+        match s.fields.get(i + 1) {
+            Some(next) => {
+                let room = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+                self.b.ins().brif(room, check, &[], head, &[]);
+                self.b.switch_to_block(check);
+                // Little-endian hosts only (x86_64, aarch64): type byte, then the id big-endian.
+                let w = self.b.ins().load(types::I32, input_flags(), at, 0);
+                let w = self.b.ins().band_imm_s(w, 0x00ff_ffff);
+                let id = next.id as u16 as u32;
+                let expect = (next.ttype as u32) | ((id >> 8) << 8) | ((id & 0xff) << 16);
+                let same = self.b.ins().icmp_imm_s(IntCC::Equal, w, expect as i64);
+                self.b.ins().brif(same, hit, &[], head, &[]);
+                self.b.switch_to_block(hit);
+                self.store_pos(pos, 3);
+                self.b.ins().jump(decodes[i + 1], &[]);
+            }
+            None => {
+                let room = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 1);
+                self.b.ins().brif(room, check, &[], head, &[]);
+                self.b.switch_to_block(check);
+                let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                self.b.ins().brif(t, head, &[], hit, &[]);
+                self.b.switch_to_block(hit);
+                self.store_pos(pos, 1);
+                self.b.ins().jump(end, &[]);
+            }
+        }
+    }
+
+    /// Binary: skips values of fixed size, and strings that fit in the input, inline (then
+    /// on to `head`); everything else, and every error, falls through to the helper (the
+    /// block this leaves current).
+    fn emit_inline_skip(&mut self, t: Value, head: Block) {
+        let helper = self.b.create_block();
+        let strb = self.b.create_block();
+        let sizes = [1usize, 2, 4, 8, 16];
+        let fixed: Vec<Block> = sizes.iter().map(|_| self.b.create_block()).collect();
+        let size_of = |code: u32| match code {
+            2 | 3 => Some(0),
+            6 => Some(1),
+            8 => Some(2),
+            4 | 10 => Some(3),
+            16 => Some(4),
+            _ => None,
+        };
+        let pool = &mut self.b.func.dfg.value_lists;
+        let entries: Vec<BlockCall> = (0..=16u32)
+            .map(|code| {
+                let target = match (code, size_of(code)) {
+                    (11, _) => strb,
+                    (_, Some(k)) => fixed[k],
+                    _ => helper,
+                };
+                BlockCall::new(target, std::iter::empty(), pool)
+            })
+            .collect();
+        let default = BlockCall::new(helper, std::iter::empty(), pool);
+        let jt = self
+            .b
+            .create_jump_table(JumpTableData::new(default, &entries));
+        self.b.ins().br_table(t, jt);
+        for (k, &n) in sizes.iter().enumerate() {
+            self.b.switch_to_block(fixed[k]);
+            let (_, pos, len) = self.load_cursor();
+            let avail = self.b.ins().isub(len, pos);
+            let ok = self.b.create_block();
+            let room = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, n as i64);
+            self.b.ins().brif(room, ok, &[], helper, &[]);
+            self.b.switch_to_block(ok);
+            self.store_pos(pos, n);
+            self.b.ins().jump(head, &[]);
+        }
+        self.b.switch_to_block(strb);
+        let (buf, pos, len) = self.load_cursor();
+        let avail = self.b.ins().isub(len, pos);
+        let have = self.b.create_block();
+        let fits = self.b.create_block();
+        let room = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+        self.b.ins().brif(room, have, &[], helper, &[]);
+        self.b.switch_to_block(have);
+        let at = self.b.ins().iadd(buf, pos);
+        let n = self.b.ins().load(types::I32, input_flags(), at, 0);
+        let n = self.b.ins().bswap(n);
+        let n = self.b.ins().uextend(self.ptr, n);
+        let rest = self.b.ins().iadd_imm_s(avail, -4);
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+        self.b.ins().brif(ok, fits, &[], helper, &[]);
+        self.b.switch_to_block(fits);
+        let p = self.b.ins().iadd(pos, n);
+        self.store_pos(p, 4);
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(helper);
+    }
+
+    /// Compact: after field `i` the last id is known, so the short header of field `i + 1`
+    /// is one constant byte (when the delta fits and the field is not a bool, whose header
+    /// varies); after the last field, the stop byte. A hit goes straight to the decoder.
+    fn emit_cpredict(
+        &mut self,
+        s: &StructPlan,
+        i: usize,
+        decodes: &[Block],
+        head: Block,
+        end: Block,
+    ) {
+        let cur = s.fields[i].id as i32;
+        let (expect, target) = match s.fields.get(i + 1) {
+            Some(next) => {
+                let delta = next.id as i32 - cur;
+                if !(1..=15).contains(&delta) || matches!(next.node, Node::Bool) {
+                    self.b.ins().jump(head, &[]);
+                    return;
+                }
+                let byte = (delta << 4) | compact_code(next.ttype) as i32;
+                (byte, Some((decodes[i + 1], next.id)))
+            }
+            None => (0, None),
+        };
+        let (buf, pos, len) = self.load_cursor();
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, len);
+        let check = self.b.create_block();
+        let hit = self.b.create_block();
+        self.b.ins().brif(room, check, &[], head, &[]);
+        self.b.switch_to_block(check);
+        let at = self.b.ins().iadd(buf, pos);
+        let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+        let same = self.b.ins().icmp_imm_s(IntCC::Equal, b, expect as i64);
+        self.b.ins().brif(same, hit, &[], head, &[]);
+        self.b.switch_to_block(hit);
+        self.store_pos(pos, 1);
+        match target {
+            Some((block, id)) => {
+                let id = self.b.ins().iconst(types::I32, id as i64);
+                self.b.def_var(self.last, id);
+                self.b.ins().jump(block, &[]);
+            }
+            None => {
+                self.b.ins().jump(end, &[]);
+            }
+        }
+    }
+
+    fn lower_field(&mut self, f: &FieldPlan, v: Value, depth: Value, t: Value) {
         let slot = self.b.ins().iadd_imm_s(v, f.offset as i64);
         if let Presence::Bit(_) = f.presence
             && let Node::Record(_) = f.node
@@ -432,11 +661,11 @@ impl Lower<'_> {
             // A record field: presence bit, reuse or replacement of the record, its decoder.
             let fp = self.iconst_ptr(f as *const FieldPlan as usize);
             let cx = self.cx;
-            let st = self.call(
-                self.sigs.node,
-                rt::rt_dec_record_field as *const (),
-                &[cx, fp, v, depth],
-            );
+            let helper = match self.proto {
+                Proto::Binary => rt::rt_dec_record_field as *const (),
+                Proto::Compact => rt::rt_cdec_record_field as *const (),
+            };
+            let st = self.call(self.sigs.node, helper, &[cx, fp, v, depth]);
             self.emit_check(st, Some(f));
             return;
         }
@@ -458,6 +687,9 @@ impl Lower<'_> {
             }
             _ => slot,
         };
+        if self.proto == Proto::Compact && self.lower_cscalar(f, target, t) {
+            return;
+        }
         let fixed = match &f.node {
             Node::Bool | Node::I8 => Some(1),
             Node::I16 => Some(2),
@@ -474,6 +706,13 @@ impl Lower<'_> {
             self.store_pos(pos, n);
             return;
         }
+        if let Node::String(_) | Node::Binary(_) = &f.node {
+            match self.proto {
+                Proto::Binary => self.lower_str(f, target, depth),
+                Proto::Compact => self.lower_cstr(f, target, depth),
+            }
+            return;
+        }
         let cx = self.cx;
         let st = match &f.node {
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
@@ -482,14 +721,267 @@ impl Lower<'_> {
             }
             node => {
                 let np = self.iconst_ptr(node as *const Node as usize);
-                self.call(
-                    self.sigs.node,
-                    rt::rt_dec_value as *const (),
-                    &[cx, np, target, depth],
-                )
+                let helper = match self.proto {
+                    Proto::Binary => rt::rt_dec_value as *const (),
+                    Proto::Compact => rt::rt_cdec_value as *const (),
+                };
+                self.call(self.sigs.node, helper, &[cx, np, target, depth])
             }
         };
         self.emit_check(st, Some(f));
+    }
+
+    /// Compact: reads the field header at the context's offset (the stop byte jumps to
+    /// `end`); returns the type code and the field id (i16).
+    fn lower_cheader(&mut self, end: Block) -> (Value, Value) {
+        let (buf, pos, len) = self.load_cursor();
+        self.emit_need(pos, len, 1, pos, None);
+        let at = self.b.ins().iadd(buf, pos);
+        let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+        let t = self.b.ins().band_imm_s(b, 0x0f);
+        let not_stop = self.b.create_block();
+        let stop = self.b.create_block();
+        // A stop code with a non-zero delta is still a stop, as in the interpreter.
+        self.b.ins().brif(t, not_stop, &[], stop, &[]);
+        self.b.switch_to_block(stop);
+        self.store_pos(pos, 1);
+        self.b.ins().jump(end, &[]);
+
+        self.b.switch_to_block(not_stop);
+        let invalid = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, t, 13);
+        let bad = self.b.create_block();
+        let known = self.b.create_block();
+        self.b.set_cold_block(bad);
+        self.b.ins().brif(invalid, bad, &[], known, &[]);
+        self.b.switch_to_block(bad);
+        let cx = self.cx;
+        let st = self.call(
+            self.sigs.ctx_u32_usize,
+            rt::rt_dec_invalid_type as *const (),
+            &[cx, t, pos],
+        );
+        self.b.ins().return_(&[st]);
+
+        self.b.switch_to_block(known);
+        self.store_pos(pos, 1);
+        let delta = self.b.ins().ushr_imm_u(b, 4);
+        let short = self.b.create_block();
+        let long = self.b.create_block();
+        let got = self.b.create_block();
+        self.b.append_block_param(got, types::I32);
+        self.b.ins().brif(delta, short, &[], long, &[]);
+        self.b.switch_to_block(short);
+        let last = self.b.use_var(self.last);
+        let id = self.b.ins().iadd(last, delta);
+        // Wrapping i16 arithmetic, as the interpreter's.
+        let id = self.b.ins().ireduce(types::I16, id);
+        let id = self.b.ins().sextend(types::I32, id);
+        self.b.ins().jump(got, &[ir::BlockArg::Value(id)]);
+        self.b.switch_to_block(long);
+        let id = self.call(self.sigs.ctx_only, rt::rt_cdec_field_id as *const (), &[cx]);
+        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, id, i32::MIN as i64);
+        let fail = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(failed, fail, &[], ok, &[]);
+        self.b.switch_to_block(fail);
+        self.ret(STATUS_ERROR);
+        self.b.switch_to_block(ok);
+        self.b.ins().jump(got, &[ir::BlockArg::Value(id)]);
+        self.b.switch_to_block(got);
+        let id = self.b.block_params(got)[0];
+        self.b.def_var(self.last, id);
+        let id = self.b.ins().ireduce(types::I16, id);
+        (t, id)
+    }
+
+    /// Compact scalars: bools from the header's type code `t`, integers as zigzag varints
+    /// (one-byte ones inline, longer ones through a helper), doubles little-endian, i8 and
+    /// uuid raw. Returns false for other nodes.
+    fn lower_cscalar(&mut self, f: &FieldPlan, target: Value, t: Value) -> bool {
+        let cx = self.cx;
+        match &f.node {
+            Node::Bool => {
+                let x = self.b.ins().icmp_imm_s(IntCC::Equal, t, 1);
+                self.b.ins().store(value_flags(), x, target, 0);
+                true
+            }
+            Node::I8 | Node::Double | Node::Uuid => {
+                let n = match f.node {
+                    Node::I8 => 1,
+                    Node::Double => 8,
+                    _ => 16,
+                };
+                let (buf, pos, len) = self.load_cursor();
+                self.emit_need(pos, len, n, pos, Some(f));
+                let at = self.b.ins().iadd(buf, pos);
+                if let Node::Double = f.node {
+                    let x = self.b.ins().load(types::I64, input_flags(), at, 0);
+                    self.b.ins().store(value_flags(), x, target, 0);
+                } else {
+                    self.lower_scalar(f, target, at, pos);
+                }
+                self.store_pos(pos, n);
+                true
+            }
+            Node::I16 | Node::I32 | Node::I64 | Node::Enum(_) => {
+                let (buf, pos, len) = self.load_cursor();
+                let slow = self.b.create_block();
+                let fast = self.b.create_block();
+                let one = self.b.create_block();
+                let done = self.b.create_block();
+                self.b.set_cold_block(slow);
+                let empty = self
+                    .b
+                    .ins()
+                    .icmp(IntCC::UnsignedGreaterThanOrEqual, pos, len);
+                self.b.ins().brif(empty, slow, &[], fast, &[]);
+                self.b.switch_to_block(fast);
+                let at = self.b.ins().iadd(buf, pos);
+                let x = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                let big = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, x, 0x80);
+                self.b.ins().brif(big, slow, &[], one, &[]);
+                self.b.switch_to_block(one);
+                // One byte: unzigzag.
+                let h = self.b.ins().ushr_imm_u(x, 1);
+                let s = self.b.ins().band_imm_s(x, 1);
+                let s = self.b.ins().ineg(s);
+                let v = self.b.ins().bxor(h, s);
+                self.store_pos(pos, 1);
+                match &f.node {
+                    Node::I16 => {
+                        let v = self.b.ins().ireduce(types::I16, v);
+                        self.b.ins().store(value_flags(), v, target, 0);
+                    }
+                    Node::I64 => {
+                        let v = self.b.ins().sextend(types::I64, v);
+                        self.b.ins().store(value_flags(), v, target, 0);
+                    }
+                    Node::Enum(EnumRepr::Rust(ed)) => {
+                        let edp = self.iconst_ptr(*ed as *const _ as usize);
+                        let ok = self.call(
+                            self.sigs.enum_from,
+                            rt::rt_enum_from_i32 as *const (),
+                            &[edp, target, v],
+                        );
+                        let fail = self.b.create_block();
+                        let cont = self.b.create_block();
+                        self.b.set_cold_block(fail);
+                        self.b.ins().brif(ok, cont, &[], fail, &[]);
+                        self.b.switch_to_block(fail);
+                        self.call(
+                            self.sigs.unknown_enum,
+                            rt::rt_dec_unknown_enum as *const (),
+                            &[cx, edp, v, pos],
+                        );
+                        let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+                        self.call(
+                            self.sigs.ctx_ptr,
+                            rt::rt_dec_in_field as *const (),
+                            &[cx, fp],
+                        );
+                        self.ret(STATUS_ERROR);
+                        self.b.switch_to_block(cont);
+                    }
+                    _ => {
+                        self.b.ins().store(value_flags(), v, target, 0);
+                    }
+                }
+                self.b.ins().jump(done, &[]);
+                self.b.switch_to_block(slow);
+                let np = self.iconst_ptr(&f.node as *const Node as usize);
+                let st = self.call(
+                    self.sigs.ctx_ptr_ptr,
+                    rt::rt_cdec_int as *const (),
+                    &[cx, np, target],
+                );
+                self.emit_check(st, Some(f));
+                self.b.ins().jump(done, &[]);
+                self.b.switch_to_block(done);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Binary string or binary: the length read inline; when it fits in the input, one
+    /// helper validates, stores and advances; otherwise (or on a limit or UTF-8 failure) the
+    /// general helper runs from the same offset and reports the interpreter's error.
+    fn lower_str(&mut self, f: &FieldPlan, target: Value, depth: Value) {
+        let (buf, pos, len) = self.load_cursor();
+        let avail = self.b.ins().isub(len, pos);
+        let slow = self.b.create_block();
+        let have = self.b.create_block();
+        let call = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let room = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+        self.b.ins().brif(room, have, &[], slow, &[]);
+        self.b.switch_to_block(have);
+        let at = self.b.ins().iadd(buf, pos);
+        let n = self.b.ins().load(types::I32, input_flags(), at, 0);
+        let n = self.b.ins().bswap(n);
+        let n = self.b.ins().uextend(self.ptr, n);
+        let rest = self.b.ins().iadd_imm_s(avail, -4);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+        self.b.ins().brif(fits, call, &[], slow, &[]);
+        self.b.switch_to_block(call);
+        let cx = self.cx;
+        let kind = self
+            .b
+            .ins()
+            .iconst(types::I32, crate::lower::str_kind(&f.node) as i64);
+        let st = self.call(
+            self.sigs.str_fast,
+            rt::rt_dec_str as *const (),
+            &[cx, target, kind, n],
+        );
+        self.b.ins().brif(st, slow, &[], done, &[]);
+        self.b.switch_to_block(slow);
+        let np = self.iconst_ptr(&f.node as *const Node as usize);
+        let st = self.call(
+            self.sigs.node,
+            rt::rt_dec_value as *const (),
+            &[cx, np, target, depth],
+        );
+        self.emit_check(st, Some(f));
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+    }
+
+    /// Compact string or binary: one helper reads the length, validates, stores and
+    /// advances; on anything unusual the general helper runs from the same offset.
+    fn lower_cstr(&mut self, f: &FieldPlan, target: Value, depth: Value) {
+        let cx = self.cx;
+        let kind = self
+            .b
+            .ins()
+            .iconst(types::I32, crate::lower::str_kind(&f.node) as i64);
+        let st = self.call(
+            self.sigs.ctx_ptr_i32,
+            rt::rt_cdec_str as *const (),
+            &[cx, target, kind],
+        );
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(st, slow, &[], done, &[]);
+        self.b.switch_to_block(slow);
+        let np = self.iconst_ptr(&f.node as *const Node as usize);
+        let st = self.call(
+            self.sigs.node,
+            rt::rt_cdec_value as *const (),
+            &[cx, np, target, depth],
+        );
+        self.emit_check(st, Some(f));
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
     }
 
     /// Reads a plain value at `at` (bounds already checked) into `target`.

@@ -8,11 +8,12 @@ use bytes::Bytes;
 use dynthrift_core::desc::{EnumDesc, OptionDesc};
 use dynthrift_core::wire::ProtoWrite;
 use dynthrift_core::wire::binary::{BinarySizer, BinaryWriter};
+use dynthrift_core::wire::compact::{CompactReader, CompactSizer, CompactWriter};
 use dynthrift_core::{Error, ErrorKind};
 use dynthrift_interp::plan::{FieldPlan, Node, Presence};
 use dynthrift_interp::run;
 
-use crate::abi::{EncCtx, STATUS_ERROR, STATUS_OK};
+use crate::abi::{EncCtx, EncodeFn, STATUS_ERROR, STATUS_OK};
 
 /// Host representation of a string or binary, as generated code names it.
 pub const STR_STRING: i32 = 0;
@@ -88,54 +89,315 @@ unsafe fn str_bytes<'a>(p: *const u8, kind: i32) -> &'a [u8] {
     }
 }
 
-/// Writes a length-prefixed string or binary.
-pub extern "C" fn rt_write_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+/// The writer and sizer of one protocol, for the helpers.
+trait Proto {
+    fn write(
+        out: &mut Vec<u8>,
+        f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+    fn size(f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>) -> Result<usize, Error>;
+}
+
+/// What the helpers do with a writer (object-safe).
+trait WriteAny {
+    fn binary(&mut self, b: &[u8]) -> Result<(), Error>;
+    fn list_begin(&mut self, t: TType, n: usize) -> Result<(), Error>;
+    fn set_begin(&mut self, t: TType, n: usize) -> Result<(), Error>;
+    fn map_begin(&mut self, k: TType, v: TType, n: usize) -> Result<(), Error>;
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    unsafe fn node(
+        &mut self,
+        plan: &dynthrift_interp::Plan,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Result<(), Error>;
+}
+
+impl<W: ProtoWrite> WriteAny for W {
+    fn binary(&mut self, b: &[u8]) -> Result<(), Error> {
+        self.write_binary(b)
+    }
+    fn list_begin(&mut self, t: TType, n: usize) -> Result<(), Error> {
+        self.write_list_begin(t, n)
+    }
+    fn set_begin(&mut self, t: TType, n: usize) -> Result<(), Error> {
+        self.write_set_begin(t, n)
+    }
+    fn map_begin(&mut self, k: TType, v: TType, n: usize) -> Result<(), Error> {
+        self.write_map_begin(k, v, n)
+    }
+    unsafe fn node(
+        &mut self,
+        plan: &dynthrift_interp::Plan,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: forwarded contract.
+        unsafe { run::encode_node(plan, node, p, self, depth) }
+    }
+}
+
+struct Bin;
+struct Cpt;
+
+impl Proto for Bin {
+    fn write(
+        out: &mut Vec<u8>,
+        f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        f(&mut BinaryWriter::new(out))
+    }
+    fn size(f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>) -> Result<usize, Error> {
+        let mut s = BinarySizer::new();
+        f(&mut s)?;
+        Ok(s.len)
+    }
+}
+
+impl Proto for Cpt {
+    fn write(
+        out: &mut Vec<u8>,
+        f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        f(&mut CompactWriter::new(out))
+    }
+    fn size(f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>) -> Result<usize, Error> {
+        let mut s = CompactSizer::new();
+        f(&mut s)?;
+        Ok(s.len)
+    }
+}
+
+fn write_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
         let b = unsafe { str_bytes(p, kind) };
         // SAFETY: write mode: `out` is the live output vector.
-        unsafe { with_vec(ctx, |out| BinaryWriter::new(out).write_binary(b)) }
+        unsafe { with_vec(ctx, |out| P::write(out, |w| w.binary(b))) }
     })
 }
 
-/// Adds the size of a length-prefixed string or binary.
-pub extern "C" fn rt_size_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+fn size_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
         let b = unsafe { str_bytes(p, kind) };
-        let mut s = BinarySizer::new();
-        s.write_binary(b)?;
-        ctx.len += s.len;
+        ctx.len += P::size(|w| w.binary(b))?;
         Ok(())
     })
 }
 
-/// Writes (`size == 0`) or sizes (`size != 0`) any value with the interpreter.
-pub extern "C" fn rt_node(
+/// Encodes (or sizes) values the generated code hands over: containers walked here, mirroring
+/// the interpreter's `encode_value` (same depth accounting and error paths), with every
+/// compiled struct they hold encoded by its compiled function; leaves by the interpreter.
+struct EncFast<'a, P> {
+    ctx: *mut EncCtx,
+    plan: &'a dynthrift_interp::Plan,
+    fns: &'a [Option<(EncodeFn, EncodeFn)>],
+    size: bool,
+    _p: std::marker::PhantomData<P>,
+}
+
+impl<P: Proto> EncFast<'_, P> {
+    /// Runs `f` on a writer (or sizer) of the output, kept in step with the context.
+    fn emit(&self, f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>) -> Result<(), Error> {
+        // SAFETY: the context is live for the call; no other reference to it is held now.
+        let c = unsafe { &mut *self.ctx };
+        if self.size {
+            c.len += P::size(f)?;
+            Ok(())
+        } else {
+            // SAFETY: write mode: `out` is the live output vector.
+            unsafe { with_vec(c, |out| P::write(out, f)) }
+        }
+    }
+
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    unsafe fn value(&self, node: &Node, p: *const u8, depth: u32) -> Result<(), Error> {
+        let compiled = |si: usize| self.fns.get(si).copied().flatten();
+        // SAFETY: (whole body) `p` holds a value of `node`'s representation; containers are
+        // read through their descriptors, as the interpreter does.
+        unsafe {
+            match node {
+                // Containers of leaves: the interpreter writes them in one go.
+                Node::List(elem, _) | Node::Set(elem, _) if is_leaf(elem) => {
+                    self.emit(|w| w.node(self.plan, node, p, depth))
+                }
+                Node::Map(key, value, _) if is_leaf(key) && is_leaf(value) => {
+                    self.emit(|w| w.node(self.plan, node, p, depth))
+                }
+                Node::Struct(si) if let Some(fs) = compiled(*si) => self.call(fs, p, depth),
+                Node::Record(si)
+                    if let Some(fs) = compiled(*si)
+                        && !(*(p as *const *const u8)).is_null() =>
+                {
+                    self.call(fs, *(p as *const *const u8), depth)
+                }
+                Node::Boxed(inner, bd) => self.value(inner, (bd.get)(p), depth),
+                Node::List(elem, SeqRepr::Std(sd)) => {
+                    let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
+                    let (base, len, stride) = ((sd.as_ptr)(p), (sd.len)(p), sd.elem_size);
+                    self.emit(|w| w.list_begin(elem.ttype(), len))?;
+                    for i in 0..len {
+                        self.value(elem, base.add(i * stride), depth)
+                            .map_err(|e| e.at_index(i))?;
+                    }
+                    Ok(())
+                }
+                Node::Set(elem, SetRepr::Std(sd)) => {
+                    let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
+                    self.emit(|w| w.set_begin(elem.ttype(), (sd.len)(p)))?;
+                    let mut i = 0;
+                    (sd.for_each)(p, &mut |e| {
+                        let r = self.value(elem, e, depth).map_err(|err| err.at_index(i));
+                        i += 1;
+                        r
+                    })
+                }
+                Node::Map(key, value, MapRepr::Std(md)) => {
+                    let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
+                    self.emit(|w| w.map_begin(key.ttype(), value.ttype(), (md.len)(p)))?;
+                    let mut i = 0;
+                    (md.for_each)(p, &mut |k, v| {
+                        self.value(key, k, depth)
+                            .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
+                        self.value(value, v, depth)
+                            .map_err(|e| e.push(run::key_segment(key, k, i)))?;
+                        i += 1;
+                        Ok(())
+                    })
+                }
+                _ => self.emit(|w| w.node(self.plan, node, p, depth)),
+            }
+        }
+    }
+
+    /// Runs a compiled struct encoder (or sizer) on the value at `p`.
+    ///
+    /// # Safety
+    /// `fs` was compiled for the struct at `p`.
+    unsafe fn call(&self, fs: (EncodeFn, EncodeFn), p: *const u8, depth: u32) -> Result<(), Error> {
+        let f = if self.size { fs.1 } else { fs.0 };
+        // SAFETY: the context is live and in step with the output (helpers re-sync after
+        // every write); compiled from this plan for the struct at `p`.
+        let st = unsafe { f(self.ctx, p, depth) };
+        if st == STATUS_OK {
+            return Ok(());
+        }
+        // SAFETY: as above.
+        let e = unsafe { (*self.ctx).error.take() };
+        Err(e.unwrap_or_else(|| Error::encode(ErrorKind::InvalidValue, "compiled encoder failed")))
+    }
+}
+
+/// Values with no struct inside (nothing compiled to call back into).
+fn is_leaf(node: &Node) -> bool {
+    matches!(
+        node,
+        Node::Bool
+            | Node::I8
+            | Node::I16
+            | Node::I32
+            | Node::I64
+            | Node::Double
+            | Node::Uuid
+            | Node::String(_)
+            | Node::Binary(_)
+            | Node::Enum(_)
+    )
+}
+
+fn enc_depth_error() -> Error {
+    Error::encode(ErrorKind::DepthLimit, "nesting too deep")
+}
+
+fn enc_node<P: Proto>(
     ctx: *mut EncCtx,
     node: *const Node,
     p: *const u8,
     depth: u32,
     size: i32,
 ) -> i32 {
-    guarded(ctx, |ctx| {
-        // SAFETY: the plan outlives the compiled code that embeds pointers into it.
-        let (plan, node) = unsafe { (&*ctx.plan, &*node) };
-        if size != 0 {
-            let mut s = BinarySizer::new();
-            // SAFETY: generated code passes the value the node describes.
-            unsafe { run::encode_node(plan, node, p, &mut s, depth)? };
-            ctx.len += s.len;
-            Ok(())
-        } else {
-            // SAFETY: write mode; the value is the one the node describes.
-            unsafe {
-                with_vec(ctx, |out| {
-                    run::encode_node(plan, node, p, &mut BinaryWriter::new(out), depth)
-                })
-            }
-        }
-    })
+    // Not `guarded`: compiled code called from inside needs the context too, so no
+    // reference to it lives across the call.
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: generated code passes its live context; the plan and function table it
+        // names outlive the call; `node` points into the plan.
+        let (fast, node) = unsafe {
+            let c = &*ctx;
+            (
+                EncFast::<P> {
+                    ctx,
+                    plan: &*c.plan,
+                    fns: if c.fns.is_null() {
+                        &[]
+                    } else {
+                        std::slice::from_raw_parts(c.fns, c.fns_len)
+                    },
+                    size: size != 0,
+                    _p: std::marker::PhantomData,
+                },
+                &*node,
+            )
+        };
+        // SAFETY: generated code passes the value the node describes.
+        unsafe { fast.value(node, p, depth) }
+    }));
+    // SAFETY: no other reference to the context is live now.
+    let c = unsafe { &mut *ctx };
+    match r {
+        Ok(Ok(())) => STATUS_OK,
+        Ok(Err(e)) => fail(c, e),
+        Err(_) => fail(
+            c,
+            Error::encode(ErrorKind::InvalidValue, "a helper panicked"),
+        ),
+    }
+}
+
+/// Writes a length-prefixed string or binary (Binary).
+pub extern "C" fn rt_write_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    write_str::<Bin>(ctx, p, kind)
+}
+
+/// Adds the size of a length-prefixed string or binary (Binary).
+pub extern "C" fn rt_size_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    size_str::<Bin>(ctx, p, kind)
+}
+
+/// Writes (`size == 0`) or sizes (`size != 0`) any value with the interpreter (Binary).
+pub extern "C" fn rt_node(
+    ctx: *mut EncCtx,
+    n: *const Node,
+    p: *const u8,
+    depth: u32,
+    size: i32,
+) -> i32 {
+    enc_node::<Bin>(ctx, n, p, depth, size)
+}
+
+/// [`rt_write_str`] in Compact.
+pub extern "C" fn rt_cwrite_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    write_str::<Cpt>(ctx, p, kind)
+}
+
+/// [`rt_size_str`] in Compact.
+pub extern "C" fn rt_csize_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    size_str::<Cpt>(ctx, p, kind)
+}
+
+/// [`rt_node`] in Compact.
+pub extern "C" fn rt_cnode(
+    ctx: *mut EncCtx,
+    n: *const Node,
+    p: *const u8,
+    depth: u32,
+    size: i32,
+) -> i32 {
+    enc_node::<Cpt>(ctx, n, p, depth, size)
 }
 
 /// `Option<T>`'s value, or null.
@@ -218,20 +480,50 @@ unsafe fn input<'a>(ctx: &DecCtx) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(ctx.buf, ctx.len) }
 }
 
-/// Runs `f` with a Binary reader over the rest of the input, then advances `pos`; error
-/// offsets are made absolute.
-fn with_reader(
-    ctx: &mut DecCtx,
-    f: impl for<'a> FnOnce(&mut BinaryReader<'a>, &'a [u8], Option<&'a Bytes>) -> Result<(), Error>,
-) -> Result<(), Error> {
-    // SAFETY: the context describes the live input (and source) of this decode call.
-    let (all, source) = unsafe { (input(ctx), ctx.source.as_ref()) };
-    let base = ctx.pos;
-    let rest = &all[base..];
-    let mut r = BinaryReader::new(rest);
-    let res = f(&mut r, rest, source);
-    ctx.pos = base + r.position();
-    res.map_err(|e| e.shift_offset(base))
+/// A reader the helpers can start at an offset.
+trait Reader<'a>: ProtoRead<'a> {
+    fn raw(&mut self, n: usize) -> Result<&'a [u8], Error>;
+}
+
+impl<'a> Reader<'a> for BinaryReader<'a> {
+    #[inline]
+    fn raw(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        self.read_raw(n)
+    }
+}
+
+impl<'a> Reader<'a> for CompactReader<'a> {
+    #[inline]
+    fn raw(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        self.read_raw(n)
+    }
+}
+
+/// A protocol's reader, for any input lifetime.
+trait Family {
+    type R<'a>: Reader<'a>;
+}
+
+struct BinF;
+struct CptF;
+
+impl Family for BinF {
+    type R<'a> = BinaryReader<'a>;
+}
+
+impl Family for CptF {
+    type R<'a> = CompactReader<'a>;
+}
+
+/// Skips a value of wire type `t` with a reader of protocol `F` at the context's offset.
+fn skip_at<F: Family>(ctx: &mut DecCtx, t: TType, depth: u32) -> Result<(), Error> {
+    // SAFETY: the context describes the live input of this decode call.
+    let all = unsafe { input(ctx) };
+    let mut r = F::R::new(all);
+    r.raw(ctx.pos)?;
+    let res = r.skip(t, depth);
+    ctx.pos = r.position();
+    res
 }
 
 pub extern "C" fn rt_dec_eof(ctx: *mut DecCtx, at: usize) -> i32 {
@@ -264,7 +556,85 @@ pub extern "C" fn rt_dec_skip(ctx: *mut DecCtx, t: u32, depth: u32) -> i32 {
                 format!("invalid type code {t}"),
             )
         })?;
-        with_reader(ctx, |r, _, _| r.skip(t, depth))
+        skip_at::<BinF>(ctx, t, depth)
+    })
+}
+
+/// [`rt_dec_skip`] in Compact, for a field of Compact type code `code` (never a bool: its
+/// value is in the field header).
+pub extern "C" fn rt_cdec_skip(ctx: *mut DecCtx, code: u32, depth: u32) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        let t = match code {
+            3 => TType::I8,
+            4 => TType::I16,
+            5 => TType::I32,
+            6 => TType::I64,
+            7 => TType::Double,
+            8 => TType::String,
+            9 => TType::List,
+            10 => TType::Set,
+            11 => TType::Map,
+            12 => TType::Struct,
+            13 => TType::Uuid,
+            _ => {
+                return Err(Error::decode(
+                    ErrorKind::InvalidType,
+                    ctx.pos,
+                    format!("invalid type code {code}"),
+                ));
+            }
+        };
+        skip_at::<CptF>(ctx, t, depth)
+    })
+}
+
+/// Compact: the zigzag varint field id of a long-form field header at the context's offset
+/// (the type byte already read); `i32::MIN` on error.
+pub extern "C" fn rt_cdec_field_id(ctx: *mut DecCtx) -> i32 {
+    let mut id = 0i32;
+    let st = dec_guarded(ctx, |ctx| {
+        // SAFETY: the context describes the live input of this decode call.
+        let all = unsafe { input(ctx) };
+        let mut r = CompactReader::new(all);
+        r.raw(ctx.pos)?;
+        let v = r.read_varint()?;
+        ctx.pos = r.position();
+        id = dynthrift_core::wire::compact::unzigzag(v) as i16 as i32;
+        Ok(())
+    });
+    if st == STATUS_OK { id } else { i32::MIN }
+}
+
+/// Compact: reads an integer (i16, i32, i64 or enum) into `p` at the context's offset.
+pub extern "C" fn rt_cdec_int(ctx: *mut DecCtx, node: *const Node, p: *mut u8) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        // SAFETY: the context describes the live input of this decode call.
+        let all = unsafe { input(ctx) };
+        let mut r = CompactReader::new(all);
+        r.raw(ctx.pos)?;
+        let at = ctx.pos;
+        // SAFETY: `node` points into the plan; `p` holds a value of its representation,
+        // exclusively.
+        unsafe {
+            match &*node {
+                Node::I16 => *(p as *mut i16) = r.read_i16()?,
+                Node::I32 | Node::Enum(EnumRepr::Open) => *(p as *mut i32) = r.read_i32()?,
+                Node::I64 => *(p as *mut i64) = r.read_i64()?,
+                Node::Enum(EnumRepr::Rust(ed)) => {
+                    let v = r.read_i32()?;
+                    if !(ed.from_i32)(p, v) {
+                        return Err(Error::decode(
+                            ErrorKind::UnknownEnumValue,
+                            at,
+                            format!("unknown value {v} for enum '{}'", ed.name),
+                        ));
+                    }
+                }
+                _ => return Err(Error::schema("internal error: not an integer")),
+            }
+        }
+        ctx.pos = r.position();
+        Ok(())
     })
 }
 
@@ -405,14 +775,14 @@ fn is_plain(node: &Node) -> bool {
 
 impl<'a> Fast<'a> {
     /// A reader over the whole input at `pos` (offsets in errors are absolute).
-    fn reader(&self, pos: usize) -> Result<BinaryReader<'a>, Error> {
-        let mut r = BinaryReader::new(self.all);
-        r.read_raw(pos)?;
+    fn reader<R: Reader<'a>>(&self, pos: usize) -> Result<R, Error> {
+        let mut r = R::new(self.all);
+        r.raw(pos)?;
         Ok(r)
     }
 
     #[inline]
-    fn read_bytes(&self, r: &mut BinaryReader<'a>) -> Result<&'a [u8], Error> {
+    fn read_bytes<R: Reader<'a>>(&self, r: &mut R) -> Result<&'a [u8], Error> {
         let at = r.position();
         let b = r.read_binary()?;
         if b.len() > self.limits.max_string_len {
@@ -427,7 +797,7 @@ impl<'a> Fast<'a> {
     }
 
     #[inline]
-    fn read_str(&self, r: &mut BinaryReader<'a>) -> Result<&'a str, Error> {
+    fn read_str<R: Reader<'a>>(&self, r: &mut R) -> Result<&'a str, Error> {
         let b = self.read_bytes(r)?;
         dynthrift_core::wire::utf8(b, r.position() - b.len())
     }
@@ -450,9 +820,9 @@ impl<'a> Fast<'a> {
     /// # Safety
     /// `f` decodes the struct `p` holds, exclusively.
     #[inline]
-    unsafe fn call(
+    unsafe fn call<R: Reader<'a>>(
         &self,
-        r: &mut BinaryReader<'a>,
+        r: &mut R,
         f: DecodeFn,
         p: *mut u8,
         depth: u32,
@@ -472,15 +842,15 @@ impl<'a> Fast<'a> {
         }
         // SAFETY: as above.
         let end = unsafe { (*self.ctx).pos };
-        r.read_raw(end.saturating_sub(start))?;
+        r.raw(end.saturating_sub(start))?;
         Ok(())
     }
 
     /// # Safety
     /// `p` holds a live value of `node`'s representation, exclusively.
-    unsafe fn value(
+    unsafe fn value<R: Reader<'a>>(
         &self,
-        r: &mut BinaryReader<'a>,
+        r: &mut R,
         node: &Node,
         p: *mut u8,
         depth: u32,
@@ -552,10 +922,10 @@ impl<'a> Fast<'a> {
                     if !matches {
                         return skip_elems(r, t, n, depth);
                     }
-                    if is_plain(elem) {
+                    if R::PROTOCOL == dynthrift_core::wire::Protocol::Binary && is_plain(elem) {
                         // The header check guarantees `n` plain elements are there.
                         let base = (sd.spare_ptr)(p);
-                        let raw = r.read_raw(n * sd.elem_size)?;
+                        let raw = r.raw(n * sd.elem_size)?;
                         read_plain_run(elem, raw, base, n);
                         (sd.commit)(p, n);
                     } else {
@@ -678,9 +1048,9 @@ impl<'a> Fast<'a> {
     ///
     /// # Safety
     /// As for [`Fast::value`].
-    unsafe fn interp(
+    unsafe fn interp<R: Reader<'a>>(
         &self,
-        r: &mut BinaryReader<'a>,
+        r: &mut R,
         node: &Node,
         p: *mut u8,
         depth: u32,
@@ -701,7 +1071,7 @@ impl<'a> Fast<'a> {
     }
 }
 
-fn skip_elems(r: &mut BinaryReader<'_>, t: TType, n: usize, depth: u32) -> Result<(), Error> {
+fn skip_elems<'a, R: Reader<'a>>(r: &mut R, t: TType, n: usize, depth: u32) -> Result<(), Error> {
     for _ in 0..n {
         r.skip(t, depth)?;
     }
@@ -748,9 +1118,9 @@ unsafe fn read_plain_run(elem: &Node, raw: &[u8], base: *mut u8, n: usize) {
 
 /// Runs `f` with a [`Fast`] reader at the context's offset, then stores the new offset; an
 /// error goes into the context. Never unwinds.
-fn with_fast(
+fn with_fast<F: Family>(
     ctx: *mut DecCtx,
-    f: impl for<'a> FnOnce(&Fast<'a>, &mut BinaryReader<'a>) -> Result<(), Error>,
+    f: impl for<'a> FnOnce(&Fast<'a>, &mut F::R<'a>) -> Result<(), Error>,
 ) -> i32 {
     // Not `dec_guarded`: compiled code called from inside needs the context too, so no
     // reference to it lives across the call.
@@ -774,7 +1144,7 @@ fn with_fast(
         };
         // SAFETY: as above.
         let pos = unsafe { (*ctx).pos };
-        let mut r = fast.reader(pos)?;
+        let mut r: F::R<'_> = fast.reader(pos)?;
         f(&fast, &mut r)?;
         // SAFETY: as above.
         unsafe { (*ctx).pos = r.position() };
@@ -800,8 +1170,8 @@ fn with_fast(
 }
 
 /// Decodes one value (not a compiled struct) at the current offset.
-pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
-    with_fast(ctx, |fast, r| {
+fn dec_value<F: Family>(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
+    with_fast::<F>(ctx, |fast, r| {
         // SAFETY: `node` points into the plan; generated code passes the value it describes,
         // exclusively.
         unsafe { fast.value(r, &*node, p, depth) }
@@ -810,13 +1180,13 @@ pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, 
 
 /// Decodes record field `f` of the record at `rec` (not a union): as the interpreter, an
 /// absent field's stale record is replaced by a new one; the bit is set; then its decoder.
-pub extern "C" fn rt_dec_record_field(
+fn dec_record_field<F: Family>(
     ctx: *mut DecCtx,
     f: *const FieldPlan,
     rec: *mut u8,
     depth: u32,
 ) -> i32 {
-    with_fast(ctx, |fast, r| {
+    with_fast::<F>(ctx, |fast, r| {
         // SAFETY: `f` points into the plan and is a field of the record at `rec`, which
         // generated code holds exclusively; its slot holds a record pointer.
         unsafe {
@@ -833,4 +1203,255 @@ pub extern "C" fn rt_dec_record_field(
             fast.value(r, &f.node, slot, depth)
         }
     })
+}
+
+/// Decodes one value (not a compiled struct) at the current offset (Binary).
+pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
+    dec_value::<BinF>(ctx, node, p, depth)
+}
+
+/// [`rt_dec_value`] in Compact.
+pub extern "C" fn rt_cdec_value(
+    ctx: *mut DecCtx,
+    node: *const Node,
+    p: *mut u8,
+    depth: u32,
+) -> i32 {
+    dec_value::<CptF>(ctx, node, p, depth)
+}
+
+/// Decodes a record field (Binary; see `dec_record_field`).
+pub extern "C" fn rt_dec_record_field(
+    ctx: *mut DecCtx,
+    f: *const FieldPlan,
+    rec: *mut u8,
+    depth: u32,
+) -> i32 {
+    dec_record_field::<BinF>(ctx, f, rec, depth)
+}
+
+/// [`rt_dec_record_field`] in Compact.
+pub extern "C" fn rt_cdec_record_field(
+    ctx: *mut DecCtx,
+    f: *const FieldPlan,
+    rec: *mut u8,
+    depth: u32,
+) -> i32 {
+    dec_record_field::<CptF>(ctx, f, rec, depth)
+}
+
+/// Compact fast path for a string or binary field of representation `kind` at the
+/// context's offset: a varint length of at most 5 bytes that fits in the input and the limit,
+/// then as [`rt_dec_str`]. Returns 0 when done; 1 (context untouched) when the general helper
+/// must run.
+pub extern "C" fn rt_cdec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32) -> i32 {
+    // SAFETY: generated code passes its live context.
+    let (pos, all) = unsafe { ((*ctx).pos, input(&*ctx)) };
+    let mut n = 0usize;
+    let mut at = pos;
+    for shift in [0, 7, 14, 21, 28] {
+        let Some(&b) = all.get(at) else {
+            return STATUS_ERROR;
+        };
+        at += 1;
+        n |= ((b & 0x7f) as usize) << shift;
+        if b < 0x80 {
+            if n > i32::MAX as usize {
+                return STATUS_ERROR;
+            }
+            return dec_str_at(ctx, p, kind, at, n);
+        }
+    }
+    STATUS_ERROR
+}
+
+/// Binary fast path for a string or binary field of representation `kind` whose length `n`
+/// (read by generated code at the context's offset) fits in the input: checks the length
+/// limit and UTF-8, stores the value and advances past it. Returns 0 when done; 1 (context
+/// untouched) when the general helper must run to report the error.
+pub extern "C" fn rt_dec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32, n: usize) -> i32 {
+    // SAFETY: generated code passes its live context.
+    let start = unsafe { (*ctx).pos } + 4;
+    dec_str_at(ctx, p, kind, start, n)
+}
+
+/// Stores the `n` bytes at `start` (a string or binary of representation `kind`) into `p`
+/// and moves the context's offset past them; 1 (nothing changed) on a limit or UTF-8 failure.
+fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -> i32 {
+    let done = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: generated code passes its live context (input, source and limits live for
+        // the call) and a field of the representation `kind` names, held exclusively.
+        unsafe {
+            let c = &mut *ctx;
+            if n > (*c.limits).max_string_len {
+                return false;
+            }
+            let Some(b) = input(c).get(start..start.saturating_add(n)) else {
+                return false;
+            };
+            let source = c.source.as_ref();
+            match kind {
+                STR_STRING => {
+                    let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
+                        return false;
+                    };
+                    let dst = &mut *(p as *mut String);
+                    dst.clear();
+                    dst.push_str(s);
+                }
+                STR_VEC => {
+                    let dst = &mut *(p as *mut Vec<u8>);
+                    dst.clear();
+                    dst.extend_from_slice(b);
+                }
+                #[cfg(feature = "faststr")]
+                STR_FASTSTR => {
+                    let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
+                        return false;
+                    };
+                    *(p as *mut faststr::FastStr) = match source {
+                        // Validated just above.
+                        Some(src) => faststr::FastStr::from_bytes_unchecked(src.slice_ref(b)),
+                        None => faststr::FastStr::new(s),
+                    };
+                }
+                _ => {
+                    *(p as *mut Bytes) = match source {
+                        Some(src) => src.slice_ref(b),
+                        None => Bytes::copy_from_slice(b),
+                    };
+                }
+            }
+            c.pos = start + n;
+            true
+        }
+    }));
+    match done {
+        Ok(true) => STATUS_OK,
+        _ => STATUS_ERROR,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host layouts of `String`, `Vec<u8>` and `Bytes` (not fixed by Rust): the byte offsets of
+// their data pointer and length, probed once per process on live values and verified on a
+// second pair; `None` (so: helpers) when the probe is not conclusive.
+
+/// Byte offsets of a string-like value's data pointer and length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PtrLen {
+    pub ptr: i32,
+    pub len: i32,
+}
+
+/// The words of `v`.
+fn words<T>(v: &T) -> Vec<usize> {
+    let n = size_of::<T>() / size_of::<usize>();
+    // SAFETY: `v` is a live `T` of at least `n` words, aligned to a word (all the types
+    // probed hold pointers); reading its bytes as integers is fine for these types (no
+    // padding: every word is a pointer, a length or a capacity).
+    (0..n)
+        .map(|i| unsafe { (v as *const T as *const usize).add(i).read_unaligned() })
+        .collect()
+}
+
+/// Finds the one word of every sample equal to its pointer, and the one equal to its length.
+fn probe<T>(samples: &[(T, usize, usize)]) -> Option<PtrLen> {
+    if !size_of::<T>().is_multiple_of(size_of::<usize>()) || align_of::<T>() < align_of::<usize>() {
+        return None;
+    }
+    let n = size_of::<T>() / size_of::<usize>();
+    let only = |want: &dyn Fn(&(T, usize, usize)) -> usize| -> Option<usize> {
+        let hits: Vec<usize> = (0..n)
+            .filter(|&i| samples.iter().all(|s| words(&s.0)[i] == want(s)))
+            .collect();
+        (hits.len() == 1).then(|| hits[0])
+    };
+    let ptr = only(&|s| s.1)?;
+    let len = only(&|s| s.2)?;
+    let w = size_of::<usize>() as i32;
+    (ptr != len).then_some(PtrLen {
+        ptr: ptr as i32 * w,
+        len: len as i32 * w,
+    })
+}
+
+pub fn string_layout() -> Option<PtrLen> {
+    static L: std::sync::OnceLock<Option<PtrLen>> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        let mk = |cap: usize, s: &str| {
+            let mut v = String::with_capacity(cap);
+            v.push_str(s);
+            let (p, n) = (v.as_ptr() as usize, v.len());
+            (v, p, n)
+        };
+        probe(&[mk(40, "abc"), mk(72, "defghij"), mk(9, "k")])
+    })
+}
+
+pub fn vec_layout() -> Option<PtrLen> {
+    static L: std::sync::OnceLock<Option<PtrLen>> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        let mk = |cap: usize, s: &[u8]| {
+            let mut v = Vec::with_capacity(cap);
+            v.extend_from_slice(s);
+            let (p, n) = (v.as_ptr() as usize, v.len());
+            (v, p, n)
+        };
+        probe(&[mk(40, b"abc"), mk(72, b"defghij"), mk(9, b"k")])
+    })
+}
+
+pub fn bytes_layout() -> Option<PtrLen> {
+    static L: std::sync::OnceLock<Option<PtrLen>> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        static A: [u8; 11] = *b"abcdefghijk";
+        let mk = |b: Bytes| {
+            let (p, n) = (b.as_ptr() as usize, b.len());
+            (b, p, n)
+        };
+        let shared = Bytes::from(vec![7u8; 13]);
+        probe(&[
+            mk(Bytes::from_static(&A[..3])),
+            mk(Bytes::from_static(&A[2..9])),
+            mk(shared.slice(1..6)),
+            mk(Bytes::from(vec![1u8; 21])),
+        ])
+    })
+}
+
+/// Copies `n` bytes (generated code checked the room).
+pub extern "C" fn rt_copy(dst: *mut u8, src: *const u8, n: usize) -> i32 {
+    // SAFETY: generated code passes the output's reserved spare room and a live value's data
+    // of that length; they cannot overlap (the output is not a value being encoded).
+    unsafe { std::ptr::copy_nonoverlapping(src, dst, n) };
+    STATUS_OK
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn layouts_are_found_and_right() {
+        for (lay, v) in [
+            (string_layout(), {
+                let s = String::from("hello, world");
+                (words(&s), s.as_ptr() as usize, s.len())
+            }),
+            (vec_layout(), {
+                let v = vec![1u8, 2, 3];
+                (words(&v), v.as_ptr() as usize, v.len())
+            }),
+            (bytes_layout(), {
+                let b = Bytes::from(vec![5u8; 30]).slice(3..10);
+                (words(&b), b.as_ptr() as usize, b.len())
+            }),
+        ] {
+            let lay = lay.expect("layout probed");
+            let w = size_of::<usize>() as i32;
+            assert_eq!(v.0[(lay.ptr / w) as usize], v.1);
+            assert_eq!(v.0[(lay.len / w) as usize], v.2);
+        }
+    }
 }

@@ -1,27 +1,26 @@
-//! The safe face of the JIT for derived types: compiled once per type, cached process-wide.
+//! The safe face of the JIT for derived types: compiled once per type, kept in the type's
+//! plan (so that getting it again is one atomic load, no lock).
 
-use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use dynthrift_core::Result;
 use dynthrift_core::desc::Describe;
+use dynthrift_core::wire::Protocol;
 use dynthrift_interp::TypedPlan;
 
-use crate::engine::{JitDecoder, JitEncoder};
+use crate::engine::PlanJit;
 
 /// Compiled code for `T`.
 pub struct TypedJit<T> {
-    enc: Arc<JitEncoder>,
-    dec: Option<Arc<JitDecoder>>,
+    code: Arc<PlanJit>,
     _t: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for TypedJit<T> {
     fn clone(&self) -> Self {
         TypedJit {
-            enc: self.enc.clone(),
-            dec: self.dec.clone(),
+            code: self.code.clone(),
             _t: PhantomData,
         }
     }
@@ -29,50 +28,60 @@ impl<T> Clone for TypedJit<T> {
 
 impl<T> std::fmt::Debug for TypedJit<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.enc.fmt(f)
+        self.code.fmt(f)
     }
 }
 
-/// Per plan: the encoder (or why none) and the decoder (if it compiled).
-type Entry = std::result::Result<(Arc<JitEncoder>, Option<Arc<JitDecoder>>), String>;
-type Cache = Mutex<HashMap<usize, Entry>>;
+type Slot = std::sync::OnceLock<std::result::Result<Arc<PlanJit>, String>>;
 
-fn cache() -> &'static Cache {
-    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+/// What a plan's backend slot holds: per protocol, the code or why there is none.
+#[derive(Default)]
+struct Entry {
+    binary: Slot,
+    compact: Slot,
 }
 
 impl<T: Describe> TypedJit<T> {
-    /// `T`'s compiled code (compiled on first use, once per process, even when many threads
-    /// ask at once), or why there is none.
-    pub fn get(plan: &TypedPlan<T>) -> std::result::Result<TypedJit<T>, String> {
-        // Plans of derived types live for the whole process, so their address is a key.
-        let key = Arc::as_ptr(plan.plan()) as usize;
-        let mut map = cache()
-            .lock()
-            .map_err(|_| "JIT cache poisoned".to_string())?;
-        let entry = map.entry(key).or_insert_with(|| {
-            let enc = JitEncoder::compile(plan.plan().clone()).map(Arc::new)?;
-            let dec = JitDecoder::compile(plan.plan().clone()).map(Arc::new)?;
-            Ok((enc, Some(dec)))
-        });
-        entry.clone().map(|(enc, dec)| TypedJit {
-            enc,
-            dec,
-            _t: PhantomData,
-        })
+    /// `T`'s compiled code for `protocol` (compiled on first use, once per process, even
+    /// when many threads ask at once), or why there is none. Encoder, sizer and decoder of
+    /// `T` and of every struct it reaches are compiled together, so this is also the way to
+    /// compile ahead of time.
+    pub fn get(
+        plan: &TypedPlan<T>,
+        protocol: Protocol,
+    ) -> std::result::Result<TypedJit<T>, String> {
+        // The code keeps its plan alive and the plan keeps the code: plans of derived types
+        // live for the whole process anyway.
+        let entry = plan
+            .plan()
+            .backend
+            .get_or_init(|| Arc::new(Entry::default()));
+        let Some(entry) = entry.downcast_ref::<Entry>() else {
+            return Err("the plan holds another backend's code".into());
+        };
+        let slot = match protocol {
+            Protocol::Binary => &entry.binary,
+            Protocol::Compact => &entry.compact,
+        };
+        match slot.get_or_init(|| PlanJit::compile(plan.plan().clone(), protocol).map(Arc::new)) {
+            Ok(code) => Ok(TypedJit {
+                code: code.clone(),
+                _t: PhantomData,
+            }),
+            Err(reason) => Err(reason.clone()),
+        }
     }
 
-    /// Appends the Binary encoding of `v` to `out`.
+    /// Appends the encoding of `v` to `out`.
     pub fn encode(&self, v: &T, out: &mut Vec<u8>, depth: u32) -> Result<()> {
-        // SAFETY: the code was compiled from `T`'s plan (the cache key is that plan); `v` is
-        // a live `T`.
-        unsafe { self.enc.encode(v as *const T as *const u8, out, depth) }
+        // SAFETY: the code was compiled from `T`'s plan (it is kept in that plan); `v` is a
+        // live `T`.
+        unsafe { self.code.encode(v as *const T as *const u8, out, depth) }
     }
 
-    /// Whether the Binary decoder is compiled too.
+    /// Whether the decoder is compiled too (always, when the encoder is).
     pub fn decodes(&self) -> bool {
-        self.dec.is_some()
+        true
     }
 
     /// Decodes the struct at the start of `input` into `v` (fields on the wire replace its
@@ -84,14 +93,16 @@ impl<T: Describe> TypedJit<T> {
         source: Option<&bytes::Bytes>,
         limits: &dynthrift_interp::Limits,
     ) -> Option<Result<usize>> {
-        let dec = self.dec.as_ref()?;
         // SAFETY: compiled from `T`'s plan; `v` is a live `T`, borrowed exclusively.
-        Some(unsafe { dec.decode(v as *mut T as *mut u8, input, source, limits) })
+        Some(unsafe {
+            self.code
+                .decode(v as *mut T as *mut u8, input, source, limits)
+        })
     }
 
-    /// The Binary size of `v`.
+    /// The encoded size of `v`.
     pub fn encoded_len(&self, v: &T, depth: u32) -> Result<usize> {
         // SAFETY: as for `encode`.
-        unsafe { self.enc.encoded_len(v as *const T as *const u8, depth) }
+        unsafe { self.code.encoded_len(v as *const T as *const u8, depth) }
     }
 }

@@ -62,7 +62,11 @@ pub fn dyn_codec(
 ) -> DynCodec {
     let mut o = side.options(protocol);
     o.limits = *limits;
-    DynCodec::new(types, name, o).expect("struct of the schema")
+    let codec = DynCodec::new(types, name, o).expect("struct of the schema");
+    // Compile now (the JIT compiles lazily on first use), so that compilation never falls
+    // inside a measurement of what decoding allocates.
+    codec.pretouch();
+    codec
 }
 
 /// Both backends' codecs of one IDL-only struct, protocol and limits. Hold it for as long as
@@ -407,7 +411,9 @@ impl<T: Describe> TypedPair<T> {
         let codec = |side: Side| {
             let mut o = side.options(protocol);
             o.limits = limits;
-            Codec::with_options(o).unwrap()
+            let codec = Codec::with_options(o).unwrap();
+            codec.pretouch(); // compile now, not inside a measured decode
+            codec
         };
         TypedPair {
             auto: codec(Side::Auto),

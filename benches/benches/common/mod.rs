@@ -45,8 +45,7 @@ use dynthrift_testkit::workloads as tk;
 
 /// The dynthrift backends measured. The interpreter gives the rows `interp`,
 /// `interp-faststr` and `interp-idl`; the JIT gives `jit`, `jit-faststr` and `jit-idl`
-/// (Binary protocol: what it compiles so far; Compact runs on the interpreter, so the JIT has
-/// no rows there rather than mislabelled ones).
+/// (Binary and Compact).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Interp,
@@ -69,7 +68,8 @@ impl Backend {
     fn measures(self, protocol: Protocol, _variant: Variant) -> bool {
         match self {
             Backend::Interp => true,
-            Backend::Jit => protocol == Protocol::Binary,
+            // The JIT compiles both protocols.
+            Backend::Jit => matches!(protocol, Protocol::Binary | Protocol::Compact),
         }
     }
 

@@ -1,0 +1,76 @@
+//! Cold cost of getting a JIT codec, per derived type, in one fresh process (the first row
+//! also pays for setting up the host ISA): wall time and this thread's CPU time (less
+//! sensitive to other load). `cargo run --release --example jit_compile_time [-- loop N]`;
+//! `loop N` then recompiles `Nesting2`'s closure N times (for a profiler).
+use std::time::{Duration, Instant};
+
+use dynthrift::{BackendInfo, Codec, Options};
+use dynthrift_testkit::workloads as tk;
+
+/// This thread's CPU time so far (Linux; zero elsewhere).
+fn cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+fn time<T: dynthrift::Describe>(name: &str) {
+    let (start, cpu0) = (Instant::now(), cpu());
+    let c = Codec::<T>::with_options(Options::binary()).expect("codec");
+    c.pretouch();
+    let (cold, cold_cpu) = (start.elapsed(), cpu() - cpu0);
+    assert_eq!(c.backend(), BackendInfo::Jit, "{name} must compile");
+    let start = Instant::now();
+    for _ in 0..1000 {
+        drop(Codec::<T>::with_options(Options::binary()).expect("codec"));
+    }
+    let warm = start.elapsed() / 1000;
+    println!("Codec::<{name}>::new  cold {cold:>9.2?} (cpu {cold_cpu:>9.2?})  cached {warm:>8.2?}");
+}
+
+fn main() {
+    time::<tk::Simple>("Simple");
+    time::<tk::Nesting>("Nesting");
+    time::<tk::Nesting2>("Nesting2");
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("loop") {
+        let n: u32 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100);
+        let plan = dynthrift_interp::TypedPlan::<tk::Nesting2>::get().expect("plan");
+        let cpu0 = cpu();
+        for _ in 0..n {
+            dynthrift_jit::PlanJit::compile(plan.plan().clone(), dynthrift::Protocol::Binary)
+                .expect("compile");
+        }
+        println!(
+            "Nesting2 closure compile: cpu {:.2?} each",
+            (cpu() - cpu0) / n
+        );
+    }
+    if args.get(1).map(String::as_str) == Some("run") {
+        // Run time of the compiled code (to weigh compile settings against it).
+        let n: u32 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
+        let c = Codec::<tk::Nesting>::new().expect("codec");
+        let v = tk::nesting();
+        let bytes = c.encode(&v).expect("encode");
+        let mut out = Vec::with_capacity(bytes.len());
+        let best = |f: &mut dyn FnMut()| {
+            (0..5)
+                .map(|_| {
+                    let cpu0 = cpu();
+                    for _ in 0..n {
+                        f();
+                    }
+                    (cpu() - cpu0) / n
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let enc = best(&mut || {
+            out.clear();
+            c.encode_into(&v, &mut out).expect("encode");
+        });
+        let dec = best(&mut || drop(c.decode(&bytes).expect("decode")));
+        println!("Nesting: encode {enc:.2?}, decode {dec:.2?} (cpu, best of 5)");
+    }
+}
