@@ -57,6 +57,8 @@
 //! assert_eq!(e.to_string(), "decode error at $.tags[1]: expected a string, found a number (offset 23)");
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod from_json;
 mod plan;
 mod pretty;
