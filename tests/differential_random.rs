@@ -146,7 +146,11 @@ fn generator_covers_the_type_system() {
                 }
             }
         }
-        let v = schemagen::value_named(&mut u, &g.types, &g.structs[0], Config::default()).unwrap();
+        // An error only for a schema without finite values (a union that always nests itself).
+        let Ok(v) = schemagen::value_named(&mut u, &g.types, &g.structs[0], Config::default())
+        else {
+            continue;
+        };
         if let Ok(b) = v.encode(Protocol::Binary) {
             encoded_sizes.push(b.len());
         }

@@ -342,7 +342,7 @@ pub fn value(
     id: StructId,
     cfg: Config,
 ) -> Result<DynStruct> {
-    struct_value(u, types, id, cfg, cfg.max_value_depth)
+    struct_value(u, types, id, cfg, cfg.max_value_depth, 0)
 }
 
 /// A random value of the struct named `name`.
@@ -359,13 +359,23 @@ pub fn value_named(
     value(u, types, id, cfg)
 }
 
+/// Struct levels allowed past the depth budget, for what must be written there (required
+/// fields, a union's one field). A schema whose values cannot be finite (a union whose every
+/// field leads back to it) gives an error instead of unbounded recursion.
+const MAX_OVERDRAFT: u32 = 16;
+
+/// `over`: struct levels already nested past the depth budget.
 fn struct_value(
     u: &mut Unstructured<'_>,
     types: &Arc<DynSchema>,
     id: StructId,
     cfg: Config,
     depth: u32,
+    over: u32,
 ) -> Result<DynStruct> {
+    if over > MAX_OVERDRAFT {
+        return Err(arbitrary::Error::IncorrectFormat);
+    }
     let schema: &Schema = types.schema();
     let def = &schema.structs[id.0 as usize];
     let mut v = DynStruct::new_by_id(types, id).map_err(|_| arbitrary::Error::IncorrectFormat)?;
@@ -373,8 +383,16 @@ fn struct_value(
         if def.fields.is_empty() {
             return Ok(v);
         }
-        let f = &def.fields[u.choose_index(def.fields.len())?];
-        let x = ty_value(u, types, &f.ty, cfg, depth)?;
+        // Below the depth budget, a field that does not nest another struct, if there is one.
+        let leaf = def
+            .fields
+            .iter()
+            .position(|f| !matches!(f.ty, Ty::Struct(_)));
+        let f = match leaf {
+            Some(i) if depth == 0 => &def.fields[i],
+            _ => &def.fields[u.choose_index(def.fields.len())?],
+        };
+        let x = ty_value_in(u, types, &f.ty, cfg, depth, over)?;
         v.set_by_id(f.id, x)
             .map_err(|_| arbitrary::Error::IncorrectFormat)?;
         return Ok(v);
@@ -389,7 +407,7 @@ fn struct_value(
         if !set {
             continue;
         }
-        let x = ty_value(u, types, &f.ty, cfg, depth)?;
+        let x = ty_value_in(u, types, &f.ty, cfg, depth, over)?;
         v.set_by_id(f.id, x)
             .map_err(|_| arbitrary::Error::IncorrectFormat)?;
     }
@@ -403,6 +421,17 @@ pub fn ty_value(
     ty: &Ty,
     cfg: Config,
     depth: u32,
+) -> Result<Value> {
+    ty_value_in(u, types, ty, cfg, depth, 0)
+}
+
+fn ty_value_in(
+    u: &mut Unstructured<'_>,
+    types: &Arc<DynSchema>,
+    ty: &Ty,
+    cfg: Config,
+    depth: u32,
+    over: u32,
 ) -> Result<Value> {
     let len = |u: &mut Unstructured<'_>| -> Result<usize> {
         if depth == 0 {
@@ -438,12 +467,22 @@ pub fn ty_value(
                 Value::I32(i32::arbitrary(u)?)
             }
         }
-        Ty::Struct(id) => Value::Struct(struct_value(u, types, *id, cfg, depth.saturating_sub(1))?),
+        Ty::Struct(id) => {
+            let over = if depth == 0 { over + 1 } else { over };
+            Value::Struct(struct_value(
+                u,
+                types,
+                *id,
+                cfg,
+                depth.saturating_sub(1),
+                over,
+            )?)
+        }
         Ty::List(e) => {
             let n = len(u)?;
             Value::List(
                 (0..n)
-                    .map(|_| ty_value(u, types, e, cfg, depth.saturating_sub(1)))
+                    .map(|_| ty_value_in(u, types, e, cfg, depth.saturating_sub(1), over))
                     .collect::<Result<_>>()?,
             )
         }
@@ -451,7 +490,7 @@ pub fn ty_value(
             let n = len(u)?;
             Value::Set(
                 (0..n)
-                    .map(|_| ty_value(u, types, e, cfg, depth.saturating_sub(1)))
+                    .map(|_| ty_value_in(u, types, e, cfg, depth.saturating_sub(1), over))
                     .collect::<Result<_>>()?,
             )
         }
@@ -461,8 +500,8 @@ pub fn ty_value(
                 (0..n)
                     .map(|_| {
                         Ok((
-                            ty_value(u, types, k, cfg, depth.saturating_sub(1))?,
-                            ty_value(u, types, v, cfg, depth.saturating_sub(1))?,
+                            ty_value_in(u, types, k, cfg, depth.saturating_sub(1), over)?,
+                            ty_value_in(u, types, v, cfg, depth.saturating_sub(1), over)?,
                         ))
                     })
                     .collect::<Result<_>>()?,
