@@ -192,10 +192,14 @@ fn dyn_codecs_race_and_share() {
         // Values built per thread from the same seeds, so the bytes must agree across threads.
         let results = race(n, move |t| {
             let mut out = Vec::new();
+            // Held to the end: compiled code lives as long as a codec of the schema, so a codec
+            // dropped per struct would compile the schema again for the next one.
+            let mut keep = Vec::new();
             for (k, name) in names2.iter().enumerate() {
                 for p in PROTOCOLS {
                     let codec =
                         DynCodec::new(&types2, name, Options::default().protocol(p)).unwrap();
+                    keep.push(codec.clone());
                     let v = sample(&types2, name, k);
                     let Ok(bytes) = codec.encode(&v) else {
                         continue;
