@@ -27,6 +27,12 @@ pub mod idl {
     pub use dynthrift_core::idl::*;
 }
 
+/// The resolved schema model the IDL front end produces: structs, fields, types
+/// ([`schema::Ty`]), ids ([`schema::StructId`]), services, constants.
+pub mod schema {
+    pub use dynthrift_core::schema::*;
+}
+
 /// Message envelopes for proxies: read and rewrite a header, leave the payload alone.
 pub mod envelope {
     pub use dynthrift_generic::envelope::*;

@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use arbitrary::Unstructured;
-use dynthrift::{Describe, DynCodec, DynSchema, DynStruct, Limits};
+use dynthrift::{Describe, DynCodec, DynSchema, DynStruct, Limits, Protocol};
 
 use crate::oracle::{self, DynPair, PROTOCOLS, TypedPair};
 use crate::schemagen::{self, Config};
@@ -114,32 +114,86 @@ pub fn decode_bytes(data: &[u8]) {
     }
 }
 
-/// A random schema and one of its structs, or `None` when the bytes run out too early to
-/// matter.
-fn schema_and_struct(u: &mut Unstructured<'_>) -> Option<(schemagen::GenSchema, String)> {
-    let g = schemagen::schema(u, Config::default()).unwrap_or_else(|e| panic!("{e}"));
-    let i = u.choose_index(g.structs.len()).ok()?;
-    let name = g.structs[i].clone();
-    Some((g, name))
+/// The number of random schemas in the pool of `differential` and `roundtrip`.
+pub const POOL: usize = 128;
+
+/// One schema of the pool, with its codec pairs (per struct: Binary, Compact), made on first
+/// use and held for the process's life.
+#[derive(Debug)]
+pub struct PoolSchema {
+    pub schema: schemagen::GenSchema,
+    pairs: Vec<OnceLock<[DynPair; 2]>>,
 }
 
-/// `differential`: a random schema and value, encoded and decoded by both backends in both
-/// protocols (identical bytes, exact `encoded_len`, equal values); then the encoding, cut
-/// or with bytes changed as the rest of the input says, decoded by both (equal outcomes).
+impl PoolSchema {
+    /// The codec pairs of struct `i` (Binary, Compact), compiled ahead on first use.
+    pub fn pairs(&self, i: usize) -> &[DynPair; 2] {
+        self.pairs[i].get_or_init(|| {
+            let name = &self.schema.structs[i];
+            PROTOCOLS.map(|p| DynPair::new(&self.schema.types, name, p, &Limits::default()))
+        })
+    }
+}
+
+/// The bytes that generate pool schema `i`: a fixed pseudo-random stream (splitmix64).
+pub fn pool_seed_bytes(i: usize) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1);
+    let mut out = Vec::with_capacity(4096);
+    while out.len() < 4096 {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out
+}
+
+/// The pool: [`POOL`] random schemas of [`schemagen`] (every type, unions, exceptions,
+/// requiredness, defaults, recursion), generated from fixed seeds. Generating and compiling
+/// a schema per input made these targets run a few inputs per second under AddressSanitizer;
+/// with a pool each schema compiles once and the fuzzer spends its time on values and
+/// corruptions. Arbitrary schemas are covered by the proptests of `tests/differential_random.rs`.
+pub fn pool() -> &'static [PoolSchema] {
+    static S: OnceLock<Vec<PoolSchema>> = OnceLock::new();
+    S.get_or_init(|| {
+        (0..POOL)
+            .map(|i| {
+                let bytes = pool_seed_bytes(i);
+                let schema = schemagen::schema(&mut Unstructured::new(&bytes), Config::default())
+                    .unwrap_or_else(|e| panic!("pool schema {i}: {e}"));
+                let pairs = schema.structs.iter().map(|_| OnceLock::new()).collect();
+                PoolSchema { schema, pairs }
+            })
+            .collect()
+    })
+}
+
+/// Byte 0 picks a pool schema, the next bytes one of its structs.
+fn pool_subject<'a>(u: &mut Unstructured<'_>) -> Option<(&'a PoolSchema, usize)> {
+    let s = &pool()[usize::from(u.arbitrary::<u8>().ok()?) % POOL];
+    let i = u.choose_index(s.schema.structs.len()).ok()?;
+    Some((s, i))
+}
+
+/// `differential`: a schema of the pool and a random value of one of its structs, encoded and
+/// decoded by both backends in both protocols (identical bytes, exact `encoded_len`, equal
+/// values); then the encoding, cut or with bytes changed as the rest of the input says,
+/// decoded by both (equal outcomes).
 pub fn differential(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Some((g, name)) = schema_and_struct(&mut u) else {
+    let Some((s, i)) = pool_subject(&mut u) else {
         return;
     };
-    let Ok(v) = schemagen::value_named(&mut u, &g.types, &name, Config::default()) else {
+    let g = &s.schema;
+    let Ok(v) = schemagen::value_named(&mut u, &g.types, &g.structs[i], Config::default()) else {
         return;
     };
-    for p in PROTOCOLS {
-        let pair = DynPair::new(&g.types, &name, p, &Limits::default());
-        let Ok(bytes) = oracle::differential_dyn(&pair, &v) else {
+    for pair in s.pairs(i) {
+        let Ok(bytes) = oracle::differential_dyn(pair, &v) else {
             continue;
         };
-        corrupt_and_decode(&mut u, &pair, &bytes);
+        corrupt_and_decode(&mut u, pair, &bytes);
     }
 }
 
@@ -165,23 +219,24 @@ fn corrupt_and_decode(u: &mut Unstructured<'_>, pair: &DynPair, bytes: &[u8]) {
     }
 }
 
-/// `roundtrip`: a random schema, then the rest of the input decoded as one of its structs
-/// by both backends in both protocols; what decodes must re-encode identically and decode
-/// to an equal value, stably.
+/// `roundtrip`: a schema of the pool and one of its structs, then the rest of the input
+/// decoded as that struct by both backends in one protocol; what decodes must re-encode
+/// identically and decode to an equal value, stably.
 pub fn roundtrip(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Some((g, name)) = schema_and_struct(&mut u) else {
+    let Some((s, i)) = pool_subject(&mut u) else {
         return;
     };
     let Ok(p) = u.choose_index(2) else { return };
     let rest = u.take_rest();
-    let pair = DynPair::new(&g.types, &name, PROTOCOLS[p], &Limits::default());
-    oracle::decode_dyn(&pair, rest);
+    oracle::decode_dyn(&s.pairs(i)[p], rest);
 }
 
 /// `idl_parse`: arbitrary text into the IDL front end: an error or a schema, never a panic.
 /// A schema must plan, and the default value of each of its structs must encode and decode
-/// back (or fail to encode the same way on both backends).
+/// back to an equal value on the interpreter, or fail to encode with an error (the JIT's
+/// compilation of random schemas is the `differential` target's job: compiling every parsed
+/// text here made this target run a few dozen inputs per second).
 pub fn idl_parse(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let Ok(schema) = dynthrift::idl::parse_str(&text) else {
@@ -192,21 +247,37 @@ pub fn idl_parse(data: &[u8]) {
         return;
     };
     for i in 0..n.min(16) {
-        let id = dynthrift_core::schema::StructId(i as u32);
+        let id = dynthrift::schema::StructId(i as u32);
         let Ok(v) = DynStruct::new_by_id(&types, id) else {
             continue;
         };
         let name = types.schema().structs[i].name.clone();
         // A codec by name: skipped when the name does not lead back to this struct.
-        let Ok(c) = DynCodec::new(&types, &name, Default::default()) else {
+        let Ok(c) = DynCodec::new(
+            &types,
+            &name,
+            oracle::Side::Interp.options(Protocol::Binary),
+        ) else {
             continue;
         };
         if c.struct_id() != id {
             continue;
         }
         for p in PROTOCOLS {
-            let pair = DynPair::new(&types, &name, p, &Limits::default());
-            let _ = oracle::differential_dyn(&pair, &v);
+            let c = oracle::dyn_codec(oracle::Side::Interp, &types, &name, p, &Limits::default());
+            let Ok(bytes) = c.encode(&v) else { continue };
+            assert_eq!(
+                c.encoded_len(&v).ok(),
+                Some(bytes.len()),
+                "{name} {p:?}: encoded_len"
+            );
+            let back = c
+                .decode(&bytes)
+                .unwrap_or_else(|e| panic!("{name} {p:?}: own encoding does not decode: {e}"));
+            assert!(
+                oracle::same_struct(&v, &back),
+                "{name} {p:?}: value changed"
+            );
         }
     }
 }
