@@ -19,7 +19,7 @@ pub use dynthrift_core::wire::{MessageHeader, Protocol};
 pub use dynthrift_core::{ApplicationErrorKind, ApplicationException};
 pub use dynthrift_core::{Error, ErrorKind, Result, Schema, TMessageType, TType};
 pub use dynthrift_derive::Thrift;
-pub use dynthrift_interp::{DynSchema, DynStruct, Value};
+pub use dynthrift_interp::{DynSchema, DynStruct, MapRef, SeqRef, StructRef, Value, ValueRef};
 pub use dynthrift_interp::{Limits, Mismatch};
 
 /// The IDL front end: load `.thrift` files into a resolved [`Schema`].

@@ -20,7 +20,7 @@ use dynthrift::wire::compact::CompactReader;
 use dynthrift::wire::{ProtoRead, enter};
 use dynthrift::{
     Backend, Codec, Describe, DynCodec, DynSchema, DynStruct, Error, ErrorKind, Limits, Options,
-    Protocol, Result, TType, Value,
+    Protocol, Result, StructRef, TType, Value, ValueRef,
 };
 
 use crate::hostile::hex;
@@ -143,15 +143,45 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
 
 /// Same struct of the same schema, same fields present, equal values.
 pub fn same_struct(a: &DynStruct, b: &DynStruct) -> bool {
+    same_struct_ref(a.view(), b.view())
+}
+
+/// [`same_struct`] on borrowed views (no copies: the fuzz targets compare many values).
+fn same_struct_ref(a: StructRef<'_>, b: StructRef<'_>) -> bool {
     if !Arc::ptr_eq(a.types(), b.types()) || a.struct_id() != b.struct_id() {
         return false;
     }
-    match (a.fields(), b.fields()) {
-        (Ok(x), Ok(y)) => {
+    let (mut x, mut y) = (a.fields(), b.fields());
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some((_, i, va)), Some((_, j, vb))) if i == j && same_ref(va, vb) => {}
+            _ => return false,
+        }
+    }
+}
+
+fn same_ref(a: ValueRef<'_>, b: ValueRef<'_>) -> bool {
+    use ValueRef as V;
+    match (a, b) {
+        (V::Bool(x), V::Bool(y)) => x == y,
+        (V::I8(x), V::I8(y)) => x == y,
+        (V::I16(x), V::I16(y)) => x == y,
+        (V::I32(x), V::I32(y)) => x == y,
+        (V::I64(x), V::I64(y)) => x == y,
+        (V::Double(x), V::Double(y)) => x.to_bits() == y.to_bits(),
+        (V::String(x), V::String(y)) => x == y,
+        (V::Binary(x), V::Binary(y)) => x == y,
+        (V::Uuid(x), V::Uuid(y)) => x == y,
+        (V::Struct(x), V::Struct(y)) => same_struct_ref(x, y),
+        (V::List(x), V::List(y)) | (V::Set(x), V::Set(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same_ref(a, b))
+        }
+        (V::Map(x), V::Map(y)) => {
             x.len() == y.len()
                 && x.iter()
-                    .zip(&y)
-                    .all(|((na, va), (nb, vb))| na == nb && same_value(va, vb))
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| same_ref(ka, kb) && same_ref(va, vb))
         }
         _ => false,
     }
@@ -342,12 +372,14 @@ pub fn roundtrip_dyn(pair: &DynPair, v: &DynStruct) {
         .decode(&bytes)
         .unwrap_or_else(|e| panic!("{} {p:?}: re-decode failed: {e}", v.name()));
     let bytes2 = pair.interp.encode(&again).unwrap();
-    assert_eq!(
-        hex(&bytes),
-        hex(&bytes2),
-        "{} {p:?}: encoding not stable",
-        v.name()
-    );
+    if bytes != bytes2 {
+        panic!(
+            "{} {p:?}: encoding not stable\n first:  {}\n second: {}",
+            v.name(),
+            hex(&bytes),
+            hex(&bytes2)
+        );
+    }
 }
 
 /// Encodes `v` with both backends of `pair`: identical bytes (or equal errors),
@@ -359,7 +391,17 @@ pub fn differential_dyn(pair: &DynPair, v: &DynStruct) -> Result<Vec<u8>> {
     let b = pair.interp.encode(v);
     let ctx = || format!("{} {protocol:?} encode of {v:?}", v.name());
     match (&a, &b) {
-        (Ok(x), Ok(y)) => assert_eq!(hex(x), hex(y), "{}: bytes differ", ctx()),
+        (Ok(x), Ok(y)) => {
+            // Hex only on failure: the fuzz targets run this millions of times.
+            if x != y {
+                panic!(
+                    "{}: bytes differ\n auto:   {}\n interp: {}",
+                    ctx(),
+                    hex(x),
+                    hex(y)
+                );
+            }
+        }
         _ => assert_eq!(
             ids(&a),
             ids(&b),
@@ -473,7 +515,15 @@ pub fn roundtrip_typed<T: Describe>(pair: &TypedPair<T>, v: &T) {
     let b = pair.interp.encode(v);
     match (&a, &b) {
         // One value iterates its hash containers in one order: the bytes must be identical.
-        (Ok(x), Ok(y)) => assert_eq!(hex(x), hex(y), "{name} {p:?}: encodings differ"),
+        (Ok(x), Ok(y)) => {
+            if x != y {
+                panic!(
+                    "{name} {p:?}: encodings differ\n auto:   {}\n interp: {}",
+                    hex(x),
+                    hex(y)
+                );
+            }
+        }
         _ => assert_eq!(ids(&a), ids(&b), "{name} {p:?}: encode outcomes differ"),
     }
     let Ok(bytes) = b else { return };
@@ -490,5 +540,41 @@ pub fn roundtrip_typed<T: Describe>(pair: &TypedPair<T>, v: &T) {
             canon,
             "{name} {p:?}: roundtrip changed the value"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_struct_sees_every_difference() {
+        let types =
+            DynSchema::new(dynthrift::idl::parse_str(crate::fuzz::BASELINE_IDL).unwrap()).unwrap();
+        let bytes = dynthrift::encode(&crate::workloads::nesting()).unwrap();
+        let a = DynStruct::decode(&types, "Nesting", &bytes, Protocol::Binary).unwrap();
+        let b = DynStruct::decode(&types, "Nesting", &bytes, Protocol::Binary).unwrap();
+        assert!(same_struct(&a, &b));
+        // A changed scalar deep in a list element.
+        let mut c = b.clone();
+        let Some(Value::List(mut list)) = c.get("ListSimple").unwrap() else {
+            panic!("ListSimple")
+        };
+        let Value::Struct(s) = &mut list[1] else {
+            panic!("element")
+        };
+        s.set("I32Field", 12345).unwrap();
+        c.set("ListSimple", Value::List(list)).unwrap();
+        assert!(!same_struct(&a, &c));
+        // An unset field.
+        let mut d = b.clone();
+        d.unset("String").unwrap();
+        assert!(!same_struct(&a, &d) && !same_struct(&d, &a));
+        // Doubles compare by bits.
+        let mut e = b.clone();
+        e.set("Double", -0.0).unwrap();
+        let mut f = b.clone();
+        f.set("Double", 0.0).unwrap();
+        assert!(!same_struct(&e, &f));
     }
 }
