@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use dynthrift::{Backend, BackendInfo, Codec, Describe, Options, Thrift};
+use dynthrift_testkit::shapes::*;
 use dynthrift_testkit::workloads;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -73,138 +74,6 @@ fn workloads_encode_identically() {
     assert_eq!(same(&workloads::nesting2()).len(), workloads::LARGE_SIZE);
 }
 
-#[derive(Thrift, Clone, Copy, Debug, PartialEq)]
-enum Color {
-    Red = 1,
-    Green = 2,
-    Blue = -7,
-}
-
-#[derive(Thrift, Clone, Debug, PartialEq)]
-struct Inner {
-    #[thrift(id = 1)]
-    name: String,
-    #[thrift(id = 2)]
-    maybe: Option<i64>,
-}
-
-#[derive(Thrift, Clone, Debug, PartialEq)]
-struct Every {
-    #[thrift(id = 1)]
-    b: bool,
-    #[thrift(id = 2)]
-    i8: i8,
-    #[thrift(id = 3)]
-    i16: i16,
-    #[thrift(id = 4)]
-    i32: i32,
-    #[thrift(id = 5)]
-    i64: i64,
-    #[thrift(id = 6)]
-    f: f64,
-    #[thrift(id = 7)]
-    s: String,
-    #[thrift(id = 8)]
-    bin: Vec<u8>,
-    #[thrift(id = 9)]
-    bytes: bytes::Bytes,
-    #[thrift(id = 10)]
-    uuid: [u8; 16],
-    #[thrift(id = 11)]
-    color: Color,
-    #[thrift(id = 12)]
-    inner: Inner,
-    #[thrift(id = 13)]
-    opt_inner: Option<Inner>,
-    #[thrift(id = 14)]
-    opt_i32: Option<i32>,
-    #[thrift(id = 15)]
-    opt_s: Option<String>,
-    #[thrift(id = 16)]
-    list: Vec<Inner>,
-    #[thrift(id = 17)]
-    map: BTreeMap<String, Vec<i32>>,
-    #[thrift(id = -3)]
-    negative_id: i16,
-    #[thrift(id = 300)]
-    far_id: Option<Color>,
-    #[thrift(id = 18)]
-    boxed: Option<Box<Inner>>,
-}
-
-fn every() -> impl Strategy<Value = Every> {
-    let inner = (".{0,8}", proptest::option::of(any::<i64>()))
-        .prop_map(|(name, maybe)| Inner { name, maybe });
-    (
-        (
-            any::<bool>(),
-            any::<i8>(),
-            any::<i16>(),
-            any::<i32>(),
-            any::<i64>(),
-            any::<f64>(),
-        ),
-        (
-            ".{0,20}",
-            proptest::collection::vec(any::<u8>(), 0..20),
-            any::<[u8; 16]>(),
-        ),
-        (
-            prop_oneof![Just(Color::Red), Just(Color::Green), Just(Color::Blue)],
-            inner.clone(),
-            proptest::option::of(inner.clone()),
-        ),
-        (
-            proptest::option::of(any::<i32>()),
-            proptest::option::of(".{0,5}"),
-            proptest::collection::vec(inner.clone(), 0..4),
-        ),
-        (
-            proptest::collection::btree_map(
-                ".{0,4}",
-                proptest::collection::vec(any::<i32>(), 0..3),
-                0..3,
-            ),
-            any::<i16>(),
-        ),
-        (
-            proptest::option::of(Just(Color::Blue)),
-            proptest::option::of(inner),
-        ),
-    )
-        .prop_map(
-            |(
-                (b, i8, i16, i32, i64, f),
-                (s, bin, uuid),
-                (color, inner, opt_inner),
-                (opt_i32, opt_s, list),
-                (map, negative_id),
-                (far_id, boxed),
-            )| Every {
-                b,
-                i8,
-                i16,
-                i32,
-                i64,
-                f,
-                s,
-                bytes: bytes::Bytes::from(bin.clone()),
-                bin,
-                uuid,
-                color,
-                inner,
-                opt_inner,
-                opt_i32,
-                opt_s,
-                list,
-                map,
-                negative_id,
-                far_id,
-                boxed: boxed.map(Box::new),
-            },
-        )
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
     #[test]
@@ -214,22 +83,6 @@ proptest! {
         // NaN != NaN: compare through the encoding.
         prop_assert_eq!(dynthrift::encode(&back).unwrap(), bytes);
     }
-}
-
-#[derive(Thrift, Debug)]
-struct Strict {
-    #[thrift(id = 1, required)]
-    a: Option<i32>,
-    #[thrift(id = 2)]
-    nested: Vec<StrictInner>,
-    #[thrift(id = 3)]
-    direct: StrictInner,
-}
-
-#[derive(Thrift, Debug, Clone, PartialEq)]
-struct StrictInner {
-    #[thrift(id = 1, required)]
-    name: Option<String>,
 }
 
 #[test]
@@ -629,96 +482,6 @@ fn list_element_errors_name_the_element() {
 // ---------------------------------------------------------------------------------------------
 // Containers in the compiled decoder: maps, sets, lists of every element kind, boxes, options,
 // strings and binaries, under limits, on good, truncated and corrupted input.
-
-#[derive(Thrift, Clone, Debug, PartialEq)]
-struct Containers {
-    #[thrift(id = 1)]
-    by_name: HashMap<String, Inner>,
-    #[thrift(id = 2)]
-    counts: BTreeMap<i32, i64>,
-    #[thrift(id = 3)]
-    tags: std::collections::BTreeSet<String>,
-    #[thrift(id = 4)]
-    ids: std::collections::HashSet<i64>,
-    #[thrift(id = 5)]
-    nested: Vec<BTreeMap<i16, Vec<Inner>>>,
-    #[thrift(id = 6)]
-    boxed: Box<Inner>,
-    #[thrift(id = 7)]
-    maybe_map: Option<BTreeMap<String, String>>,
-    #[thrift(id = 8)]
-    keyed: BTreeMap<workloads::Enums, bytes::Bytes>,
-    #[thrift(id = 9)]
-    blob: Vec<u8>,
-    #[thrift(id = 10)]
-    text: String,
-    #[thrift(id = 11)]
-    strict: Vec<StrictInner>,
-    #[thrift(id = 12)]
-    flags: Vec<bool>,
-}
-
-fn containers() -> impl Strategy<Value = Containers> {
-    use proptest::collection::{btree_map, btree_set, hash_map, hash_set, vec};
-    let inner = (".{0,4}", proptest::option::of(any::<i64>()))
-        .prop_map(|(name, maybe)| Inner { name, maybe });
-    (
-        (
-            hash_map(".{0,3}", inner.clone(), 0..4),
-            btree_map(any::<i32>(), any::<i64>(), 0..5),
-            btree_set(".{0,3}", 0..4),
-            hash_set(any::<i64>(), 0..5),
-        ),
-        (
-            vec(
-                btree_map(any::<i16>(), vec(inner.clone(), 0..3), 0..3),
-                0..3,
-            ),
-            inner,
-            proptest::option::of(btree_map(".{0,2}", ".{0,4}", 0..3)),
-        ),
-        (
-            btree_map(
-                prop_oneof![
-                    Just(workloads::Enums::ValueA),
-                    Just(workloads::Enums::ValueC)
-                ],
-                vec(any::<u8>(), 0..5),
-                0..3,
-            ),
-            vec(any::<u8>(), 0..8),
-            ".{0,8}",
-            vec(
-                proptest::option::of(".{0,3}").prop_map(|name| StrictInner { name }),
-                0..3,
-            ),
-            vec(any::<bool>(), 0..6),
-        ),
-    )
-        .prop_map(
-            |(
-                (by_name, counts, tags, ids),
-                (nested, boxed, maybe_map),
-                (keyed, blob, text, strict, flags),
-            )| Containers {
-                by_name,
-                counts,
-                tags,
-                ids,
-                nested,
-                boxed: Box::new(boxed),
-                maybe_map,
-                keyed: keyed
-                    .into_iter()
-                    .map(|(k, v)| (k, bytes::Bytes::from(v)))
-                    .collect(),
-                blob,
-                text,
-                strict,
-                flags,
-            },
-        )
-}
 
 /// Both backends decode `bytes` with `options` to equal values or the same error (kind,
 /// path, offset, message); also from `Bytes`.

@@ -7,6 +7,7 @@ pub mod fuzz;
 pub mod hostile;
 pub mod oracle;
 pub mod schemagen;
+pub mod shapes;
 pub mod workloads;
 
 use dynthrift::{Codec, Describe, Options};
