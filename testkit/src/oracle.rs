@@ -318,7 +318,12 @@ pub fn decode_dyn(pair: &DynPair, bytes: &[u8]) -> Option<DynStruct> {
             show(&b)
         ),
     }
-    if let Ok((_, used)) = pair.interp.decode_prefix(bytes) {
+    // The length of the struct at the start: all of it when the whole input decoded.
+    let used = match &b {
+        Ok(_) => Some(bytes.len()),
+        Err(_) => pair.interp.decode_prefix(bytes).ok().map(|(_, n)| n),
+    };
+    if let Some(used) = used {
         for side in SIDES {
             let n = pair.side(side).skip(bytes);
             assert_eq!(n.ok(), Some(used), "{}: {side:?} skip", ctx());
