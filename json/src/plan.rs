@@ -275,7 +275,7 @@ impl Builder<'_> {
 /// `"text"`, for texts that need no escaping (names from an IDL).
 fn quoted(text: &[u8]) -> Box<[u8]> {
     let mut v = Vec::with_capacity(text.len() + 2);
-    crate::to_json::write_str(&mut v, text);
+    crate::text::write_str(&mut v, text);
     v.into()
 }
 
@@ -425,7 +425,7 @@ fn struct_plan(shape: &Shape<'_>, fields: &[(FieldDef, T)], m: &Mapping) -> Resu
             key.extend_from_slice(itoa::Buffer::new().format(f.id).as_bytes());
             key.push(b'"');
         } else {
-            crate::to_json::write_str(&mut key, f.name.as_bytes());
+            crate::text::write_str(&mut key, f.name.as_bytes());
         }
         key.push(b':');
         fs.push(FPlan {
