@@ -285,27 +285,28 @@ impl<'p, W: Sink> FromJson<'p, W> {
         out.extend_from_slice(&s[self.pos + 1..first]);
         let mut j = out.len();
         out.resize(j + ROOM, 0);
+        // A plain slice, so that the stores do not make the compiler reload the `Vec`.
+        let mut buf = out.as_mut_slice();
         let mut i = first;
         loop {
             // `s[i]` is a special byte (or the end).
             match s.get(i) {
                 Some(b'\\') => {
-                    if j + ROOM > out.len() {
+                    if j + ROOM > buf.len() {
                         grow(out, j, base);
+                        buf = out.as_mut_slice();
                     }
                     let e = s.get(i + 1).copied().unwrap_or(0);
                     let c = UNESCAPE[e as usize];
                     if c != 0 {
-                        out[j] = c;
+                        buf[j] = c;
                         j += 1;
                         i += 2;
                     } else if e == b'u' {
                         self.pos = i;
                         let c = self.unicode_escape()?;
                         i = self.pos;
-                        let n = c.encode_utf8(&mut [0; 4]).len();
-                        c.encode_utf8(&mut out[j..j + n]);
-                        j += n;
+                        j += c.encode_utf8(&mut buf[j..j + 4]).len();
                     } else if i + 1 == s.len() {
                         self.pos = i + 1;
                         return Err(self.err("unterminated string"));
@@ -335,11 +336,12 @@ impl<'p, W: Sink> FromJson<'p, W> {
             // Plain text up to the next special byte, a word at a time (over-long stores are
             // overwritten next).
             loop {
-                if j + ROOM > out.len() {
+                if j + ROOM > buf.len() {
                     grow(out, j, base);
+                    buf = out.as_mut_slice();
                 }
                 if let Some(chunk) = s.get(i..i + 8) {
-                    out[j..j + 8].copy_from_slice(chunk);
+                    buf[j..j + 8].copy_from_slice(chunk);
                     let m = special_mask(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
                     if m == 0 {
                         i += 8;
@@ -354,7 +356,7 @@ impl<'p, W: Sink> FromJson<'p, W> {
                         if ESCAPE[b as usize] != 0 {
                             break;
                         }
-                        out[j] = b;
+                        buf[j] = b;
                         i += 1;
                         j += 1;
                     }

@@ -21,20 +21,34 @@ pub(crate) static ESCAPE: [u8; 256] = {
     t
 };
 
-/// Per byte: its escaped form as the little-endian bytes of a word, and its length.
-static ESCAPED: [(u64, u8); 256] = {
+/// Per byte: its escaped form as the little-endian bytes of a word ...
+static ESCAPED: [u64; 256] = {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [(0u64, 1u8); 256];
+    let mut t = [0u64; 256];
     let mut i = 0;
     while i < 256 {
         let e = ESCAPE[i];
         t[i] = if e == 0 {
-            (i as u64, 1)
+            i as u64
         } else if e == b'u' {
-            let bytes = [b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 0];
-            (u64::from_le_bytes(bytes), 6)
+            u64::from_le_bytes([b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 0])
         } else {
-            (b'\\' as u64 | (e as u64) << 8, 2)
+            b'\\' as u64 | (e as u64) << 8
+        };
+        i += 1;
+    }
+    t
+};
+
+/// ... and its length.
+static ESCAPED_LEN: [u8; 256] = {
+    let mut t = [1u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match ESCAPE[i] {
+            0 => 1,
+            b'u' => 6,
+            _ => 2,
         };
         i += 1;
     }
@@ -79,8 +93,9 @@ pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
 }
 
 /// Room kept free past the write position: one word of input escaped (8 × 6 bytes) plus the
-/// tail of an over-long store.
-const ROOM: usize = 64;
+/// tail of an over-long store, and the window a dirty word is escaped into.
+const ROOM: usize = 80;
+const WINDOW: usize = 72;
 
 /// Makes `out.len()` at least `j + ROOM + more` (zero-filled).
 #[cold]
@@ -97,37 +112,47 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     out.resize(j + s.len() + s.len() / 4 + ROOM, 0);
     out[j] = b'"';
     j += 1;
-    let mut words = s.chunks_exact(8);
-    let mut left = s.len();
-    for chunk in &mut words {
-        if j + ROOM > out.len() {
-            grow(out, j, left * 2);
+    let mut i = 0;
+    loop {
+        // A plain slice, so that the stores do not make the compiler reload the `Vec`.
+        let buf = out.as_mut_slice();
+        let limit = buf.len() - ROOM;
+        while j <= limit {
+            let Some(chunk) = s.get(i..i + 8) else { break };
+            let w = word(chunk);
+            if special_mask(w) == 0 {
+                buf[j..j + 8].copy_from_slice(chunk);
+                i += 8;
+                j += 8;
+                continue;
+            }
+            // Each byte's escaped form (the byte itself when it needs none) as one word
+            // store; the next store overwrites what lies past its length. The positions only
+            // depend on the table's lengths, so the stores do not wait on each other. In a
+            // fixed window, masked offsets (at most 42 < 64) need no bounds checks.
+            let Some(win) = buf[j..].first_chunk_mut::<WINDOW>() else {
+                break;
+            };
+            let mut k = 0;
+            for &b in chunk {
+                let at = k & 63;
+                win[at..at + 8].copy_from_slice(&ESCAPED[b as usize].to_le_bytes());
+                k += ESCAPED_LEN[b as usize] as usize;
+            }
+            i += 8;
+            j += k;
         }
-        left -= 8;
-        let w = word(chunk);
-        if special_mask(w) == 0 {
-            out[j..j + 8].copy_from_slice(chunk);
-            j += 8;
+        if j + ROOM > buf.len() {
+            grow(out, j, (s.len() - i) * 2);
             continue;
         }
-        // Each byte's escaped form (the byte itself when it needs none) as one word store;
-        // the next store overwrites what lies past its length. The positions only depend on
-        // the table's lengths, so the stores do not wait on each other.
-        for &b in chunk {
-            let (code, len) = ESCAPED[b as usize];
-            out[j..j + 8].copy_from_slice(&code.to_le_bytes());
-            j += len as usize;
+        for &b in &s[i..] {
+            buf[j..j + 8].copy_from_slice(&ESCAPED[b as usize].to_le_bytes());
+            j += ESCAPED_LEN[b as usize] as usize;
         }
+        buf[j] = b'"';
+        break;
     }
-    if j + ROOM > out.len() {
-        grow(out, j, 0);
-    }
-    for &b in words.remainder() {
-        let (code, len) = ESCAPED[b as usize];
-        out[j..j + 8].copy_from_slice(&code.to_le_bytes());
-        j += len as usize;
-    }
-    out[j] = b'"';
     out.truncate(j + 1);
 }
 
@@ -149,6 +174,8 @@ pub(crate) fn base64_encode(data: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     let n = data.len().div_ceil(3) * 4;
     out.resize(start + n + 8, 0);
+    let out_all = out;
+    let out = out_all.as_mut_slice();
     let mut j = start;
     let mut i = 0;
     // Six bytes in (read as eight), eight characters out.
@@ -180,12 +207,12 @@ pub(crate) fn base64_encode(data: &[u8], out: &mut Vec<u8>) {
             [B64[x >> 10], B64[(x >> 4) & 63], B64[(x << 2) & 63], b'=']
         }
         _ => {
-            out.truncate(j);
+            out_all.truncate(j);
             return;
         }
     };
     out[j..j + 4].copy_from_slice(&tail);
-    out.truncate(j + 4);
+    out_all.truncate(j + 4);
 }
 
 const BAD: u32 = 1 << 31;
@@ -224,19 +251,24 @@ pub(crate) fn base64_decode_groups(text: &[u8], out: &mut Vec<u8>) -> usize {
     // `text` runs on past the string: grow the room as groups come.
     out.resize(j + (text.len() / 8 * 6).min(504) + 8, 0);
     let mut i = 0;
-    while let Some(c) = text.get(i..i + 8) {
-        if j + 8 > out.len() {
-            let more = (j - base).min(text.len() / 8 * 6);
-            out.resize(j + 8 + more, 0);
+    'grow: loop {
+        let buf = out.as_mut_slice();
+        while let Some(c) = text.get(i..i + 8) {
+            if j + 8 > buf.len() {
+                let more = (j - base).min(text.len() / 8 * 6);
+                out.resize(j + 8 + more, 0);
+                continue 'grow;
+            }
+            let (a, b) = (group(&c[..4]), group(&c[4..]));
+            if (a | b) & BAD != 0 {
+                break;
+            }
+            let w = (a as u64) << 40 | (b as u64) << 16;
+            buf[j..j + 8].copy_from_slice(&w.to_be_bytes());
+            i += 8;
+            j += 6;
         }
-        let (a, b) = (group(&c[..4]), group(&c[4..]));
-        if (a | b) & BAD != 0 {
-            break;
-        }
-        let w = (a as u64) << 40 | (b as u64) << 16;
-        out[j..j + 8].copy_from_slice(&w.to_be_bytes());
-        i += 8;
-        j += 6;
+        break;
     }
     out.truncate(j);
     i
