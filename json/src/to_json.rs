@@ -111,7 +111,7 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
                         self.out.push(b',');
                     }
                     first = false;
-                    self.out.extend_from_slice(&f.key);
+                    put_key(self.out, f);
                     self.value(&f.ty, depth).map_err(|e| e.in_field(&f.name))?;
                 }
                 // Unknown id, or a known id with another wire type (schema evolution): skip.
@@ -350,6 +350,19 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
             ));
         }
         Ok(())
+    }
+}
+
+/// Writes a field's `"key":`: short keys with a fixed-size copy (no call to `memcpy`).
+#[inline(always)]
+fn put_key(out: &mut Vec<u8>, f: &crate::plan::FPlan) {
+    match &f.key32 {
+        Some(k) => {
+            let at = out.len();
+            out.extend_from_slice(k);
+            out.truncate(at + f.key.len());
+        }
+        None => out.extend_from_slice(&f.key),
     }
 }
 
