@@ -296,23 +296,47 @@ impl<'p, W: Sink> FromJson<'p, W> {
                         grow(out, j, base);
                         buf = out.as_mut_slice();
                     }
-                    let e = s.get(i + 1).copied().unwrap_or(0);
-                    let c = UNESCAPE[e as usize];
-                    if c != 0 {
-                        buf[j] = c;
-                        j += 1;
-                        i += 2;
-                    } else if e == b'u' {
-                        self.pos = i;
-                        let c = self.unicode_escape()?;
-                        i = self.pos;
-                        j += c.encode_utf8(&mut buf[j..j + 4]).len();
-                    } else if i + 1 == s.len() {
-                        self.pos = i + 1;
-                        return Err(self.err("unterminated string"));
-                    } else {
-                        self.pos = i;
-                        return Err(self.err("invalid escape"));
+                    let mut four = false;
+                    // Four one-letter escapes at once (runs like `\r\n\t\t` are common).
+                    if let Some(chunk) = s.get(i..i + 8) {
+                        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+                        if w & 0x00ff_00ff_00ff_00ff == 0x005c_005c_005c_005c {
+                            let c = [
+                                UNESCAPE[chunk[1] as usize],
+                                UNESCAPE[chunk[3] as usize],
+                                UNESCAPE[chunk[5] as usize],
+                                UNESCAPE[chunk[7] as usize],
+                            ];
+                            if !c.contains(&0) {
+                                buf[j..j + 4].copy_from_slice(&c);
+                                j += 4;
+                                i += 8;
+                                if s.get(i) == Some(&b'\\') {
+                                    continue;
+                                }
+                                four = true;
+                            }
+                        }
+                    }
+                    if !four {
+                        let e = s.get(i + 1).copied().unwrap_or(0);
+                        let c = UNESCAPE[e as usize];
+                        if c != 0 {
+                            buf[j] = c;
+                            j += 1;
+                            i += 2;
+                        } else if e == b'u' {
+                            self.pos = i;
+                            let c = self.unicode_escape()?;
+                            i = self.pos;
+                            j += c.encode_utf8(&mut buf[j..j + 4]).len();
+                        } else if i + 1 == s.len() {
+                            self.pos = i + 1;
+                            return Err(self.err("unterminated string"));
+                        } else {
+                            self.pos = i;
+                            return Err(self.err("invalid escape"));
+                        }
                     }
                     // Escapes often come in runs.
                     if s.get(i) == Some(&b'\\') {
