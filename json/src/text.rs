@@ -94,8 +94,8 @@ pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
 
 /// Room kept free past the write position: one word of input escaped (8 × 6 bytes) plus the
 /// tail of an over-long store, and the window a dirty word is escaped into.
-const ROOM: usize = 80;
-const WINDOW: usize = 72;
+const ROOM: usize = 272;
+const WINDOW: usize = 264;
 
 /// Makes `out.len()` at least `j + ROOM + more` (zero-filled).
 #[cold]
@@ -129,18 +129,18 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
             // Each byte's escaped form (the byte itself when it needs none) as one word
             // store; the next store overwrites what lies past its length. The positions only
             // depend on the table's lengths, so the stores do not wait on each other. In a
-            // fixed window, masked offsets (at most 42 < 64) need no bounds checks.
+            // fixed window of 256 + 8 bytes, offsets as bytes (at most 42) need no bounds checks.
             let Some(win) = buf[j..].first_chunk_mut::<WINDOW>() else {
                 break;
             };
-            let mut k = 0;
+            let mut k = 0u8;
             for &b in chunk {
-                let at = k & 63;
+                let at = k as usize;
                 win[at..at + 8].copy_from_slice(&ESCAPED[b as usize].to_le_bytes());
-                k += ESCAPED_LEN[b as usize] as usize;
+                k = k.wrapping_add(ESCAPED_LEN[b as usize]);
             }
             i += 8;
-            j += k;
+            j += k as usize;
         }
         if j + ROOM > buf.len() {
             grow(out, j, (s.len() - i) * 2);
