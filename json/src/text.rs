@@ -21,7 +21,8 @@ pub(crate) static ESCAPE: [u8; 256] = {
     t
 };
 
-/// Per byte: its escaped form as the little-endian bytes of a word ...
+/// Per byte: its escaped form in the low bytes of a word (little-endian: first byte lowest),
+/// and its length in the top byte (escapes are at most 6 bytes long): one load per byte.
 static ESCAPED: [u64; 256] = {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut t = [0u64; 256];
@@ -29,26 +30,11 @@ static ESCAPED: [u64; 256] = {
     while i < 256 {
         let e = ESCAPE[i];
         t[i] = if e == 0 {
-            i as u64
+            i as u64 | 1 << 56
         } else if e == b'u' {
-            u64::from_le_bytes([b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 0])
+            u64::from_le_bytes([b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 6])
         } else {
-            b'\\' as u64 | (e as u64) << 8
-        };
-        i += 1;
-    }
-    t
-};
-
-/// ... and its length.
-static ESCAPED_LEN: [u8; 256] = {
-    let mut t = [1u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = match ESCAPE[i] {
-            0 => 1,
-            b'u' => 6,
-            _ => 2,
+            b'\\' as u64 | (e as u64) << 8 | 2 << 56
         };
         i += 1;
     }
@@ -127,17 +113,19 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
                 continue;
             }
             // Each byte's escaped form (the byte itself when it needs none) as one word
-            // store; the next store overwrites what lies past its length. The positions only
+            // store; the next store overwrites what lies past its length (its length byte too). The positions only
             // depend on the table's lengths, so the stores do not wait on each other. In a
             // fixed window of 256 + 8 bytes, offsets as bytes (at most 42) need no bounds checks.
             let Some(win) = buf[j..].first_chunk_mut::<WINDOW>() else {
                 break;
             };
+            // The bytes come from the word in a register: loads are the bottleneck here.
             let mut k = 0u8;
-            for &b in chunk {
+            for n in 0..8 {
+                let e = ESCAPED[((w >> (8 * n)) & 0xff) as usize];
                 let at = k as usize;
-                win[at..at + 8].copy_from_slice(&ESCAPED[b as usize].to_le_bytes());
-                k = k.wrapping_add(ESCAPED_LEN[b as usize]);
+                win[at..at + 8].copy_from_slice(&e.to_le_bytes());
+                k = k.wrapping_add((e >> 56) as u8);
             }
             i += 8;
             j += k as usize;
@@ -147,8 +135,9 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
             continue;
         }
         for &b in &s[i..] {
-            buf[j..j + 8].copy_from_slice(&ESCAPED[b as usize].to_le_bytes());
-            j += ESCAPED_LEN[b as usize] as usize;
+            let e = ESCAPED[b as usize];
+            buf[j..j + 8].copy_from_slice(&e.to_le_bytes());
+            j += (e >> 56) as usize;
         }
         buf[j] = b'"';
         break;
