@@ -82,6 +82,8 @@ pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
 /// tail of an over-long store, and the window a dirty word is escaped into.
 const ROOM: usize = 272;
 const WINDOW: usize = 264;
+/// Room for the last bytes (fewer than 8, escaped, plus an over-long store) and the quote.
+const TAIL_ROOM: usize = 56;
 
 /// Makes `out.len()` at least `j + ROOM + more` (zero-filled).
 #[cold]
@@ -95,15 +97,16 @@ fn grow(out: &mut Vec<u8>, j: usize, more: usize) {
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     let mut j = out.len();
     // Most text needs few escapes: room for a quarter more, grown when that is not enough.
-    out.resize(j + s.len() + s.len() / 4 + ROOM, 0);
+    // Text shorter than a word only goes through the byte loop at the end.
+    let room = if s.len() < 8 { TAIL_ROOM } else { ROOM };
+    out.resize(j + s.len() + s.len() / 4 + room, 0);
     out[j] = b'"';
     j += 1;
     let mut i = 0;
     loop {
         // A plain slice, so that the stores do not make the compiler reload the `Vec`.
         let buf = out.as_mut_slice();
-        let limit = buf.len() - ROOM;
-        while j <= limit {
+        while j + ROOM <= buf.len() {
             let Some(chunk) = s.get(i..i + 8) else { break };
             let w = word(chunk);
             if special_mask(w) == 0 {
@@ -130,10 +133,11 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
             i += 8;
             j += k as usize;
         }
-        if j + ROOM > buf.len() {
+        if i + 8 <= s.len() || j + TAIL_ROOM > buf.len() {
             grow(out, j, (s.len() - i) * 2);
             continue;
         }
+        // Fewer than 8 bytes left.
         for &b in &s[i..] {
             let e = ESCAPED[b as usize];
             buf[j..j + 8].copy_from_slice(&e.to_le_bytes());

@@ -324,7 +324,7 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn bytes(&mut self) -> Result<&'a [u8]> {
         let at = self.r.position();
         let b = self.r.read_binary()?;
