@@ -85,8 +85,9 @@ pub(crate) struct FPlan {
     pub req: Requiredness,
     /// `"name":` or `"id":`, as written.
     pub key: Box<[u8]>,
-    /// `key` zero-padded to 32 bytes when it fits (written with one fixed-size copy).
-    pub key32: Option<[u8; 32]>,
+    /// `,` and `key` (`[0]`), `{` and `key` (`[1]`, for the first field: it rewrites the
+    /// struct's `{`), zero-padded to 32 bytes when they fit: written with one fixed-size copy.
+    pub key32: Option<[[u8; 32]; 2]>,
     /// Written when the input lacks this field: the value as JSON, and as Thrift value bytes.
     pub default: Option<Default>,
 }
@@ -436,9 +437,11 @@ fn struct_plan(shape: &Shape<'_>, fields: &[(FieldDef, T)], m: &Mapping) -> Resu
             ty: t.clone(),
             ttype: t.ttype(),
             req: if union { Requiredness::Optional } else { f.req },
-            key32: (key.len() <= 32).then(|| {
-                let mut k = [0; 32];
-                k[..key.len()].copy_from_slice(&key);
+            key32: (key.len() < 32).then(|| {
+                let mut k = [[b','; 32], [b'{'; 32]];
+                for k in &mut k {
+                    k[1..=key.len()].copy_from_slice(&key);
+                }
                 k
             }),
             key: key.into(),

@@ -169,11 +169,14 @@ fn b64_word(x: u64) -> u64 {
     pair(36) | pair(24) << 16 | pair(12) << 32 | pair(0) << 48
 }
 
-/// Appends the standard, padded base64 form of `data` (what `dynthrift_interp::serde` writes).
+/// Appends the standard, padded base64 form of `data` (what `dynthrift_interp::serde` writes)
+/// as a JSON string, in quotes.
 pub(crate) fn base64_encode(data: &[u8], out: &mut Vec<u8>) {
-    let start = out.len();
     let n = data.len().div_ceil(3) * 4;
-    out.resize(start + n + 8, 0);
+    let quote = out.len();
+    out.resize(quote + 1 + n + 8, 0);
+    out[quote] = b'"';
+    let start = quote + 1;
     let out_all = out;
     let out = out_all.as_mut_slice();
     // 24 bytes in, 32 characters out, four independent words (no bounds checks: the chunks
@@ -223,12 +226,14 @@ pub(crate) fn base64_encode(data: &[u8], out: &mut Vec<u8>) {
             [B64[x >> 10], B64[(x >> 4) & 63], B64[(x << 2) & 63], b'=']
         }
         _ => {
-            out_all.truncate(j);
+            out[j] = b'"';
+            out_all.truncate(j + 1);
             return;
         }
     };
     out[j..j + 4].copy_from_slice(&tail);
-    out_all.truncate(j + 4);
+    out[j + 4] = b'"';
+    out_all.truncate(j + 5);
 }
 
 const BAD: u32 = 1 << 31;
@@ -340,10 +345,11 @@ mod tests {
             let data: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
             let mut ours = vec![7u8];
             base64_encode(&data, &mut ours);
-            let mut theirs = vec![7u8];
+            let mut theirs = vec![7u8, b'"'];
             dynthrift_interp::serde::base64_encode(&data, &mut theirs);
+            theirs.push(b'"');
             assert_eq!(ours, theirs, "encode {n}");
-            let text = &ours[1..];
+            let text = &ours[2..ours.len() - 1];
             let mut back = vec![9u8];
             let used = base64_decode_groups(text, &mut back);
             assert_eq!(used % 8, 0);

@@ -107,11 +107,8 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
                             "union has more than one field set",
                         ));
                     }
-                    if !first {
-                        self.out.push(b',');
-                    }
+                    put_key(self.out, f, first);
                     first = false;
-                    put_key(self.out, f);
                     self.value(&f.ty, depth).map_err(|e| e.in_field(&f.name))?;
                 }
                 // Unknown id, or a known id with another wire type (schema evolution): skip.
@@ -200,9 +197,7 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
             }
             T::Binary => {
                 let b = self.bytes()?;
-                self.out.push(b'"');
                 base64_encode(b, self.out);
-                self.out.push(b'"');
             }
             T::Uuid => {
                 let u = self.r.read_uuid()?;
@@ -353,16 +348,24 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
     }
 }
 
-/// Writes a field's `"key":`: short keys with a fixed-size copy (no call to `memcpy`).
+/// Writes a field's `"key":`, after a `,` unless it is the first (then right after the
+/// struct's `{`): short keys with one fixed-size copy (no call to `memcpy`, one update of the
+/// length).
 #[inline(always)]
-fn put_key(out: &mut Vec<u8>, f: &crate::plan::FPlan) {
+fn put_key(out: &mut Vec<u8>, f: &crate::plan::FPlan, first: bool) {
     match &f.key32 {
-        Some(k) => {
-            let at = out.len();
-            out.extend_from_slice(k);
-            out.truncate(at + f.key.len());
+        Some(ks) => {
+            let at = out.len().saturating_sub(first as usize);
+            out.truncate(at);
+            out.extend_from_slice(&ks[first as usize]);
+            out.truncate(at + 1 + f.key.len());
         }
-        None => out.extend_from_slice(&f.key),
+        None => {
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(&f.key)
+        }
     }
 }
 
