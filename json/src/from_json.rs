@@ -543,25 +543,37 @@ impl<'p, W: Sink> FromJson<'p, W> {
                 if self.s.get(self.pos) != Some(&b'"') {
                     return Err(self.err("expected a string key"));
                 }
-                let key = self.str_to(&mut key_buf)?;
-                // Keys usually come in declaration order: try the next field first.
-                let found = match s.fields.get(guess) {
-                    Some(f) if !plan.mapping.field_ids && f.name.as_bytes() == key => Some(guess),
-                    _ => s.by_key(key),
-                };
-                if let Some(i) = found {
-                    guess = i + 1;
-                }
-                self.colon()?;
-                match found {
-                    None => {
-                        if !plan.mapping.ignore_unknown {
+                // Keys usually come in declaration order, written as we write them: try the
+                // next field's `"key":` first (key and colon in one comparison).
+                let next = s.fields.get(guess).map(|f| &f.key[..]);
+                let found = match next {
+                    Some(k) if self.s.get(self.pos..self.pos + k.len()) == Some(k) => {
+                        self.pos += k.len();
+                        Some(guess)
+                    }
+                    _ => {
+                        let key = self.str_to(&mut key_buf)?;
+                        let found = match s.fields.get(guess) {
+                            Some(f) if !plan.mapping.field_ids && f.name.as_bytes() == key => {
+                                Some(guess)
+                            }
+                            _ => s.by_key(key),
+                        };
+                        self.colon()?;
+                        if found.is_none() && !plan.mapping.ignore_unknown {
                             let key = String::from_utf8_lossy(key).into_owned();
                             self.pos = key_at;
                             return Err(self.err(format!("{} has no field '{key}'", s.name)));
                         }
-                        self.skip_value(depth)?;
+                        found
                     }
+                };
+                if let Some(i) = found {
+                    guess = i + 1;
+                }
+                match found {
+                    // Unknown and ignored (else an error above).
+                    None => self.skip_value(depth)?,
                     Some(i) => {
                         let f = &s.fields[i];
                         if self.peek() == Tok::Null {
