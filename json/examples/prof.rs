@@ -1,5 +1,6 @@
-//! Profiling helper: times the transcoder alone on the benchmark workloads.
-//! `cargo run --release -p dynthrift-json --example prof -- [small|medium|large] [binary|compact] [to|from] [iters]`
+//! Profiling helper: runs the transcoder alone on a benchmark workload, in a loop, for
+//! `perf record` or `perf stat` (the bench report is the measurement of record).
+//! `cargo run --release -p dynthrift-json --example prof -- [small|medium|large] [binary|compact] [to|from] [iterations]`
 use std::hint::black_box;
 use std::time::Instant;
 
