@@ -78,8 +78,9 @@ pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Room kept free past the write position: one word of input escaped (8 × 6 bytes) plus the
-/// tail of an over-long store, and the window a dirty word is escaped into.
+/// Room kept free past the write position in the word loop: the window a dirty word is
+/// escaped into (offsets are bytes, so 256 + 8 bytes: no bounds checks), which also covers one
+/// word escaped (8 × 6 bytes) plus the tail of an over-long store.
 const ROOM: usize = 272;
 const WINDOW: usize = 264;
 /// Room for the last bytes (fewer than 8, escaped, plus an over-long store) and the quote.
@@ -116,13 +117,14 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
                 continue;
             }
             // Each byte's escaped form (the byte itself when it needs none) as one word
-            // store; the next store overwrites what lies past its length (its length byte too). The positions only
-            // depend on the table's lengths, so the stores do not wait on each other. In a
-            // fixed window of 256 + 8 bytes, offsets as bytes (at most 42) need no bounds checks.
+            // store; the next store overwrites what lies past its length (its length byte
+            // too). The positions only depend on the table's lengths, so the stores do not
+            // wait on each other. In a fixed window of 256 + 8 bytes, offsets held in a byte
+            // (the last store starts at 42 at most) need no bounds checks.
             let Some(win) = buf[j..].first_chunk_mut::<WINDOW>() else {
                 break;
             };
-            // The bytes come from the word in a register: loads are the bottleneck here.
+            // The bytes come from the word in a register (one load per byte, the table's).
             let mut k = 0u8;
             for n in 0..8 {
                 let e = ESCAPED[((w >> (8 * n)) & 0xff) as usize];
