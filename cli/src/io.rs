@@ -80,32 +80,83 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
 }
 
 /// A byte-count progress bar for long streams; does nothing unless standard error is a
-/// terminal and the input is over 8 MiB.
-pub struct Progress(Option<indicatif::ProgressBar>);
+/// terminal and the input is over 8 MiB. `DYNTHRIFT_PROGRESS=always` forces it, drawn as
+/// plain lines (for logs, and the tests); `DYNTHRIFT_PROGRESS=never` turns it off.
+pub struct Progress(Option<(indicatif::ProgressBar, bool)>);
 
 impl Progress {
     pub fn new(total: u64, stream: bool) -> Progress {
-        if !stream || total < 8 << 20 || !std::io::stderr().is_terminal() {
+        let setting = std::env::var("DYNTHRIFT_PROGRESS").unwrap_or_default();
+        let forced = setting == "always";
+        if setting == "never"
+            || !stream
+            || (!forced && (total < 8 << 20 || !std::io::stderr().is_terminal()))
+        {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::new(total);
+        if forced {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::term_like(Box::new(
+                PlainStderr,
+            )));
+        }
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         ) {
             bar.set_style(style);
         }
-        Progress(Some(bar))
+        Progress(Some((bar, forced)))
     }
 
     pub fn set(&self, pos: u64) {
-        if let Some(b) = &self.0 {
+        if let Some((b, _)) = &self.0 {
             b.set_position(pos);
         }
     }
 
     pub fn finish(&self) {
-        if let Some(b) = &self.0 {
-            b.finish_and_clear();
+        match &self.0 {
+            // Forced: the final state stays in the log.
+            Some((b, true)) => b.finish(),
+            Some((b, false)) => b.finish_and_clear(),
+            None => {}
         }
+    }
+}
+
+/// Standard error without cursor movement: each redraw is a new line.
+#[derive(Debug)]
+struct PlainStderr;
+
+impl indicatif::TermLike for PlainStderr {
+    fn width(&self) -> u16 {
+        100
+    }
+    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        writeln!(std::io::stderr(), "{}", s.trim_end())
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        match s.trim_end() {
+            "" => Ok(()),
+            line => writeln!(std::io::stderr(), "{line}"),
+        }
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }

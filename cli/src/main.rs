@@ -3,7 +3,8 @@
 //! `check` loads an IDL and prints its types; `decode` turns Thrift bytes into JSON and
 //! `encode` JSON into Thrift bytes, given an IDL type (or a service, for messages); `convert`
 //! switches between the Binary and Compact protocols; `inspect` shows the structure of bytes
-//! without any IDL. See `dynthrift help <command>`.
+//! without any IDL; `get` reads one value by path without decoding the rest; `validate`
+//! checks bytes against the IDL's `vt.*` annotations. See `dynthrift help <command>`.
 #![forbid(unsafe_code)]
 
 mod inspect;
@@ -19,7 +20,7 @@ use dynthrift::json::{Mapping, Transcoder};
 use dynthrift::wire::binary::{BinaryReader, BinaryWriter};
 use dynthrift::wire::compact::{CompactReader, CompactWriter};
 use dynthrift::wire::{ProtoRead, ProtoWrite};
-use dynthrift::{DynSchema, Error, Protocol, TMessageType, TType};
+use dynthrift::{DynSchema, DynStruct, Error, Protocol, TMessageType, TType};
 
 use crate::io::{Input, Progress};
 
@@ -40,7 +41,9 @@ use crate::io::{Input, Progress};
         dynthrift decode --idl svc.thrift --service Calculator --framed calls.bin\n  \
         echo '{\"I32Field\": 7}' | dynthrift encode --idl baseline.thrift --type Simple -o simple.bin\n  \
         dynthrift convert --from binary --to compact nesting.bin -o nesting.compact\n  \
-        dynthrift inspect nesting.bin"
+        dynthrift inspect nesting.bin\n  \
+        dynthrift get --idl baseline.thrift --type Nesting --path 'ListSimple[3].StringField' nesting.bin\n  \
+        dynthrift validate --idl request.thrift --type Request request.bin"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -65,6 +68,42 @@ enum Command {
     Convert(ConvertArgs),
     /// Show the structure of Thrift bytes without an IDL: field ids, wire types, offsets
     Inspect(InspectArgs),
+    /// Print one value of a struct, found by its path, as JSON (the rest is skipped, not decoded)
+    #[command(
+        long_about = "Print one value of an encoded struct as JSON, found by its path; \
+                      everything else in the bytes is skipped, not decoded.\n\n\
+                      A path walks from the struct given by --type: `Name` or `.Name` is a field \
+                      (or `5` / `.5` by id), `[3]` an element of a list or set (0-based), \
+                      `[\"key\"]` the value of a map with string keys, `[42]` of a map with \
+                      integer keys, `[ValueA]` of a map with enum keys. For example \
+                      `ListSimple[3].StringField` or `MapStringSimple[\"3\"].I32Field`. The \
+                      empty path is the whole struct.\n\n\
+                      JSON as `decode` writes it with its default options (binary as base64, \
+                      enums as numbers). A value that is not in the bytes (an absent field, an \
+                      index past the end, a missing key) is an error.",
+        after_help = "Example:\n  \
+            dynthrift get --idl testdata/idl/frugal/tests/baseline.thrift --type Nesting \\\n      \
+            --path 'MapStringSimple[\"3\"].I32Field' testdata/samples/nesting.bin"
+    )]
+    Get(GetArgs),
+    /// Check Thrift bytes against the IDL's validation annotations (vt.min, vt.pattern, ...)
+    #[command(
+        long_about = "Check encoded structs against the validation rules written in the IDL as \
+                      annotations, in the vocabulary of thrift-gen-validator: `vt.min`, `vt.max`, \
+                      `vt.lt`, `vt.gt`, `vt.in`, `vt.not_in`, `vt.const`, `vt.min_size`, \
+                      `vt.max_size`, `vt.pattern`, `vt.prefix`, `vt.suffix`, `vt.contains`, \
+                      `vt.not_nil`, `vt.elem.*`, `vt.key.*`, `vt.value.*`, ...\n\n\
+                      Prints `ok` and exits with status 0 when every rule holds; otherwise prints \
+                      the first violation (which field, which rule, which value) on standard \
+                      error and exits with status 1. Bytes that do not decode fail the same way. \
+                      Annotations dynthrift does not support are an error, listed, unless \
+                      --lenient (then they are warnings and ignored).",
+        after_help = "Example:\n  \
+            dynthrift validate --idl testdata/samples/request.thrift --type Request \\\n      \
+            testdata/samples/request-bad.bin\n  \
+            dynthrift: validation error at Request.Values[2]: vt.elem.gt 0.25 violated (value 0.1)"
+    )]
+    Validate(ValidateArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -204,6 +243,54 @@ struct InspectArgs {
     input: Option<PathBuf>,
 }
 
+/// The IDL and the struct type, for the commands that work on one struct type.
+#[derive(Args, Debug)]
+struct StructSchema {
+    /// The .thrift file that declares the type
+    #[arg(long)]
+    idl: PathBuf,
+    /// Extra directory to search for included files (repeatable)
+    #[arg(short = 'I', long = "include")]
+    include: Vec<PathBuf>,
+    /// The struct, union or exception the bytes hold (`Name` or `file.Name`)
+    #[arg(long = "type", value_name = "TYPE")]
+    ty: String,
+}
+
+#[derive(Args, Debug)]
+struct GetArgs {
+    #[command(flatten)]
+    schema: StructSchema,
+    /// Where the value is, from the struct down: `Field`, `.Field`, `[index]`, `["key"]`
+    #[arg(long)]
+    path: String,
+    /// Wire protocol
+    #[arg(short, long, value_enum, default_value = "binary")]
+    protocol: Proto,
+    /// Indent the JSON
+    #[arg(long)]
+    pretty: bool,
+    /// Input file (standard input if absent or `-`)
+    input: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    #[command(flatten)]
+    schema: StructSchema,
+    /// Wire protocol
+    #[arg(short, long, value_enum, default_value = "binary")]
+    protocol: Proto,
+    /// Each struct is prefixed by its 4-byte big-endian length; the input may hold many
+    #[arg(long)]
+    framed: bool,
+    /// Ignore (with a warning) annotations that are not supported instead of failing
+    #[arg(long)]
+    lenient: bool,
+    /// Input file (standard input if absent or `-`)
+    input: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -212,6 +299,8 @@ fn main() -> ExitCode {
         Command::Encode(a) => encode(&a),
         Command::Convert(a) => convert(&a),
         Command::Inspect(a) => inspect::run(&a),
+        Command::Get(a) => get(&a),
+        Command::Validate(a) => validate(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -627,4 +716,63 @@ fn convert_one<'a, R: ProtoRead<'a>>(
         Protocol::Compact => go(&mut r, &mut CompactWriter::new(out), envelope)?,
     }
     Ok(r.position())
+}
+
+fn get(a: &GetArgs) -> Result<()> {
+    let types = DynSchema::new(load(&a.schema.idl, &a.schema.include)?)?;
+    let path = dynthrift::path::Path::compile(&types, &a.schema.ty, &a.path)?;
+    let input = Input::read(a.input.as_deref())?;
+    let value = path
+        .get(&input.bytes, a.protocol.into())?
+        .ok_or_else(|| {
+            msg(format!(
+                "no value at '{}' in the input (an absent field, an index past the end or a missing key)",
+                a.path
+            ))
+        })?;
+    let text = serde_json::to_string(&value).map_err(|e| msg(format!("as JSON: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    if a.pretty {
+        writeln!(out, "{}", dynthrift::json::pretty(&text))?;
+    } else {
+        writeln!(out, "{text}")?;
+    }
+    Ok(())
+}
+
+fn validate(a: &ValidateArgs) -> Result<()> {
+    use dynthrift::validate::Validator;
+    let schema = load(&a.schema.idl, &a.schema.include)?;
+    let validator = if a.lenient {
+        let v = Validator::lenient(&schema);
+        for w in v.warnings() {
+            eprintln!("dynthrift: warning: {w}");
+        }
+        v
+    } else {
+        Validator::new(&schema)?
+    };
+    let types = DynSchema::new(schema)?;
+    types.schema().expect_struct(&a.schema.ty)?;
+    let input = Input::read(a.input.as_deref())?;
+    let protocol: Protocol = a.protocol.into();
+    let progress = Progress::new(input.bytes.len() as u64, a.framed);
+    let mut count = 0;
+    for (n, unit) in input.units(a.framed).enumerate() {
+        let (base, bytes) = unit?;
+        // Decoded in full first: the bytes must be a well-formed struct of the type (required
+        // fields, UTF-8, nothing after it), not only satisfy the rules.
+        DynStruct::decode(&types, &a.schema.ty, bytes, protocol)
+            .and_then(|v| validator.check(&v))
+            .map_err(|e| in_unit(e.into(), a.framed, n, base))?;
+        count += 1;
+        progress.set((base + bytes.len()) as u64);
+    }
+    progress.finish();
+    if a.framed {
+        println!("ok: {count} frame(s) valid");
+    } else {
+        println!("ok");
+    }
+    Ok(())
 }

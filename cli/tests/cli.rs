@@ -356,3 +356,237 @@ fn errors_are_clear() {
         "{help}"
     );
 }
+
+fn request_idl() -> String {
+    sample("request.thrift")
+}
+
+/// The JSON of `request-ok.bin` and `request-bad.bin` (the bad one breaks `vt.elem.gt` at
+/// `Values[2]`).
+const REQUEST_OK: &str =
+    r#"{"Message":"Debug: disk almost full","ID":4242,"Values":[0.5,1.5,2.5],"Level":"Info"}"#;
+const REQUEST_BAD: &str =
+    r#"{"Message":"Debug: disk almost full","ID":4242,"Values":[0.5,1.5,0.1],"Level":"Info"}"#;
+
+/// `request-ok.bin` and `request-bad.bin` are `REQUEST_OK` and `REQUEST_BAD` encoded in Binary
+/// by `dynthrift encode` (`DYNTHRIFT_BLESS=1` writes them anew).
+#[test]
+fn validation_samples_have_their_provenance() {
+    let encode = ["encode", "--idl", &request_idl(), "--type", "Request"];
+    for (file, json) in [
+        ("request-ok.bin", REQUEST_OK),
+        ("request-bad.bin", REQUEST_BAD),
+    ] {
+        let bytes = ok(&encode, Some(json.as_bytes()));
+        if std::env::var("DYNTHRIFT_BLESS").is_ok_and(|v| v == "1") {
+            std::fs::write(sample(file), &bytes).unwrap();
+        }
+        assert_eq!(std::fs::read(sample(file)).unwrap(), bytes, "{file}");
+    }
+}
+
+#[test]
+fn get_reads_one_value_by_path() {
+    let get = |path: &str, file: &str, proto: &str| {
+        let out = ok(
+            &[
+                "get",
+                "--idl",
+                &baseline(),
+                "--type",
+                "Nesting",
+                "--path",
+                path,
+                "-p",
+                proto,
+                &sample(file),
+            ],
+            None,
+        );
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    let n = tk::nesting();
+    for (file, proto) in [("nesting.bin", "binary"), ("nesting.compact", "compact")] {
+        assert_eq!(
+            get("ListSimple[3].StringField", file, proto),
+            serde_json::json!(tk::sample_string())
+        );
+        assert_eq!(
+            get(r#"MapStringSimple["3"].I32Field"#, file, proto),
+            serde_json::json!(n.map_string_simple["3"].i32_field)
+        );
+        assert_eq!(
+            get("MapI32I64[5]", file, proto),
+            serde_json::json!(i64::MIN)
+        );
+        assert_eq!(get("ListI32[7]", file, proto), serde_json::json!(i32::MIN));
+        let mut b64 = Vec::new();
+        dynthrift::json::serde::base64_encode(&tk::sample_binary(), &mut b64);
+        assert_eq!(
+            get("Binary", file, proto),
+            serde_json::json!(String::from_utf8(b64).unwrap())
+        );
+        // A struct: what `decode` prints for it.
+        let simple = ok(
+            &[
+                "decode",
+                "--idl",
+                &baseline(),
+                "--type",
+                "Simple",
+                &sample("simple.bin"),
+            ],
+            None,
+        );
+        assert_eq!(
+            get("SimpleStruct", file, proto),
+            serde_json::from_slice::<serde_json::Value>(&simple).unwrap()
+        );
+    }
+    // From standard input, pretty.
+    let bytes = std::fs::read(sample("nesting.bin")).unwrap();
+    let out = ok(
+        &[
+            "get",
+            "--idl",
+            &baseline(),
+            "--type",
+            "Nesting",
+            "--path",
+            "SimpleStruct",
+            "--pretty",
+        ],
+        Some(&bytes),
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("\n  \"I32Field\": 2147483647"), "{text}");
+    // Absent values and bad paths are errors that say so.
+    let base = ["get", "--idl", &baseline(), "--type", "Nesting", "--path"];
+    let err = fails(&[&base[..], &["ListSimple[8]"]].concat(), Some(&bytes));
+    assert_eq!(
+        err.trim(),
+        "dynthrift: no value at 'ListSimple[8]' in the input (an absent field, an index past the end or a missing key)"
+    );
+    let err = fails(&[&base[..], &["ListSimple[x]"]].concat(), Some(&bytes));
+    assert!(err.contains("path 'ListSimple[x]' column 12"), "{err}");
+    let err = fails(&[&base[..], &["Nope"]].concat(), Some(&bytes));
+    assert!(err.contains("Nope"), "{err}");
+    let err = fails(
+        &[&base[..], &["ListSimple[3]"]].concat(),
+        Some(&bytes[..100]),
+    );
+    assert!(err.contains("(offset "), "{err}");
+    let help = String::from_utf8(ok(&["get", "--help"], None)).unwrap();
+    assert!(help.contains("MapStringSimple"), "{help}");
+}
+
+#[test]
+fn validate_checks_the_annotations() {
+    let base = ["validate", "--idl", &request_idl(), "--type", "Request"];
+    let out = ok(&[&base[..], &[&sample("request-ok.bin")]].concat(), None);
+    assert_eq!(String::from_utf8(out).unwrap(), "ok\n");
+    let out = run(&[&base[..], &[&sample("request-bad.bin")]].concat(), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "dynthrift: validation error at Request.Values[2]: vt.elem.gt 0.25 violated (value 0.1)\n"
+    );
+    // Compact, from standard input.
+    let compact = ok(
+        &["convert", "--from", "binary", "--to", "compact"],
+        Some(&std::fs::read(sample("request-bad.bin")).unwrap()),
+    );
+    let err = fails(&[&base[..], &["-p", "compact"]].concat(), Some(&compact));
+    assert!(err.contains("vt.elem.gt 0.25 violated"), "{err}");
+    // Framed: every frame checked, the bad one named.
+    let mut framed = Vec::new();
+    for f in ["request-ok.bin", "request-ok.bin", "request-bad.bin"] {
+        let b = std::fs::read(sample(f)).unwrap();
+        framed.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        framed.extend_from_slice(&b);
+    }
+    let n = framed.len() / 3;
+    let out = ok(&[&base[..], &["--framed"]].concat(), Some(&framed[..2 * n]));
+    assert_eq!(String::from_utf8(out).unwrap(), "ok: 2 frame(s) valid\n");
+    let err = fails(&[&base[..], &["--framed"]].concat(), Some(&framed));
+    assert!(
+        err.starts_with(&format!(
+            "dynthrift: frame 2 (at offset {}): validation error at Request.Values[2]",
+            2 * n
+        )),
+        "{err}"
+    );
+    // Bytes that are not a well-formed Request fail too, even where no rule looks.
+    let ok_bytes = std::fs::read(sample("request-ok.bin")).unwrap();
+    let err = fails(&base, Some(&ok_bytes[..ok_bytes.len() - 1]));
+    assert!(err.contains("decode error"), "{err}");
+    let err = fails(&base, Some(&[ok_bytes.clone(), vec![0]].concat()));
+    assert!(err.contains("1 bytes after the end of the struct"), "{err}");
+    // Unsupported annotations: an error listing them, or warnings with --lenient.
+    let dir = std::env::temp_dir().join(format!("dynthrift-vt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let idl = dir.join("odd.thrift");
+    std::fs::write(
+        &idl,
+        "struct R {\n  1: i32 a (vt.gt = \"3\", vt.assert = \"@len($a) > 1\")\n}\n",
+    )
+    .unwrap();
+    let idl = idl.to_str().unwrap();
+    let three = ok(
+        &["encode", "--idl", idl, "--type", "R"],
+        Some(br#"{"a":3}"#),
+    );
+    let err = fails(&["validate", "--idl", idl, "--type", "R"], Some(&three));
+    assert!(err.contains("vt.assert"), "{err}");
+    let out = run(
+        &["validate", "--idl", idl, "--type", "R", "--lenient"],
+        Some(&three),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("warning:") && err.contains("vt.assert"),
+        "{err}"
+    );
+    assert!(err.contains("vt.gt 3 violated (value 3)"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+    let help = String::from_utf8(ok(&["validate", "--help"], None)).unwrap();
+    assert!(
+        help.contains("vt.min_size") && help.contains("exits with status 1"),
+        "{help}"
+    );
+}
+
+/// The progress bar of long streams, forced on (standard error is not a terminal here).
+#[test]
+fn progress_bar_can_be_forced() {
+    let framed = std::fs::read(sample("thrifttest.framed")).unwrap();
+    let total = framed.len();
+    let args = [
+        "decode",
+        "--idl",
+        &thrift_test(),
+        "--service",
+        "ThriftTest",
+        "--framed",
+        &sample("thrifttest.framed"),
+    ];
+    let mut c = bin();
+    let out = c
+        .args(args)
+        .env("DYNTHRIFT_PROGRESS", "always")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), MESSAGES);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(&format!("{total} B/{total} B")), "{err}");
+    // Without it, and short input: nothing on standard error.
+    let out = bin()
+        .args(args)
+        .env_remove("DYNTHRIFT_PROGRESS")
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty());
+}

@@ -11,7 +11,8 @@ use dynthrift_interp::serde::{base64_decode, double_parse, uuid_parse};
 
 use crate::plan::{Plan, T};
 use crate::sink::{BinarySink, CompactSink, Sink};
-use crate::to_json::{Seen, next_special};
+use crate::text::{ESCAPE, base64_decode_groups, next_special, special_mask};
+use crate::to_json::Seen;
 
 /// Transcodes the JSON text of a struct `si` of the plan into a new buffer, without checking
 /// that the outermost struct is complete nor adding its defaults (for rendering defaults).
@@ -82,6 +83,47 @@ struct FromJson<'p, W> {
     w: W,
     limits: &'p Limits,
     partial: bool,
+}
+
+/// Room kept free past the write position when unescaping.
+const ROOM: usize = 16;
+
+/// Makes room for more unescaped text: the string so far (from `base`) again, at least 256.
+#[cold]
+#[inline(never)]
+fn grow(out: &mut Vec<u8>, j: usize, base: usize) {
+    out.resize(j + ROOM + (j - base).max(256), 0);
+}
+
+/// The byte a one-letter escape stands for (`\n` → newline), 0 for the others.
+static UNESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'/' as usize] = b'/';
+    t[b'b' as usize] = 8;
+    t[b'f' as usize] = 12;
+    t[b'n' as usize] = b'\n';
+    t[b'r' as usize] = b'\r';
+    t[b't' as usize] = b'\t';
+    t
+};
+
+/// The value of eight ASCII digits, `None` when one is not a digit.
+#[inline(always)]
+fn eight_digits(chunk: &[u8]) -> Option<u64> {
+    let w = u64::from_le_bytes(chunk.try_into().ok()?);
+    const HI: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    if w & HI != 0x3030_3030_3030_3030
+        || (w.wrapping_add(0x0606_0606_0606_0606) & HI) != 0x3030_3030_3030_3030
+    {
+        return None;
+    }
+    // Pairs, then quads, then the eight (the first digit is the lowest byte).
+    let d = w - 0x3030_3030_3030_3030;
+    let d = (d * 10 + (d >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let d = (d * 100 + (d >> 16)) & 0x0000_ffff_0000_ffff;
+    Some((d * 10000 + (d >> 32)) & 0xffff_ffff)
 }
 
 /// What a JSON value starts with.
@@ -210,19 +252,19 @@ impl<'p, W: Sink> FromJson<'p, W> {
         }
     }
 
-    /// A string at `pos` (the opening quote) without escapes: its bytes; with escapes: `None`
-    /// (nothing consumed).
+    /// A string at `pos` (the opening quote): `Ok(bytes)` when it has no escapes (then it is
+    /// consumed), else `Err(i)`, the index of its first backslash (nothing consumed).
     #[inline(always)]
-    fn plain_str(&mut self) -> Result<Option<&'p [u8]>> {
+    fn plain_str(&mut self) -> Result<std::result::Result<&'p [u8], usize>> {
         let s = self.s;
         let start = self.pos + 1;
         let i = next_special(s, start);
         match s.get(i) {
             Some(b'"') => {
                 self.pos = i + 1;
-                Ok(Some(&s[start..i]))
+                Ok(Ok(&s[start..i]))
             }
-            Some(b'\\') => Ok(None),
+            Some(b'\\') => Ok(Err(i)),
             Some(_) => {
                 self.pos = i;
                 Err(self.err("control character in a string"))
@@ -234,50 +276,116 @@ impl<'p, W: Sink> FromJson<'p, W> {
         }
     }
 
-    /// Unescapes the string at `pos` (the opening quote) onto `out`.
-    fn escaped_str(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        self.pos += 1;
+    /// Unescapes the string whose opening quote is at `pos` and whose first backslash is at
+    /// `first` onto `out`. Writes go to a zero-filled region past `out.len()` (grown as needed,
+    /// truncated at the end): plain text a word at a time, escapes by table.
+    fn escaped_str(&mut self, first: usize, out: &mut Vec<u8>) -> Result<()> {
+        let s = self.s;
+        let base = out.len();
+        out.extend_from_slice(&s[self.pos + 1..first]);
+        let mut j = out.len();
+        out.resize(j + ROOM, 0);
+        // A plain slice, so that the stores do not make the compiler reload the `Vec`.
+        let mut buf = out.as_mut_slice();
+        let mut i = first;
         loop {
-            // Escapes often come in runs: look for the next special byte only after text.
-            if self.s.get(self.pos) != Some(&b'\\') {
-                let i = next_special(self.s, self.pos);
-                out.extend_from_slice(&self.s[self.pos..i]);
-                self.pos = i;
-            }
-            let Some(&b) = self.s.get(self.pos) else {
-                return Err(self.err("unterminated string"));
-            };
-            match b {
-                b'"' => {
-                    self.pos += 1;
+            // `s[i]` is a special byte (or the end).
+            match s.get(i) {
+                Some(b'\\') => {
+                    if j + ROOM > buf.len() {
+                        grow(out, j, base);
+                        buf = out.as_mut_slice();
+                    }
+                    let mut four = false;
+                    // Four one-letter escapes at once (runs like `\r\n\t\t` are common).
+                    if let Some(chunk) = s.get(i..i + 8) {
+                        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+                        if w & 0x00ff_00ff_00ff_00ff == 0x005c_005c_005c_005c {
+                            let c = [
+                                UNESCAPE[chunk[1] as usize],
+                                UNESCAPE[chunk[3] as usize],
+                                UNESCAPE[chunk[5] as usize],
+                                UNESCAPE[chunk[7] as usize],
+                            ];
+                            if !c.contains(&0) {
+                                buf[j..j + 4].copy_from_slice(&c);
+                                j += 4;
+                                i += 8;
+                                if s.get(i) == Some(&b'\\') {
+                                    continue;
+                                }
+                                four = true;
+                            }
+                        }
+                    }
+                    if !four {
+                        let e = s.get(i + 1).copied().unwrap_or(0);
+                        let c = UNESCAPE[e as usize];
+                        if c != 0 {
+                            buf[j] = c;
+                            j += 1;
+                            i += 2;
+                        } else if e == b'u' {
+                            self.pos = i;
+                            let c = self.unicode_escape()?;
+                            i = self.pos;
+                            j += c.encode_utf8(&mut buf[j..j + 4]).len();
+                        } else if i + 1 == s.len() {
+                            self.pos = i + 1;
+                            return Err(self.err("unterminated string"));
+                        } else {
+                            self.pos = i;
+                            return Err(self.err("invalid escape"));
+                        }
+                    }
+                    // Escapes often come in runs.
+                    if s.get(i) == Some(&b'\\') {
+                        continue;
+                    }
+                }
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    out.truncate(j);
                     return Ok(());
                 }
-                b'\\' => {
-                    let Some(&e) = self.s.get(self.pos + 1) else {
-                        self.pos += 1;
-                        return Err(self.err("unterminated string"));
-                    };
-                    let c = match e {
-                        b'"' => b'"',
-                        b'\\' => b'\\',
-                        b'/' => b'/',
-                        b'b' => 8,
-                        b'f' => 12,
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'u' => {
-                            let c = self.unicode_escape()?;
-                            let mut buf = [0; 4];
-                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                            continue;
-                        }
-                        _ => return Err(self.err("invalid escape")),
-                    };
-                    out.push(c);
-                    self.pos += 2;
+                Some(_) => {
+                    self.pos = i;
+                    return Err(self.err("control character in a string"));
                 }
-                _ => return Err(self.err("control character in a string")),
+                None => {
+                    self.pos = s.len();
+                    return Err(self.err("unterminated string"));
+                }
+            }
+            // Plain text up to the next special byte, a word at a time (over-long stores are
+            // overwritten next).
+            loop {
+                if j + ROOM > buf.len() {
+                    grow(out, j, base);
+                    buf = out.as_mut_slice();
+                }
+                if let Some(chunk) = s.get(i..i + 8) {
+                    buf[j..j + 8].copy_from_slice(chunk);
+                    let m = special_mask(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+                    if m == 0 {
+                        i += 8;
+                        j += 8;
+                        continue;
+                    }
+                    let k = (m.trailing_zeros() / 8) as usize;
+                    i += k;
+                    j += k;
+                } else {
+                    while let Some(&b) = s.get(i) {
+                        if ESCAPE[b as usize] != 0 {
+                            break;
+                        }
+                        buf[j] = b;
+                        i += 1;
+                        j += 1;
+                    }
+                }
+                break;
             }
         }
     }
@@ -317,12 +425,14 @@ impl<'p, W: Sink> FromJson<'p, W> {
     where
         'p: 'x,
     {
-        if let Some(b) = self.plain_str()? {
-            return Ok(b);
+        match self.plain_str()? {
+            Ok(b) => Ok(b),
+            Err(first) => {
+                scratch.clear();
+                self.escaped_str(first, scratch)?;
+                Ok(scratch)
+            }
         }
-        scratch.clear();
-        self.escaped_str(scratch)?;
-        Ok(scratch)
     }
 
     fn number(&mut self) -> Result<Num<'p>> {
@@ -333,17 +443,38 @@ impl<'p, W: Sink> FromJson<'p, W> {
             i += 1;
         }
         let digits = i;
-        let mut v: i128 = 0;
+        // Up to 16 digits eight at a time, then one at a time; more than 19 digits (beyond
+        // u64) again the slow way.
+        let mut v: u64 = 0;
+        for _ in 0..2 {
+            match s.get(i..i + 8).and_then(eight_digits) {
+                Some(d) => {
+                    v = v * 100_000_000 + d;
+                    i += 8;
+                }
+                None => break,
+            }
+        }
         while let Some(&c) = s.get(i) {
-            if !c.is_ascii_digit() {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
                 break;
             }
-            // Saturates far beyond i64; range is checked by the caller.
-            if v < (1 << 100) {
-                v = v * 10 + (c - b'0') as i128;
-            }
+            v = v.wrapping_mul(10).wrapping_add(d as u64);
             i += 1;
         }
+        let v = if i - digits <= 19 {
+            v as i128
+        } else {
+            let mut big: i128 = 0;
+            for &c in &s[digits..i] {
+                // Saturates far beyond i64; range is checked by the caller.
+                if big < (1 << 100) {
+                    big = big * 10 + (c - b'0') as i128;
+                }
+            }
+            big
+        };
         if i == digits || (s[digits] == b'0' && i > digits + 1) {
             return Err(self.err("invalid number"));
         }
@@ -412,25 +543,37 @@ impl<'p, W: Sink> FromJson<'p, W> {
                 if self.s.get(self.pos) != Some(&b'"') {
                     return Err(self.err("expected a string key"));
                 }
-                let key = self.str_to(&mut key_buf)?;
-                // Keys usually come in declaration order: try the next field first.
-                let found = match s.fields.get(guess) {
-                    Some(f) if !plan.mapping.field_ids && f.name.as_bytes() == key => Some(guess),
-                    _ => s.by_key(key),
-                };
-                if let Some(i) = found {
-                    guess = i + 1;
-                }
-                self.colon()?;
-                match found {
-                    None => {
-                        if !plan.mapping.ignore_unknown {
+                // Keys usually come in declaration order, written as we write them: try the
+                // next field's `"key":` first (key and colon in one comparison).
+                let next = s.fields.get(guess).map(|f| &f.key[..]);
+                let found = match next {
+                    Some(k) if self.s.get(self.pos..self.pos + k.len()) == Some(k) => {
+                        self.pos += k.len();
+                        Some(guess)
+                    }
+                    _ => {
+                        let key = self.str_to(&mut key_buf)?;
+                        let found = match s.fields.get(guess) {
+                            Some(f) if !plan.mapping.field_ids && f.name.as_bytes() == key => {
+                                Some(guess)
+                            }
+                            _ => s.by_key(key),
+                        };
+                        self.colon()?;
+                        if found.is_none() && !plan.mapping.ignore_unknown {
                             let key = String::from_utf8_lossy(key).into_owned();
                             self.pos = key_at;
                             return Err(self.err(format!("{} has no field '{key}'", s.name)));
                         }
-                        self.skip_value(depth)?;
+                        found
                     }
+                };
+                if let Some(i) = found {
+                    guess = i + 1;
+                }
+                match found {
+                    // Unknown and ignored (else an error above).
+                    None => self.skip_value(depth)?,
                     Some(i) => {
                         let f = &s.fields[i];
                         if self.peek() == Tok::Null {
@@ -549,8 +692,8 @@ impl<'p, W: Sink> FromJson<'p, W> {
                     Tok::Str => {
                         let at = self.pos;
                         match self.plain_str()? {
-                            Some(b"true") => true,
-                            Some(b"false") => false,
+                            Ok(b"true") => true,
+                            Ok(b"false") => false,
                             _ => {
                                 self.pos = at;
                                 return Err(self.err("expected a bool, found a string"));
@@ -630,19 +773,22 @@ impl<'p, W: Sink> FromJson<'p, W> {
                     return Err(self.mismatch(ty, t));
                 }
                 let at = self.pos;
-                if let Some(b) = self.plain_str()? {
-                    self.check_str_len(b.len(), at)?;
-                    self.w.bytes(b)?;
-                } else {
-                    let m = self.w.bytes_begin();
-                    let start = self.w.out().len();
-                    let mut out = std::mem::take(self.w.out());
-                    let r = self.escaped_str(&mut out);
-                    *self.w.out() = out;
-                    r?;
-                    let n = self.w.out().len() - start;
-                    self.check_str_len(n, at)?;
-                    self.w.bytes_end(m)?;
+                match self.plain_str()? {
+                    Ok(b) => {
+                        self.check_str_len(b.len(), at)?;
+                        self.w.bytes(b)?;
+                    }
+                    Err(first) => {
+                        let m = self.w.bytes_begin();
+                        let start = self.w.out().len();
+                        let mut out = std::mem::take(self.w.out());
+                        let r = self.escaped_str(first, &mut out);
+                        *self.w.out() = out;
+                        r?;
+                        let n = self.w.out().len() - start;
+                        self.check_str_len(n, at)?;
+                        self.w.bytes_end(m)?;
+                    }
                 }
             }
             T::Binary => {
@@ -651,13 +797,27 @@ impl<'p, W: Sink> FromJson<'p, W> {
                     return Err(self.mismatch(ty, t));
                 }
                 let at = self.pos;
-                let mut buf = Vec::new();
-                let text = self.str_to(&mut buf)?;
                 let m = self.w.bytes_begin();
                 let start = self.w.out().len();
-                if let Err(i) = base64_decode(text, self.w.out()) {
-                    self.pos = at + 1 + i;
-                    return Err(self.err("invalid base64"));
+                // Whole groups straight from the JSON text, then the tail up to the quote.
+                let s = self.s;
+                let i = at + 1 + base64_decode_groups(&s[at + 1..], self.w.out());
+                let end = next_special(s, i);
+                if s.get(end) == Some(&b'"') {
+                    if let Err(k) = base64_decode(&s[i..end], self.w.out()) {
+                        self.pos = i + k;
+                        return Err(self.err("invalid base64"));
+                    }
+                    self.pos = end + 1;
+                } else {
+                    // Escapes in the string (or a bad string): unescape first.
+                    self.w.out().truncate(start);
+                    let mut buf = Vec::new();
+                    let text = self.str_to(&mut buf)?;
+                    if let Err(k) = base64_decode(text, self.w.out()) {
+                        self.pos = at + 1 + k;
+                        return Err(self.err("invalid base64"));
+                    }
                 }
                 let n = self.w.out().len() - start;
                 self.check_str_len(n, at)?;

@@ -63,6 +63,7 @@ mod from_json;
 mod plan;
 mod pretty;
 mod sink;
+mod text;
 mod to_json;
 
 use std::sync::Arc;

@@ -85,6 +85,9 @@ pub(crate) struct FPlan {
     pub req: Requiredness,
     /// `"name":` or `"id":`, as written.
     pub key: Box<[u8]>,
+    /// `,` and `key` (`[0]`), `{` and `key` (`[1]`, for the first field: it rewrites the
+    /// struct's `{`), zero-padded to 32 bytes when they fit: written with one fixed-size copy.
+    pub key32: Option<[[u8; 32]; 2]>,
     /// Written when the input lacks this field: the value as JSON, and as Thrift value bytes.
     pub default: Option<Default>,
 }
@@ -275,7 +278,7 @@ impl Builder<'_> {
 /// `"text"`, for texts that need no escaping (names from an IDL).
 fn quoted(text: &[u8]) -> Box<[u8]> {
     let mut v = Vec::with_capacity(text.len() + 2);
-    crate::to_json::write_str(&mut v, text);
+    crate::text::write_str(&mut v, text);
     v.into()
 }
 
@@ -425,7 +428,7 @@ fn struct_plan(shape: &Shape<'_>, fields: &[(FieldDef, T)], m: &Mapping) -> Resu
             key.extend_from_slice(itoa::Buffer::new().format(f.id).as_bytes());
             key.push(b'"');
         } else {
-            crate::to_json::write_str(&mut key, f.name.as_bytes());
+            crate::text::write_str(&mut key, f.name.as_bytes());
         }
         key.push(b':');
         fs.push(FPlan {
@@ -434,6 +437,13 @@ fn struct_plan(shape: &Shape<'_>, fields: &[(FieldDef, T)], m: &Mapping) -> Resu
             ty: t.clone(),
             ttype: t.ttype(),
             req: if union { Requiredness::Optional } else { f.req },
+            key32: (key.len() < 32).then(|| {
+                let mut k = [[b','; 32], [b'{'; 32]];
+                for k in &mut k {
+                    k[1..=key.len()].copy_from_slice(&key);
+                }
+                k
+            }),
             key: key.into(),
             default: None,
         });

@@ -182,6 +182,13 @@ impl<'o> CompactSink<'o> {
     /// Replaces `out[at..at + reserved]` by `bytes` (moving what follows when the sizes differ).
     #[cold]
     fn splice(&mut self, at: usize, reserved: usize, bytes: &[u8]) {
+        if bytes.len() <= reserved {
+            let end = self.out.len();
+            self.out[at..at + bytes.len()].copy_from_slice(bytes);
+            self.out.copy_within(at + reserved..end, at + bytes.len());
+            self.out.truncate(end - (reserved - bytes.len()));
+            return;
+        }
         self.out.splice(at..at + reserved, bytes.iter().copied());
     }
 }
@@ -263,21 +270,24 @@ impl Sink for CompactSink<'_> {
         self.out.extend_from_slice(v);
         Ok(())
     }
+    /// Two bytes reserved for the length: the strings that reach here (with escapes, or
+    /// base64) are often 128 bytes or longer, and then need no move.
     #[inline]
     fn bytes_begin(&mut self) -> Mark {
-        self.out.push(0);
+        self.out.extend_from_slice(&[0, 0]);
         Mark(self.out.len(), 0)
     }
     #[inline]
     fn bytes_end(&mut self, m: Mark) -> Result<()> {
         let n = self.out.len() - m.0;
         check_len(n)?;
-        if n < 0x80 {
-            self.out[m.0 - 1] = n as u8;
+        if (0x80..0x4000).contains(&n) {
+            self.out[m.0 - 2] = (n as u8) | 0x80;
+            self.out[m.0 - 1] = (n >> 7) as u8;
         } else {
             let mut buf = [0; 10];
             let k = varint_bytes(n as u64, &mut buf);
-            self.splice(m.0 - 1, 1, &buf[..k]);
+            self.splice(m.0 - 2, 2, &buf[..k]);
         }
         Ok(())
     }

@@ -6,141 +6,10 @@ use dynthrift_core::error::PathSegment;
 use dynthrift_core::wire::{ProtoRead, enter, utf8};
 use dynthrift_core::{Error, ErrorKind, Result, TType};
 use dynthrift_interp::Limits;
-use dynthrift_interp::serde::{base64_encode, uuid_format};
+use dynthrift_interp::serde::uuid_format;
 
 use crate::plan::{Plan, T};
-
-/// Which bytes need escaping in a JSON string (as serde_json escapes them): 0 none, else the
-/// escape letter (`u` for `\u00XX`).
-static ESCAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t
-};
-
-/// Whether any of the 8 bytes of `w` needs escaping in a JSON string (`"`, `\\`, or below
-/// 0x20): the classic "has a byte less than / equal to" word tricks, exact for these constants.
-#[inline(always)]
-pub(crate) fn word_needs_escape(w: u64) -> bool {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let below = w.wrapping_sub(LO * 0x20) & !w & HI;
-    let q = w ^ (LO * b'"' as u64);
-    let quote = q.wrapping_sub(LO) & !q & HI;
-    let b = w ^ (LO * b'\\' as u64);
-    let backslash = b.wrapping_sub(LO) & !b & HI;
-    (below | quote | backslash) != 0
-}
-
-/// Index of the first byte at or after `i` that needs escaping (or `s.len()`).
-#[inline(always)]
-pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = s.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        if word_needs_escape(w) {
-            break;
-        }
-        i += 8;
-    }
-    while let Some(&b) = s.get(i) {
-        if ESCAPE[b as usize] != 0 {
-            return i;
-        }
-        i += 1;
-    }
-    i
-}
-
-/// Per byte: its escaped form as the little-endian bytes of a word, and its length.
-static ESCAPED: [(u64, u8); 256] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [(0u64, 1u8); 256];
-    let mut i = 0;
-    while i < 256 {
-        let e = ESCAPE[i];
-        t[i] = if e == 0 {
-            (i as u64, 1)
-        } else if e == b'u' {
-            let bytes = [b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 0];
-            (u64::from_le_bytes(bytes), 6)
-        } else {
-            (b'\\' as u64 | (e as u64) << 8, 2)
-        };
-        i += 1;
-    }
-    t
-};
-
-/// The high bit of each byte of `w` that needs escaping, exactly (no carries between bytes).
-#[inline(always)]
-fn special_mask(w: u64) -> u64 {
-    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const LO: u64 = 0x0101_0101_0101_0101;
-    // High bit set where the byte is >= 0x20 (bytes >= 0x80 count as >= 0x20).
-    let ge20 = ((w & LO7) + LO * (0x80 - 0x20)) | w;
-    let zero = |x: u64| !(((x & LO7) + LO7) | x) & HI;
-    (!ge20 & HI) | zero(w ^ (LO * b'"' as u64)) | zero(w ^ (LO * b'\\' as u64))
-}
-
-/// Appends `s` as a quoted JSON string (escaping as serde_json does).
-#[inline]
-pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    // Blocks bound the room reserved (6 bytes out per byte in at worst, + a word of slack);
-    // zero-filling it costs less than counting the special bytes first.
-    for block in s.chunks(4096) {
-        let start = out.len();
-        out.resize(start + block.len() * 6 + 16, 0);
-        let buf = &mut out[start..];
-        let mut j = 0;
-        let mut words = block.chunks_exact(8);
-        for chunk in &mut words {
-            let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-            let mut m = special_mask(w);
-            if m == 0 {
-                buf[j..j + 8].copy_from_slice(chunk);
-                j += 8;
-                continue;
-            }
-            // Copy the text between special bytes a word at a time (the over-long store is
-            // overwritten next), and each special byte's escape.
-            let mut last = 0u32;
-            while m != 0 {
-                let k = m.trailing_zeros() / 8;
-                buf[j..j + 8].copy_from_slice(&(w >> (8 * last)).to_le_bytes());
-                j += (k - last) as usize;
-                let (code, len) = ESCAPED[chunk[k as usize] as usize];
-                buf[j..j + 8].copy_from_slice(&code.to_le_bytes());
-                j += len as usize;
-                last = k + 1;
-                m &= m - 1;
-            }
-            if last < 8 {
-                buf[j..j + 8].copy_from_slice(&(w >> (8 * last)).to_le_bytes());
-                j += (8 - last) as usize;
-            }
-        }
-        for &b in words.remainder() {
-            let (code, len) = ESCAPED[b as usize];
-            buf[j..j + 8].copy_from_slice(&code.to_le_bytes());
-            j += len as usize;
-        }
-        out.truncate(start + j);
-    }
-    out.push(b'"');
-}
+use crate::text::{base64_encode, write_str};
 
 /// A bitmap of the fields seen in one struct.
 pub(crate) enum Seen {
@@ -238,11 +107,8 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
                             "union has more than one field set",
                         ));
                     }
-                    if !first {
-                        self.out.push(b',');
-                    }
+                    put_key(self.out, f, first);
                     first = false;
-                    self.out.extend_from_slice(&f.key);
                     self.value(&f.ty, depth).map_err(|e| e.in_field(&f.name))?;
                 }
                 // Unknown id, or a known id with another wire type (schema evolution): skip.
@@ -301,9 +167,13 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
             }
             T::Enum(e) => {
                 let v = self.r.read_i32()?;
-                match self.plan.enums[*e as usize].names.get(&v) {
-                    Some(name) if self.plan.mapping.enum_names => self.out.extend_from_slice(name),
-                    _ => self.out.extend_from_slice(self.ib.format(v).as_bytes()),
+                let name = match self.plan.mapping.enum_names {
+                    true => self.plan.enums[*e as usize].names.get(&v),
+                    false => None,
+                };
+                match name {
+                    Some(name) => self.out.extend_from_slice(name),
+                    None => self.out.extend_from_slice(self.ib.format(v).as_bytes()),
                 }
             }
             T::I64 => {
@@ -327,9 +197,7 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
             }
             T::Binary => {
                 let b = self.bytes()?;
-                self.out.push(b'"');
                 base64_encode(b, self.out);
-                self.out.push(b'"');
             }
             T::Uuid => {
                 let u = self.r.read_uuid()?;
@@ -451,7 +319,7 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn bytes(&mut self) -> Result<&'a [u8]> {
         let at = self.r.position();
         let b = self.r.read_binary()?;
@@ -477,6 +345,27 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
             ));
         }
         Ok(())
+    }
+}
+
+/// Writes a field's `"key":`, after a `,` unless it is the first (then right after the
+/// struct's `{`): short keys with one fixed-size copy (no call to `memcpy`, one update of the
+/// length).
+#[inline(always)]
+fn put_key(out: &mut Vec<u8>, f: &crate::plan::FPlan, first: bool) {
+    match &f.key32 {
+        Some(ks) => {
+            let at = out.len().saturating_sub(first as usize);
+            out.truncate(at);
+            out.extend_from_slice(&ks[first as usize]);
+            out.truncate(at + 1 + f.key.len());
+        }
+        None => {
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(&f.key)
+        }
     }
 }
 

@@ -465,3 +465,101 @@ proptest! {
         prop_assert_eq!(t.to_json(&bytes, Protocol::Binary).unwrap(), json);
     }
 }
+
+/// Ours and the tree path (serde_json) give the same bytes for `json`, both protocols.
+fn same_bytes_as_tree(types: &Arc<DynSchema>, name: &str, json: &str) {
+    let t = Transcoder::new(types, name, Mapping::default()).unwrap();
+    let tree = from_json_str(types, name, json, &Mapping::default()).unwrap();
+    for p in PROTOCOLS {
+        assert_eq!(
+            t.from_json(json, p).unwrap(),
+            tree.encode(p).unwrap(),
+            "{json} {p:?}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Every escape form, in runs and between plain text, long enough to cross the word-wide
+    /// paths and the Compact length boundary at 128 bytes.
+    #[test]
+    fn unescaping_matches_serde_json(
+        body in "([a-z é你]|\\\\[nrtbf/\"\\\\]|\\\\u00[01][0-9a-f]|\\\\u4f60|\\\\ud83d\\\\ude00){0,160}"
+    ) {
+        let types = DynSchema::new(dynthrift::idl::parse_str("struct S { 1: string s, 2: list<string> l }").unwrap()).unwrap();
+        let json = format!("{{\"s\":\"{body}\",\"l\":[\"{body}\",\"x{body}\"]}}");
+        same_bytes_as_tree(&types, "S", &json);
+    }
+
+    /// Base64 decoded straight from the JSON text: any length, unpadded, URL-safe, or with
+    /// `\/` escapes (then the slow way).
+    #[test]
+    fn base64_from_json_matches_the_tree(
+        data in proptest::collection::vec(any::<u8>(), 0..300),
+        form in 0u8..4,
+    ) {
+        use dynthrift::json::serde::base64_encode;
+        let types = DynSchema::new(dynthrift::idl::parse_str("struct B { 1: binary b }").unwrap()).unwrap();
+        let mut text = Vec::new();
+        base64_encode(&data, &mut text);
+        let mut text = String::from_utf8(text).unwrap();
+        match form {
+            1 => text = text.trim_end_matches('=').to_string(),
+            2 => text = text.replace('+', "-").replace('/', "_"),
+            3 => text = text.replace('/', "\\/"),
+            _ => {}
+        }
+        same_bytes_as_tree(&types, "B", &format!("{{\"b\":\"{text}\"}}"));
+    }
+}
+
+#[test]
+fn escaped_strings_and_binaries_at_compact_length_boundaries() {
+    let types =
+        DynSchema::new(dynthrift::idl::parse_str("struct S { 1: string s, 2: binary b }").unwrap())
+            .unwrap();
+    for n in [0, 1, 126, 127, 128, 129, 16382, 16383, 16384, 16385] {
+        // `n` bytes once unescaped, each string with an escape.
+        let s = format!("\\n{}", "a".repeat(n.max(1) - 1));
+        let data: Vec<u8> = (0..n).map(|i| i as u8).collect();
+        let mut b = Vec::new();
+        dynthrift::json::serde::base64_encode(&data, &mut b);
+        let json = format!(
+            "{{\"s\":\"{s}\",\"b\":\"{}\"}}",
+            std::str::from_utf8(&b).unwrap()
+        );
+        same_bytes_as_tree(&types, "S", &json);
+    }
+}
+
+#[test]
+fn bad_base64_and_escapes_are_located() {
+    let types =
+        DynSchema::new(dynthrift::idl::parse_str("struct S { 1: string s, 2: binary b }").unwrap())
+            .unwrap();
+    let t = Transcoder::new(&types, "S", Mapping::default()).unwrap();
+    let e = |json: &str| {
+        t.from_json(json, Protocol::Compact)
+            .unwrap_err()
+            .to_string()
+    };
+    // The bad character is in the third group of eight, decoded from the text directly.
+    assert_eq!(
+        e(r#"{"b":"AAAAAAAAAAAAAAAAAA*AAAAA"}"#),
+        "decode error at $.b: invalid base64 (offset 24)"
+    );
+    assert_eq!(
+        e(r#"{"b":"AAAA\/AAA*"}"#),
+        "decode error at $.b: invalid base64 (offset 14)"
+    );
+    assert_eq!(
+        e(r#"{"s":"\n\r\t\q"}"#),
+        "decode error at $.s: invalid escape (offset 12)"
+    );
+    assert_eq!(
+        e(r#"{"s":"\n\r\t\n\r"#),
+        "decode error at $.s: unterminated string (offset 16)"
+    );
+}
