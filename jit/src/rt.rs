@@ -91,6 +91,7 @@ unsafe fn str_bytes<'a>(p: *const u8, kind: i32) -> &'a [u8] {
 
 /// The writer and sizer of one protocol, for the helpers.
 trait Proto {
+    const BINARY: bool;
     fn write(
         out: &mut Vec<u8>,
         f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
@@ -144,6 +145,7 @@ struct Bin;
 struct Cpt;
 
 impl Proto for Bin {
+    const BINARY: bool = true;
     fn write(
         out: &mut Vec<u8>,
         f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
@@ -158,6 +160,7 @@ impl Proto for Bin {
 }
 
 impl Proto for Cpt {
+    const BINARY: bool = false;
     fn write(
         out: &mut Vec<u8>,
         f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
@@ -172,6 +175,21 @@ impl Proto for Cpt {
 }
 
 fn write_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    if P::BINARY {
+        // SAFETY: generated code passes its live context (in write mode) and a field of the
+        // representation it names.
+        let (c, b) = unsafe { (&mut *ctx, str_bytes(p, kind)) };
+        if b.len() <= i32::MAX as usize && c.cap - c.len >= 4 + b.len() {
+            // SAFETY: the room was just checked; the context's buffer is the output's.
+            unsafe {
+                let dst = c.buf.add(c.len);
+                std::ptr::copy_nonoverlapping((b.len() as u32).to_be_bytes().as_ptr(), dst, 4);
+                std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(4), b.len());
+            }
+            c.len += 4 + b.len();
+            return STATUS_OK;
+        }
+    }
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
         let b = unsafe { str_bytes(p, kind) };
@@ -181,6 +199,15 @@ fn write_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
 }
 
 fn size_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    if P::BINARY {
+        // SAFETY: generated code passes its live context and a field of the representation
+        // it names.
+        let (c, n) = unsafe { (&mut *ctx, str_bytes(p, kind).len()) };
+        if n <= i32::MAX as usize {
+            c.len += 4 + n;
+            return STATUS_OK;
+        }
+    }
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
         let b = unsafe { str_bytes(p, kind) };
@@ -221,6 +248,11 @@ impl<P: Proto> EncFast<'_, P> {
         // SAFETY: (whole body) `p` holds a value of `node`'s representation; containers are
         // read through their descriptors, as the interpreter does.
         unsafe {
+            if P::BINARY
+                && let Some(r) = self.bin_leaves(node, p, depth)
+            {
+                return r;
+            }
             match node {
                 // Containers of leaves: the interpreter writes them in one go.
                 Node::List(elem, _) | Node::Set(elem, _) if is_leaf(elem) => {
@@ -275,6 +307,165 @@ impl<P: Proto> EncFast<'_, P> {
         }
     }
 
+    /// Binary: a leaf, or a list, set or map of leaves, written (or sized) here in one
+    /// monomorphic loop instead of the interpreter's walk; fixed-width runs are sized without
+    /// looking at them. Same bytes, limits and errors as the interpreter. `None`: not such a
+    /// value.
+    ///
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    unsafe fn bin_leaves(
+        &self,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Option<Result<(), Error>> {
+        // SAFETY: the context is live for the call; no other reference to it is held now.
+        let c = unsafe { &mut *self.ctx };
+        if let Some(leaf) = BinLeaf::of(node) {
+            // SAFETY: `p` is a live leaf of that representation; write mode: `out` is the
+            // live output vector.
+            return Some(unsafe {
+                if self.size {
+                    leaf.size(p).map(|n| c.len += n)
+                } else {
+                    with_vec(c, |out| leaf.put(p, out))
+                }
+            });
+        }
+        let (t, count) = match node {
+            // SAFETY: (these arms) `p` is the container the descriptor describes.
+            Node::List(elem, SeqRepr::Std(sd)) => (BinLeaf::of(elem)?, unsafe { (sd.len)(p) }),
+            Node::Set(elem, SetRepr::Std(sd)) => (BinLeaf::of(elem)?, unsafe { (sd.len)(p) }),
+            Node::Map(key, value, MapRepr::Std(md)) => {
+                let (k, v) = (BinLeaf::of(key)?, BinLeaf::of(value)?);
+                // SAFETY: as above.
+                let n = unsafe { (md.len)(p) };
+                let Some(depth) = depth.checked_sub(1) else {
+                    return Some(Err(enc_depth_error()));
+                };
+                let _ = depth;
+                let header = [key.ttype() as u8, value.ttype() as u8];
+                // SAFETY: as above; entries are live leaves of the key and value types.
+                return Some(unsafe {
+                    self.bin_header(c, &header, n).and_then(|()| {
+                        self.bin_run(c, k, Some(v), Some(key), n, |f| {
+                            (md.for_each)(p, &mut |a, b| f(a, b))
+                        })
+                    })
+                });
+            }
+            _ => return None,
+        };
+        if depth == 0 {
+            return Some(Err(enc_depth_error()));
+        }
+        let elem_t = match node {
+            Node::List(elem, _) | Node::Set(elem, _) => elem.ttype() as u8,
+            _ => return None,
+        };
+        // SAFETY: as above; elements are live leaves of the element type.
+        Some(unsafe {
+            self.bin_header(c, &[elem_t], count).and_then(|()| {
+                self.bin_run(c, t, None, None, count, |f| match node {
+                    Node::List(_, SeqRepr::Std(sd)) => {
+                        let (base, stride) = ((sd.as_ptr)(p), sd.elem_size);
+                        for i in 0..count {
+                            f(base.add(i * stride), std::ptr::null())?;
+                        }
+                        Ok(())
+                    }
+                    Node::Set(_, SetRepr::Std(sd)) => {
+                        (sd.for_each)(p, &mut |e| f(e, std::ptr::null()))
+                    }
+                    _ => Ok(()),
+                })
+            })
+        })
+    }
+
+    /// Writes (or sizes) a container header: `types` then the count.
+    fn bin_header(&self, c: &mut EncCtx, types: &[u8], n: usize) -> Result<(), Error> {
+        if n > i32::MAX as usize {
+            return Err(too_long(n));
+        }
+        if self.size {
+            c.len += types.len() + 4;
+            return Ok(());
+        }
+        // SAFETY: write mode: `out` is the live output vector.
+        unsafe {
+            with_vec(c, |out| {
+                out.extend_from_slice(types);
+                out.extend_from_slice(&(n as i32).to_be_bytes());
+                Ok(())
+            })
+        }
+    }
+
+    /// Writes (or sizes) `n` leaves (pairs when `second` is set: a map whose key node is
+    /// `map_key`) that `each` visits; errors get the interpreter's path segments.
+    ///
+    /// # Safety
+    /// `each` hands over live values of the leaves' representations.
+    unsafe fn bin_run(
+        &self,
+        c: &mut EncCtx,
+        first: BinLeaf<'_>,
+        second: Option<BinLeaf<'_>>,
+        map_key: Option<&Node>,
+        n: usize,
+        each: impl FnOnce(
+            &mut dyn FnMut(*const u8, *const u8) -> Result<(), Error>,
+        ) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let fixed = first.width().zip(second.map_or(Some(0), |s| s.width()));
+        if self.size {
+            if let Some((a, b)) = fixed {
+                c.len += n * (a + b);
+                return Ok(());
+            }
+            let (mut total, mut i) = (0usize, 0usize);
+            each(&mut |x, y| {
+                // SAFETY: the caller's contract.
+                unsafe {
+                    total += first
+                        .size(x)
+                        .map_err(|e| leaf_path(e, map_key, x, i, false))?;
+                    if let Some(s) = second {
+                        total += s.size(y).map_err(|e| leaf_path(e, map_key, x, i, true))?;
+                    }
+                }
+                i += 1;
+                Ok(())
+            })?;
+            c.len += total;
+            return Ok(());
+        }
+        let write = |out: &mut Vec<u8>| {
+            if let Some((a, b)) = fixed {
+                out.reserve(n * (a + b));
+            }
+            let mut i = 0usize;
+            each(&mut |x, y| {
+                // SAFETY: the caller's contract.
+                unsafe {
+                    first
+                        .put(x, out)
+                        .map_err(|e| leaf_path(e, map_key, x, i, false))?;
+                    if let Some(s) = second {
+                        s.put(y, out)
+                            .map_err(|e| leaf_path(e, map_key, x, i, true))?;
+                    }
+                }
+                i += 1;
+                Ok(())
+            })
+        };
+        // SAFETY: write mode: `out` is the live output vector.
+        unsafe { with_vec(c, write) }
+    }
+
     /// Runs a compiled struct encoder (or sizer) on the value at `p`.
     ///
     /// # Safety
@@ -290,6 +481,121 @@ impl<P: Proto> EncFast<'_, P> {
         // SAFETY: as above.
         let e = unsafe { (*self.ctx).error.take() };
         Err(e.unwrap_or_else(|| Error::encode(ErrorKind::InvalidValue, "compiled encoder failed")))
+    }
+}
+
+/// A leaf value as the Binary protocol writes it.
+#[derive(Clone, Copy)]
+enum BinLeaf<'a> {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    Double,
+    Uuid,
+    Enum(&'a EnumDesc),
+    /// A string or binary of this representation (`STR_*`).
+    Str(i32),
+}
+
+/// The interpreter's path segment for a failed element `i` of a container: an index, a map
+/// key's position, or (`is_value`) the key `k` of a map value.
+#[cold]
+#[inline(never)]
+fn leaf_path(e: Error, map_key: Option<&Node>, k: *const u8, i: usize, is_value: bool) -> Error {
+    match map_key {
+        None => e.at_index(i),
+        Some(_) if !is_value => e.push(PathSegment::KeyAt(i)),
+        // SAFETY: `k` is the live key of the entry that failed.
+        Some(key) => e.push(unsafe { run::key_segment(key, k, i) }),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_long(n: usize) -> Error {
+    // The interpreter's writer reports lengths over `i32::MAX` the same way.
+    let mut probe = BinarySizer::new();
+    match probe.write_list_begin(TType::I32, n) {
+        Err(e) => e,
+        Ok(()) => Error::encode(ErrorKind::LengthLimit, format!("length {n} over i32")),
+    }
+}
+
+impl<'a> BinLeaf<'a> {
+    fn of(node: &'a Node) -> Option<BinLeaf<'a>> {
+        Some(match node {
+            Node::Bool => BinLeaf::Bool,
+            Node::I8 => BinLeaf::I8,
+            Node::I16 => BinLeaf::I16,
+            Node::I32 | Node::Enum(EnumRepr::Open) => BinLeaf::I32,
+            Node::I64 => BinLeaf::I64,
+            Node::Double => BinLeaf::Double,
+            Node::Uuid => BinLeaf::Uuid,
+            Node::Enum(EnumRepr::Rust(ed)) => BinLeaf::Enum(ed),
+            Node::String(_) | Node::Binary(_) => BinLeaf::Str(crate::lower::str_kind(node)),
+            _ => return None,
+        })
+    }
+
+    fn width(self) -> Option<usize> {
+        Some(match self {
+            BinLeaf::Bool | BinLeaf::I8 => 1,
+            BinLeaf::I16 => 2,
+            BinLeaf::I32 | BinLeaf::Enum(_) => 4,
+            BinLeaf::I64 | BinLeaf::Double => 8,
+            BinLeaf::Uuid => 16,
+            BinLeaf::Str(_) => return None,
+        })
+    }
+
+    /// # Safety
+    /// `p` is a live value of this leaf's representation.
+    #[inline]
+    unsafe fn size(self, p: *const u8) -> Result<usize, Error> {
+        match self {
+            BinLeaf::Str(kind) => {
+                // SAFETY: the caller's contract.
+                let n = unsafe { str_bytes(p, kind) }.len();
+                if n > i32::MAX as usize {
+                    return Err(too_long(n));
+                }
+                Ok(4 + n)
+            }
+            other => Ok(other.width().unwrap_or(0)),
+        }
+    }
+
+    /// # Safety
+    /// `p` is a live value of this leaf's representation.
+    #[inline]
+    unsafe fn put(self, p: *const u8, out: &mut Vec<u8>) -> Result<(), Error> {
+        // SAFETY: (whole body) the caller's contract.
+        unsafe {
+            match self {
+                BinLeaf::Bool => out.push(*(p as *const bool) as u8),
+                BinLeaf::I8 => out.push(*(p as *const i8) as u8),
+                BinLeaf::I16 => out.extend_from_slice(&(*(p as *const i16)).to_be_bytes()),
+                BinLeaf::I32 => out.extend_from_slice(&(*(p as *const i32)).to_be_bytes()),
+                BinLeaf::I64 => out.extend_from_slice(&(*(p as *const i64)).to_be_bytes()),
+                BinLeaf::Double => {
+                    out.extend_from_slice(&(*(p as *const f64)).to_bits().to_be_bytes())
+                }
+                BinLeaf::Uuid => out.extend_from_slice(&*(p as *const [u8; 16])),
+                BinLeaf::Enum(ed) => out.extend_from_slice(&(ed.to_i32)(p).to_be_bytes()),
+                BinLeaf::Str(kind) => {
+                    let b = str_bytes(p, kind);
+                    if b.len() > i32::MAX as usize {
+                        return Err(too_long(b.len()));
+                    }
+                    out.reserve(4 + b.len());
+                    out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                    out.extend_from_slice(b);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
