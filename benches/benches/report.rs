@@ -49,8 +49,8 @@ fn main() {
 
     let schemas = common::Schemas::load();
     let mut groups = common::groups(&schemas);
-    // Narrow runs while working: `DYNTHRIFT_BENCH_GROUPS=decode/medium,encode/` keeps the
-    // groups whose id contains one of the parts; `DYNTHRIFT_BENCH_ROWS=jit,pilota` keeps the
+    // Narrow runs while working: `DYNTHRIFT_BENCH_GROUPS=decode/medium,encode/*` keeps the
+    // groups with one of these ids (`*` at the end: ids starting so); `DYNTHRIFT_BENCH_ROWS=jit,pilota` keeps the
     // rows named exactly so (checks still run on every row); `DYNTHRIFT_BENCH_ONLY_TABLES=1`
     // skips the path, JSON and latency tables.
     let parts = |var: &str| -> Option<Vec<String>> {
@@ -60,7 +60,13 @@ fn main() {
             .map(|v| v.split(',').map(str::to_string).collect())
     };
     if let Some(keep) = parts("DYNTHRIFT_BENCH_GROUPS") {
-        groups.retain(|g| keep.iter().any(|k| g.id().contains(k.as_str())));
+        groups.retain(|g| {
+            let id = g.id();
+            keep.iter().any(|k| match k.strip_suffix('*') {
+                Some(prefix) => id.starts_with(prefix),
+                None => id == *k,
+            })
+        });
     }
     if let Some(keep) = parts("DYNTHRIFT_BENCH_ROWS") {
         for g in &mut groups {

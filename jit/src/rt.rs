@@ -1053,6 +1053,11 @@ use dynthrift_interp::dynamic::{self, RawMap, RawVec};
 
 use crate::abi::DecodeFn;
 
+/// Strings up to this long are copied into a `FastStr` (which keeps them inline, no
+/// allocation) rather than sharing the input: no reference count to touch, now or on drop.
+#[cfg(feature = "faststr")]
+const FASTSTR_INLINE: usize = 30;
+
 struct Fast<'a> {
     ctx: *mut DecCtx,
     plan: &'a dynthrift_interp::Plan,
@@ -1183,10 +1188,10 @@ impl<'a> Fast<'a> {
                     let s = self.read_str(r)?;
                     *(p as *mut faststr::FastStr) = match self.source {
                         // `s` was validated as UTF-8 by `read_str`.
-                        Some(src) => {
+                        Some(src) if s.len() > FASTSTR_INLINE => {
                             faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes()))
                         }
-                        None => faststr::FastStr::new(s),
+                        _ => faststr::FastStr::new(s),
                     };
                 }
                 Node::Binary(BinRepr::Vec) => {
@@ -1617,8 +1622,10 @@ fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -
                     };
                     *(p as *mut faststr::FastStr) = match source {
                         // Validated just above.
-                        Some(src) => faststr::FastStr::from_bytes_unchecked(src.slice_ref(b)),
-                        None => faststr::FastStr::new(s),
+                        Some(src) if s.len() > FASTSTR_INLINE => {
+                            faststr::FastStr::from_bytes_unchecked(src.slice_ref(b))
+                        }
+                        _ => faststr::FastStr::new(s),
                     };
                 }
                 _ => {
