@@ -336,15 +336,18 @@ impl<P: Proto> EncFast<'_, P> {
         let (t, count) = match node {
             // SAFETY: (these arms) `p` is the container the descriptor describes.
             Node::List(elem, SeqRepr::Std(sd)) => (BinLeaf::of(elem)?, unsafe { (sd.len)(p) }),
-            Node::Set(elem, SetRepr::Std(sd)) => (BinLeaf::of(elem)?, unsafe { (sd.len)(p) }),
+            Node::Set(elem, SetRepr::Std(sd)) => {
+                // SAFETY: as above.
+                (BinLeaf::of(elem)?, unsafe { (sd.len)(p) })
+            }
             Node::Map(key, value, MapRepr::Std(md)) => {
                 let (k, v) = (BinLeaf::of(key)?, BinLeaf::of(value)?);
                 // SAFETY: as above.
                 let n = unsafe { (md.len)(p) };
-                let Some(depth) = depth.checked_sub(1) else {
+                // A container takes one level of the budget (its leaves none).
+                if depth == 0 {
                     return Some(Err(enc_depth_error()));
-                };
-                let _ = depth;
+                }
                 let header = [key.ttype() as u8, value.ttype() as u8];
                 // SAFETY: as above; entries are live leaves of the key and value types.
                 return Some(unsafe {
