@@ -3,8 +3,10 @@
 //! is built once per process). Encoder and sizer: struct skeletons, presence checks
 //! (`Option` and record bits), scalars (Compact: zigzag varints, field-id deltas, bools in
 //! the field header), enums, nested structs and records compiled; Binary `Vec<T>` of plain,
-//! string and struct elements compiled; strings through a helper; maps, sets, raw vectors,
-//! Compact lists and unions on the interpreter. Decoder: struct loops, header reads, id
+//! string and struct elements compiled; strings through a helper; Binary maps, sets and
+//! lists of leaves by one specialised helper loop per container; other maps and sets walked
+//! by a helper that calls back into compiled structs; raw vectors, Compact leaf containers and
+//! unions on the interpreter. Decoder: struct loops, header reads, id
 //! dispatch, scalars (Compact: one-byte varints inline, longer ones through a helper) and
 //! nested structs compiled; strings, binaries, lists, sets, maps, boxes and record fields
 //! through one helper per value that bulk-reads plain Binary lists and calls back into
