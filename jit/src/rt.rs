@@ -329,7 +329,7 @@ impl<P: Proto> EncFast<'_, P> {
                 if self.size {
                     leaf.size(p).map(|n| c.len += n)
                 } else {
-                    with_vec(c, |out| leaf.put(p, out))
+                    leaf.put_ctx(c, p)
                 }
             });
         }
@@ -568,6 +568,73 @@ impl<'a> BinLeaf<'a> {
             }
             other => Ok(other.width().unwrap_or(0)),
         }
+    }
+
+    /// The fixed-width encoding of the leaf at `p` (`None` for strings and binaries).
+    ///
+    /// # Safety
+    /// `p` is a live value of this leaf's representation.
+    #[inline]
+    unsafe fn fixed(self, p: *const u8) -> Option<([u8; 16], usize)> {
+        let mut a = [0u8; 16];
+        let mut put = |b: &[u8]| {
+            a[..b.len()].copy_from_slice(b);
+            b.len()
+        };
+        // SAFETY: (whole body) the caller's contract.
+        let n = unsafe {
+            match self {
+                BinLeaf::Bool => put(&[*(p as *const bool) as u8]),
+                BinLeaf::I8 => put(&[*(p as *const i8) as u8]),
+                BinLeaf::I16 => put(&(*(p as *const i16)).to_be_bytes()),
+                BinLeaf::I32 => put(&(*(p as *const i32)).to_be_bytes()),
+                BinLeaf::I64 => put(&(*(p as *const i64)).to_be_bytes()),
+                BinLeaf::Double => put(&(*(p as *const f64)).to_bits().to_be_bytes()),
+                BinLeaf::Uuid => put(&*(p as *const [u8; 16])),
+                BinLeaf::Enum(ed) => put(&(ed.to_i32)(p).to_be_bytes()),
+                BinLeaf::Str(_) => return None,
+            }
+        };
+        Some((a, n))
+    }
+
+    /// Writes the leaf at `p` straight into the context's buffer when it has room (else
+    /// through the output vector, which grows).
+    ///
+    /// # Safety
+    /// `p` is a live value of this leaf's representation; `c` is a write-mode context.
+    #[inline]
+    unsafe fn put_ctx(self, c: &mut EncCtx, p: *const u8) -> Result<(), Error> {
+        let room = c.cap - c.len;
+        match self {
+            BinLeaf::Str(kind) => {
+                // SAFETY: the caller's contract.
+                let b = unsafe { str_bytes(p, kind) };
+                if b.len() <= i32::MAX as usize && room >= 4 + b.len() {
+                    // SAFETY: room checked; the context's buffer is the output's.
+                    unsafe {
+                        let dst = c.buf.add(c.len);
+                        let n = (b.len() as u32).to_be_bytes();
+                        std::ptr::copy_nonoverlapping(n.as_ptr(), dst, 4);
+                        std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(4), b.len());
+                    }
+                    c.len += 4 + b.len();
+                    return Ok(());
+                }
+            }
+            _ if room >= 16 => {
+                // SAFETY: the caller's contract.
+                if let Some((a, n)) = unsafe { self.fixed(p) } {
+                    // SAFETY: room for 16 bytes checked; only the first `n` count.
+                    unsafe { std::ptr::copy_nonoverlapping(a.as_ptr(), c.buf.add(c.len), 16) };
+                    c.len += n;
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        // SAFETY: write mode: `out` is the live output vector; `p` as above.
+        unsafe { with_vec(c, |out| self.put(p, out)) }
     }
 
     /// # Safety
