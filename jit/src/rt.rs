@@ -1128,6 +1128,32 @@ use crate::abi::DecodeFn;
 #[cfg(feature = "faststr")]
 const FASTSTR_INLINE: usize = 30;
 
+/// A `FastStr` of `s`, a validated string inside the input: short ones inline; long ones,
+/// when decoding from `Bytes` (`source`), a view of the input shared once per call in
+/// `strs` (one reference count to bump, no allocation); otherwise a copy.
+#[cfg(feature = "faststr")]
+#[inline]
+fn shared_faststr(
+    strs: &mut crate::abi::SharedInput,
+    source: Option<&Bytes>,
+    s: &str,
+) -> faststr::FastStr {
+    let Some(src) = source.filter(|_| s.len() > FASTSTR_INLINE) else {
+        return faststr::FastStr::new(s);
+    };
+    let base = strs
+        .0
+        .get_or_insert_with(|| faststr::BytesRef::from(src.clone()));
+    let (lo, hi) = (base.as_ptr() as usize, base.as_ptr() as usize + base.len());
+    let at = s.as_ptr() as usize;
+    if at >= lo && at + s.len() <= hi {
+        // SAFETY: `s` lies inside the bytes `base` views (just checked) and is valid UTF-8.
+        unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) }
+    } else {
+        faststr::FastStr::new(s)
+    }
+}
+
 struct Fast<'a> {
     ctx: *mut DecCtx,
     plan: &'a dynthrift_interp::Plan,
@@ -1256,13 +1282,10 @@ impl<'a> Fast<'a> {
                 #[cfg(feature = "faststr")]
                 Node::String(StrRepr::FastStr) => {
                     let s = self.read_str(r)?;
-                    *(p as *mut faststr::FastStr) = match self.source {
-                        // `s` was validated as UTF-8 by `read_str`.
-                        Some(src) if s.len() > FASTSTR_INLINE => {
-                            faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes()))
-                        }
-                        _ => faststr::FastStr::new(s),
-                    };
+                    // `s` was validated as UTF-8 by `read_str`.
+                    // The context is live; no other reference to it is held here.
+                    let strs = &mut (*self.ctx).strs;
+                    *(p as *mut faststr::FastStr) = shared_faststr(strs, self.source, s);
                 }
                 Node::Binary(BinRepr::Vec) => {
                     let b = self.read_bytes(r)?;
@@ -1690,13 +1713,8 @@ fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -
                     let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
                         return false;
                     };
-                    *(p as *mut faststr::FastStr) = match source {
-                        // Validated just above.
-                        Some(src) if s.len() > FASTSTR_INLINE => {
-                            faststr::FastStr::from_bytes_unchecked(src.slice_ref(b))
-                        }
-                        _ => faststr::FastStr::new(s),
-                    };
+                    // Validated just above.
+                    *(p as *mut faststr::FastStr) = shared_faststr(&mut c.strs, source, s);
                 }
                 _ => {
                     *(p as *mut Bytes) = match source {
