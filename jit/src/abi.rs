@@ -84,10 +84,12 @@ pub struct DecCtx {
     pub strs: SharedInput,
 }
 
-/// The input shared as a `faststr::BytesRef` (see [`DecCtx::strs`]).
+/// The input shared as a `faststr::BytesRef` (see [`DecCtx::strs`]), made at the second
+/// shared string (the first shares the input on its own: as cheap when it is the only one);
+/// the flag says whether a first one was made.
 #[cfg(feature = "faststr")]
 #[derive(Default)]
-pub struct SharedInput(pub Option<faststr::BytesRef>);
+pub struct SharedInput(pub Option<faststr::BytesRef>, pub bool);
 
 #[cfg(feature = "faststr")]
 impl std::fmt::Debug for SharedInput {

@@ -1129,8 +1129,9 @@ use crate::abi::DecodeFn;
 const FASTSTR_INLINE: usize = 30;
 
 /// A `FastStr` of `s`, a validated string inside the input: short ones inline; long ones,
-/// when decoding from `Bytes` (`source`), a view of the input shared once per call in
-/// `strs` (one reference count to bump, no allocation); otherwise a copy.
+/// when decoding from `Bytes` (`source`), share it: the first as `FastStr` does itself, the
+/// others through a view of the input made once per call in `strs` (one reference count to
+/// bump, no allocation); a copy when `s` is not inside `source`.
 #[cfg(feature = "faststr")]
 #[inline]
 fn shared_faststr(
@@ -1138,20 +1139,23 @@ fn shared_faststr(
     source: Option<&Bytes>,
     s: &str,
 ) -> faststr::FastStr {
-    let Some(src) = source.filter(|_| s.len() > FASTSTR_INLINE) else {
+    let inside = |src: &&Bytes| {
+        let (lo, at) = (src.as_ptr() as usize, s.as_ptr() as usize);
+        at >= lo && at + s.len() <= lo + src.len()
+    };
+    let Some(src) = source.filter(|src| s.len() > FASTSTR_INLINE && inside(src)) else {
         return faststr::FastStr::new(s);
     };
+    if !strs.1 {
+        strs.1 = true;
+        // SAFETY: valid UTF-8 (validated by the caller), inside `src` (just checked).
+        return unsafe { faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes())) };
+    }
     let base = strs
         .0
         .get_or_insert_with(|| faststr::BytesRef::from(src.clone()));
-    let (lo, hi) = (base.as_ptr() as usize, base.as_ptr() as usize + base.len());
-    let at = s.as_ptr() as usize;
-    if at >= lo && at + s.len() <= hi {
-        // SAFETY: `s` lies inside the bytes `base` views (just checked) and is valid UTF-8.
-        unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) }
-    } else {
-        faststr::FastStr::new(s)
-    }
+    // SAFETY: `base` views all of `src`, which holds `s` (just checked); valid UTF-8.
+    unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) }
 }
 
 struct Fast<'a> {
