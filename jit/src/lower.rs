@@ -915,6 +915,14 @@ impl Lower<'_> {
             rt::STR_BYTES => rt::bytes_layout(),
             _ => None,
         };
+        #[cfg(feature = "faststr")]
+        let fast_str = if kind == rt::STR_FASTSTR {
+            rt::faststr_layout()
+        } else {
+            None
+        };
+        #[cfg(not(feature = "faststr"))]
+        let fast_str: Option<()> = None;
         let helper = |l: &mut Self| {
             let k = l.b.ins().iconst(types::I32, kind as i64);
             let helper = if l.mode == Mode::Write {
@@ -924,15 +932,59 @@ impl Lower<'_> {
             };
             l.call_helper(l.sigs.str_op, helper, &[cx, p, k])
         };
-        let Some(lay) = lay else {
+        if lay.is_none() && fast_str.is_none() {
             return helper(self);
-        };
+        }
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I32);
         let slow = self.b.create_block();
         let fast = self.b.create_block();
+        let have = self.b.create_block();
+        self.b.append_block_param(have, self.ptr);
+        self.b.append_block_param(have, self.ptr);
         self.b.set_cold_block(slow);
-        let len = self.b.ins().load(self.ptr, trusted(), p, lay.len);
+        if let Some(lay) = lay {
+            let data = self.b.ins().load(self.ptr, trusted(), p, lay.ptr);
+            let len = self.b.ins().load(self.ptr, trusted(), p, lay.len);
+            self.b
+                .ins()
+                .jump(have, &[BlockArg::Value(data), BlockArg::Value(len)]);
+        }
+        #[cfg(feature = "faststr")]
+        if let Some(fl) = fast_str {
+            // The two common forms read inline (shared view; inline bytes), others by the
+            // helper.
+            let tag = self.b.ins().uload8(types::I32, trusted(), p, 0);
+            let shared = self.b.create_block();
+            let not_shared = self.b.create_block();
+            let inline = self.b.create_block();
+            let is = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, tag, fl.shared_tag as i64);
+            self.b.ins().brif(is, shared, &[], not_shared, &[]);
+            self.b.switch_to_block(shared);
+            let data = self.b.ins().load(self.ptr, trusted(), p, fl.shared.ptr);
+            let len = self.b.ins().load(self.ptr, trusted(), p, fl.shared.len);
+            self.b
+                .ins()
+                .jump(have, &[BlockArg::Value(data), BlockArg::Value(len)]);
+            self.b.switch_to_block(not_shared);
+            let is = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, tag, fl.inline_tag as i64);
+            self.b.ins().brif(is, inline, &[], slow, &[]);
+            self.b.switch_to_block(inline);
+            let len = self.b.ins().uload8(self.ptr, trusted(), p, 1);
+            let data = self.b.ins().iadd_imm_s(p, 2);
+            self.b
+                .ins()
+                .jump(have, &[BlockArg::Value(data), BlockArg::Value(len)]);
+        }
+        self.b.switch_to_block(have);
+        let data = self.b.block_params(have)[0];
+        let len = self.b.block_params(have)[1];
         let long = self
             .b
             .ins()
@@ -955,7 +1007,6 @@ impl Lower<'_> {
                 let l32 = self.b.ins().ireduce(types::I32, len);
                 let l32 = self.b.ins().bswap(l32);
                 self.b.ins().store(out_flags(), l32, dst, 0);
-                let data = self.b.ins().load(self.ptr, trusted(), p, lay.ptr);
                 let to = self.b.ins().iadd_imm_s(dst, 4);
                 self.call_helper(
                     self.sigs.copy,

@@ -1825,6 +1825,106 @@ pub fn bytes_layout() -> Option<PtrLen> {
     })
 }
 
+/// Where generated code finds the bytes of a `faststr::FastStr` in its two common forms:
+/// sharing a buffer (tag byte `shared_tag`, data pointer and length at `shared`) and inline
+/// (tag byte `inline_tag`, length byte at offset 1, data from offset 2). Any other tag: the
+/// helper. Probed once per process on live values of every form and verified.
+#[cfg(feature = "faststr")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastStrLayout {
+    pub shared_tag: u8,
+    pub shared: PtrLen,
+    pub inline_tag: u8,
+}
+
+#[cfg(feature = "faststr")]
+pub fn faststr_layout() -> Option<FastStrLayout> {
+    use faststr::FastStr;
+    static L: std::sync::OnceLock<Option<FastStrLayout>> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        let w = size_of::<usize>();
+        if size_of::<FastStr>() < 4 * w || align_of::<FastStr>() < align_of::<usize>() {
+            return None;
+        }
+        // SAFETY: `v` is a live `FastStr`; its first byte is the initialised tag of its
+        // (`repr(u8)`) representation.
+        let tag = |v: &FastStr| unsafe { *(v as *const FastStr as *const u8) };
+        // SAFETY: `v` is a live `FastStr` of at least four words (checked above); this is only
+        // read on values with the tag of a long string made by `FastStr::new` (faststr 0.2:
+        // its `repr(u8)` `Repr::Bytes(BytesRef)`, whose words 1 to 3 are a pointer, a pointer
+        // and a length, all initialised), which the checks below then pin down.
+        let word = |v: &FastStr, i: usize| unsafe {
+            (v as *const FastStr as *const usize)
+                .add(i)
+                .read_unaligned()
+        };
+        let long = |n: usize| "ab\u{e9}cd".repeat(n);
+        let shared_samples = [
+            FastStr::new(long(9)),
+            FastStr::from_bytes(Bytes::from(long(13).into_bytes())).ok()?,
+            FastStr::from_bytes(Bytes::from(long(20).into_bytes()).slice(6..60)).ok()?,
+        ];
+        let shared_tag = tag(&shared_samples[0]);
+        if shared_samples.iter().any(|v| tag(v) != shared_tag) {
+            return None;
+        }
+        let only = |want: &dyn Fn(&FastStr) -> usize| -> Option<usize> {
+            let hits: Vec<usize> = (1..4)
+                .filter(|&i| shared_samples.iter().all(|v| word(v, i) == want(v)))
+                .collect();
+            (hits.len() == 1).then(|| hits[0])
+        };
+        let ptr = only(&|v| v.as_ptr() as usize)?;
+        let len = only(&|v| v.len())?;
+        if ptr == len {
+            return None;
+        }
+        let inline_samples = [
+            FastStr::new("a"),
+            FastStr::new("h\u{e9}llo, w"),
+            FastStr::new(long(4)),
+        ];
+        let inline_tag = tag(&inline_samples[0]);
+        for v in &inline_samples {
+            let base = v as *const FastStr as usize;
+            // SAFETY: as above; the inline form's bytes 0 and 1 are its tag and length.
+            let n = unsafe { *(v as *const FastStr as *const u8).add(1) } as usize;
+            if tag(v) != inline_tag || n != v.len() || v.as_ptr() as usize != base + 2 {
+                return None;
+            }
+        }
+        // Every other way to make one: a form with one of these tags is where they say.
+        let others = [
+            FastStr::empty(),
+            FastStr::from_static_str("a static string, long enough not to be inlined"),
+            FastStr::from_arc_str(std::sync::Arc::from(long(8).as_str())),
+            FastStr::from_arc_string(std::sync::Arc::new(long(8))),
+            FastStr::from_string(long(7)),
+        ];
+        let right = |v: &FastStr| {
+            let t = tag(v);
+            if t == shared_tag {
+                word(v, ptr) == v.as_ptr() as usize && word(v, len) == v.len()
+            } else if t == inline_tag {
+                v.as_ptr() as usize == v as *const FastStr as usize + 2 && v.len() <= 30
+            } else {
+                true
+            }
+        };
+        if shared_tag == inline_tag || !others.iter().all(right) {
+            return None;
+        }
+        Some(FastStrLayout {
+            shared_tag,
+            shared: PtrLen {
+                ptr: (ptr * w) as i32,
+                len: (len * w) as i32,
+            },
+            inline_tag,
+        })
+    })
+}
+
 /// Copies `n` bytes (generated code checked the room).
 pub extern "C" fn rt_copy(dst: *mut u8, src: *const u8, n: usize) -> i32 {
     // SAFETY: generated code passes the output's reserved spare room and a live value's data
@@ -1857,6 +1957,30 @@ mod layout_tests {
             let w = size_of::<usize>() as i32;
             assert_eq!(v.0[(lay.ptr / w) as usize], v.1);
             assert_eq!(v.0[(lay.len / w) as usize], v.2);
+        }
+    }
+
+    #[cfg(feature = "faststr")]
+    #[test]
+    fn faststr_layout_is_found_and_right() {
+        use faststr::FastStr;
+        let lay = faststr_layout().expect("FastStr layout probed");
+        let shared = FastStr::from_bytes(Bytes::from(vec![b'z'; 99]).slice(4..77)).unwrap();
+        let p = &shared as *const FastStr as *const u8;
+        // SAFETY: a live FastStr in the shared form; the probe says where its view is.
+        unsafe {
+            assert_eq!(*p, lay.shared_tag);
+            let ptr = (p.add(lay.shared.ptr as usize) as *const usize).read_unaligned();
+            let len = (p.add(lay.shared.len as usize) as *const usize).read_unaligned();
+            assert_eq!((ptr, len), (shared.as_ptr() as usize, 73));
+        }
+        let inline = FastStr::new("short");
+        let p = &inline as *const FastStr as *const u8;
+        // SAFETY: a live FastStr in the inline form.
+        unsafe {
+            assert_eq!(*p, lay.inline_tag);
+            assert_eq!(*p.add(1), 5);
+            assert_eq!(p.add(2), inline.as_ptr());
         }
     }
 }
