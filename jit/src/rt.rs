@@ -272,37 +272,106 @@ impl<P: Proto> EncFast<'_, P> {
                 Node::List(elem, SeqRepr::Std(sd)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
                     let (base, len, stride) = ((sd.as_ptr)(p), (sd.len)(p), sd.elem_size);
-                    self.emit(|w| w.list_begin(elem.ttype(), len))?;
+                    self.header(&[elem.ttype()], len, false)?;
+                    let e = self.elem(elem);
                     for i in 0..len {
-                        self.value(elem, base.add(i * stride), depth)
+                        self.elem_value(e, elem, base.add(i * stride), depth)
                             .map_err(|e| e.at_index(i))?;
                     }
                     Ok(())
                 }
                 Node::Set(elem, SetRepr::Std(sd)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
-                    self.emit(|w| w.set_begin(elem.ttype(), (sd.len)(p)))?;
+                    self.header(&[elem.ttype()], (sd.len)(p), true)?;
+                    let e = self.elem(elem);
                     let mut i = 0;
-                    (sd.for_each)(p, &mut |e| {
-                        let r = self.value(elem, e, depth).map_err(|err| err.at_index(i));
+                    (sd.for_each)(p, &mut |x| {
+                        let r = self
+                            .elem_value(e, elem, x, depth)
+                            .map_err(|err| err.at_index(i));
                         i += 1;
                         r
                     })
                 }
                 Node::Map(key, value, MapRepr::Std(md)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
-                    self.emit(|w| w.map_begin(key.ttype(), value.ttype(), (md.len)(p)))?;
+                    self.header(&[key.ttype(), value.ttype()], (md.len)(p), false)?;
+                    let (ke, ve) = (self.elem(key), self.elem(value));
                     let mut i = 0;
                     (md.for_each)(p, &mut |k, v| {
-                        self.value(key, k, depth)
+                        self.elem_value(ke, key, k, depth)
                             .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
-                        self.value(value, v, depth)
+                        self.elem_value(ve, value, v, depth)
                             .map_err(|e| e.push(run::key_segment(key, k, i)))?;
                         i += 1;
                         Ok(())
                     })
                 }
                 _ => self.emit(|w| w.node(self.plan, node, p, depth)),
+            }
+        }
+    }
+
+    /// A container header: the element type codes (list and set: one; map: two), then the
+    /// count (Binary here; Compact through its writer).
+    fn header(&self, types: &[TType], n: usize, set: bool) -> Result<(), Error> {
+        if P::BINARY {
+            // SAFETY: the context is live for the call; no other reference to it is held now.
+            let c = unsafe { &mut *self.ctx };
+            let codes: [u8; 2] = [types[0] as u8, types.get(1).map_or(0, |t| *t as u8)];
+            return self.bin_header(c, &codes[..types.len()], n);
+        }
+        match types {
+            [t] if set => self.emit(|w| w.set_begin(*t, n)),
+            [t] => self.emit(|w| w.list_begin(*t, n)),
+            [k, v] => self.emit(|w| w.map_begin(*k, *v, n)),
+            _ => Ok(()),
+        }
+    }
+
+    /// How elements of `node` are written: decided once per container.
+    fn elem<'n>(&self, node: &'n Node) -> Elem<'n> {
+        if P::BINARY
+            && let Some(l) = BinLeaf::of(node)
+        {
+            return Elem::Leaf(l);
+        }
+        match node {
+            Node::Struct(si) => match self.fns.get(*si).copied().flatten() {
+                Some(fs) => Elem::Compiled(fs),
+                None => Elem::Other,
+            },
+            _ => Elem::Other,
+        }
+    }
+
+    /// One element, as [`Self::elem`] decided.
+    ///
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    #[inline]
+    unsafe fn elem_value(
+        &self,
+        e: Elem<'_>,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: (whole body) the caller's contract; the context is live and not otherwise
+        // borrowed now.
+        unsafe {
+            match e {
+                Elem::Leaf(l) => {
+                    let c = &mut *self.ctx;
+                    if self.size {
+                        c.len += l.size(p)?;
+                        Ok(())
+                    } else {
+                        l.put_ctx(c, p)
+                    }
+                }
+                Elem::Compiled(fs) => self.call(fs, p, depth),
+                Elem::Other => self.value(node, p, depth),
             }
         }
     }
@@ -485,6 +554,17 @@ impl<P: Proto> EncFast<'_, P> {
         let e = unsafe { (*self.ctx).error.take() };
         Err(e.unwrap_or_else(|| Error::encode(ErrorKind::InvalidValue, "compiled encoder failed")))
     }
+}
+
+/// How the elements of a container are written.
+#[derive(Clone, Copy)]
+enum Elem<'a> {
+    /// Binary leaves, written here.
+    Leaf(BinLeaf<'a>),
+    /// Structs with compiled code.
+    Compiled((EncodeFn, EncodeFn)),
+    /// Anything else: [`EncFast::value`].
+    Other,
 }
 
 /// A leaf value as the Binary protocol writes it.
