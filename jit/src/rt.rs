@@ -1238,6 +1238,17 @@ fn shared_faststr(
     unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) }
 }
 
+/// How the elements of a container are read.
+#[derive(Clone, Copy)]
+enum DecElem {
+    /// Scalars, strings and binaries: [`Fast::leaf`].
+    Leaf,
+    /// Structs with a compiled decoder.
+    Compiled(DecodeFn),
+    /// Anything else: [`Fast::value`].
+    Other,
+}
+
 struct Fast<'a> {
     ctx: *mut DecCtx,
     plan: &'a dynthrift_interp::Plan,
@@ -1337,17 +1348,13 @@ impl<'a> Fast<'a> {
         Ok(())
     }
 
+    /// Reads a scalar, string or binary (what [`Fast::value`] hands here).
+    ///
     /// # Safety
-    /// `p` holds a live value of `node`'s representation, exclusively.
-    unsafe fn value<R: Reader<'a>>(
-        &self,
-        r: &mut R,
-        node: &Node,
-        p: *mut u8,
-        depth: u32,
-    ) -> Result<(), Error> {
-        // SAFETY: (whole body) `p` holds a value of `node`'s host representation; containers
-        // are manipulated through their descriptor's thunks, exactly as the interpreter does.
+    /// As for [`Fast::value`].
+    #[inline(always)]
+    unsafe fn leaf<R: Reader<'a>>(&self, r: &mut R, node: &Node, p: *mut u8) -> Result<(), Error> {
+        // SAFETY: (whole body) `p` holds a value of `node`'s host representation.
         unsafe {
             match node {
                 Node::Bool => *(p as *mut bool) = r.read_bool()?,
@@ -1384,6 +1391,79 @@ impl<'a> Fast<'a> {
                         None => Bytes::copy_from_slice(b),
                     };
                 }
+                _ => return Err(Error::schema("internal error: not a leaf")),
+            }
+        }
+        Ok(())
+    }
+
+    /// How elements of `node` are read: decided once per container.
+    fn dec_elem(&self, node: &Node) -> DecElem {
+        match node {
+            Node::Bool
+            | Node::I8
+            | Node::I16
+            | Node::I32
+            | Node::Enum(EnumRepr::Open)
+            | Node::I64
+            | Node::Double
+            | Node::Uuid
+            | Node::String(_)
+            | Node::Binary(_) => DecElem::Leaf,
+            Node::Struct(si) => match self.fns.get(*si).copied().flatten() {
+                Some(f) => DecElem::Compiled(f),
+                None => DecElem::Other,
+            },
+            _ => DecElem::Other,
+        }
+    }
+
+    /// One element, as [`Self::dec_elem`] decided.
+    ///
+    /// # Safety
+    /// As for [`Fast::value`].
+    #[inline(always)]
+    unsafe fn elem_value<R: Reader<'a>>(
+        &self,
+        e: DecElem,
+        r: &mut R,
+        node: &Node,
+        p: *mut u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match e {
+                DecElem::Leaf => self.leaf(r, node, p),
+                DecElem::Compiled(f) => self.call(r, f, p, depth),
+                DecElem::Other => self.value(r, node, p, depth),
+            }
+        }
+    }
+
+    /// # Safety
+    /// `p` holds a live value of `node`'s representation, exclusively.
+    unsafe fn value<R: Reader<'a>>(
+        &self,
+        r: &mut R,
+        node: &Node,
+        p: *mut u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: (whole body) `p` holds a value of `node`'s host representation; containers
+        // are manipulated through their descriptor's thunks, exactly as the interpreter does.
+        unsafe {
+            match node {
+                Node::Bool
+                | Node::I8
+                | Node::I16
+                | Node::I32
+                | Node::Enum(EnumRepr::Open)
+                | Node::I64
+                | Node::Double
+                | Node::Uuid
+                | Node::String(_)
+                | Node::Binary(_) => self.leaf(r, node, p)?,
                 Node::Enum(EnumRepr::Rust(ed)) => {
                     let at = r.position();
                     let v = r.read_i32()?;
@@ -1417,9 +1497,11 @@ impl<'a> Fast<'a> {
                         read_plain_run(elem, raw, base, n);
                         (sd.commit)(p, n);
                     } else {
+                        let how = self.dec_elem(elem);
                         for i in 0..n {
                             let e = (sd.push_empty)(p);
-                            self.value(r, elem, e, depth).map_err(|e| e.at_index(i))?;
+                            self.elem_value(how, r, elem, e, depth)
+                                .map_err(|e| e.at_index(i))?;
                         }
                     }
                 }
@@ -1433,8 +1515,9 @@ impl<'a> Fast<'a> {
                     if !matches {
                         return skip_elems(r, t, n, depth);
                     }
+                    let how = self.dec_elem(elem);
                     for i in 0..n {
-                        (sd.insert_with)(p, &mut |e| self.value(r, elem, e, depth))
+                        (sd.insert_with)(p, &mut |e| self.elem_value(how, r, elem, e, depth))
                             .map_err(|e| e.at_index(i))?;
                     }
                 }
@@ -1452,11 +1535,12 @@ impl<'a> Fast<'a> {
                         }
                         return Ok(());
                     }
+                    let (kh, vh) = (self.dec_elem(key), self.dec_elem(value));
                     for i in 0..n {
                         (md.insert_with)(p, &mut |k, v| {
-                            self.value(r, key, k, depth)
+                            self.elem_value(kh, r, key, k, depth)
                                 .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
-                            self.value(r, value, v, depth)
+                            self.elem_value(vh, r, value, v, depth)
                                 .map_err(|e| e.push(run::key_segment(key, k, i)))
                         })?;
                     }
