@@ -300,14 +300,17 @@ impl<T: Describe> Codec<T> {
 
     /// Decodes one `T` that fills `bytes`.
     pub fn decode(&self, bytes: &[u8]) -> Result<T> {
-        let (v, used) = self.decode_from(bytes, None)?;
+        // Built in place (no intermediate tuple: one move of `T` fewer).
+        let mut v = T::empty();
+        let used = self.run_any(&mut v, bytes, None)?;
         self.check_trailing(bytes, used)?;
         Ok(v)
     }
 
     /// Decodes one `T` from `Bytes`; `Bytes` and `FastStr` fields share its memory.
     pub fn decode_bytes(&self, bytes: &Bytes) -> Result<T> {
-        let (v, used) = self.decode_from(bytes, Some(bytes))?;
+        let mut v = T::empty();
+        let used = self.run_any(&mut v, bytes, Some(bytes))?;
         self.check_trailing(bytes, used)?;
         Ok(v)
     }

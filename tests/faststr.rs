@@ -60,3 +60,41 @@ fn faststr_roundtrip_and_zero_copy() {
     assert_eq!(e.kind(), dynthrift::ErrorKind::InvalidUtf8);
     assert_eq!(e.path(), "Msg.name");
 }
+
+/// Every form a `FastStr` can take (inline, shared view, static, `Arc<str>`, `Arc<String>`,
+/// empty) encodes the same on both backends, both protocols (the JIT reads the common forms
+/// inline and hands the others to a helper).
+#[test]
+fn every_faststr_form_encodes_like_the_interpreter() {
+    use std::sync::Arc;
+    let long = "a string long enough not to be inlined, \u{e9}\u{e9}".to_string();
+    let forms = [
+        FastStr::empty(),
+        FastStr::new("short"),
+        FastStr::new(&long),
+        FastStr::from_static_str("a static string, long enough not to be inlined"),
+        FastStr::from_arc_str(Arc::from(long.as_str())),
+        FastStr::from_arc_string(Arc::new(long.clone())),
+        FastStr::from_string(long.clone()),
+        FastStr::from_bytes(
+            Bytes::from(format!("xx{long}yy").into_bytes()).slice(2..long.len() + 2),
+        )
+        .unwrap(),
+    ];
+    for options in [dynthrift::Options::default(), dynthrift::Options::compact()] {
+        let jit = Codec::<Msg>::with_options(options).unwrap();
+        let interp =
+            Codec::<Msg>::with_options(options.backend(dynthrift::Backend::Interpreter)).unwrap();
+        for (i, name) in forms.iter().enumerate() {
+            let v = Msg {
+                name: name.clone(),
+                tags: forms.to_vec(),
+                body: Bytes::new(),
+            };
+            let a = jit.encode(&v).unwrap();
+            assert_eq!(a, interp.encode(&v).unwrap(), "form {i}");
+            assert_eq!(jit.encoded_len(&v).unwrap(), a.len(), "form {i}");
+            assert_eq!(jit.decode(&a).unwrap(), v, "form {i}");
+        }
+    }
+}

@@ -48,7 +48,32 @@ fn main() {
     let latency = compile_latency();
 
     let schemas = common::Schemas::load();
-    let groups = common::groups(&schemas);
+    let mut groups = common::groups(&schemas);
+    // Narrow runs while working: `DYNTHRIFT_BENCH_GROUPS=decode/medium,encode/*` keeps the
+    // groups with one of these ids (`*` at the end: ids starting so); `DYNTHRIFT_BENCH_ROWS=jit,pilota` keeps the
+    // rows named exactly so (checks still run on every row); `DYNTHRIFT_BENCH_ONLY_TABLES=1`
+    // skips the path, JSON and latency tables.
+    let parts = |var: &str| -> Option<Vec<String>> {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| v.split(',').map(str::to_string).collect())
+    };
+    if let Some(keep) = parts("DYNTHRIFT_BENCH_GROUPS") {
+        groups.retain(|g| {
+            let id = g.id();
+            keep.iter().any(|k| match k.strip_suffix('*') {
+                Some(prefix) => id.starts_with(prefix),
+                None => id == *k,
+            })
+        });
+    }
+    if let Some(keep) = parts("DYNTHRIFT_BENCH_ROWS") {
+        for g in &mut groups {
+            g.benches.retain(|b| keep.iter().any(|k| k == b.name));
+        }
+    }
+    let only_tables = std::env::var("DYNTHRIFT_BENCH_ONLY_TABLES").is_ok_and(|v| v == "1");
     let benches: usize = groups.iter().map(|g| g.benches.len()).sum();
     eprintln!(
         "checked {benches} operations in {} groups against the reference; measuring{}",
@@ -93,6 +118,9 @@ fn main() {
     for direction in [Direction::Encode, Direction::Decode] {
         println!("## {}\n", direction.name());
         println!("{}", results_table(&results, direction).render());
+    }
+    if only_tables {
+        return;
     }
     println!("## Access by path (`dynthrift::path`, one value out of / into the encoded bytes)\n");
     println!(

@@ -78,6 +78,28 @@ pub struct DecCtx {
     pub fns_len: usize,
     /// Set by a helper that fails.
     pub error: Option<Error>,
+    /// The input (`source`) shared once for every `FastStr` of this call: each string is a
+    /// view of it that only bumps one reference count (made on the first string).
+    #[cfg(feature = "faststr")]
+    pub strs: SharedInput,
+}
+
+/// The input shared as a `faststr::BytesRef` (see [`DecCtx::strs`]), made at the second
+/// shared string (the first shares the input on its own: as cheap when it is the only one);
+/// the flag says whether a first one was made.
+#[cfg(feature = "faststr")]
+#[derive(Default)]
+pub struct SharedInput(pub Option<faststr::BytesRef>, pub bool);
+
+#[cfg(feature = "faststr")]
+impl std::fmt::Debug for SharedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "SharedInput(made)"
+        } else {
+            "SharedInput(none)"
+        })
+    }
 }
 
 pub const DEC_BUF: i32 = std::mem::offset_of!(DecCtx, buf) as i32;

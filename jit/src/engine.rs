@@ -281,6 +281,8 @@ impl Code {
             fns: self.dec.as_ptr(),
             fns_len: self.dec.len(),
             error: None,
+            #[cfg(feature = "faststr")]
+            strs: Default::default(),
         };
         // SAFETY: the caller guarantees the code and value match; the context describes
         // `input`, which outlives the call.

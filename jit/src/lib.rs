@@ -3,12 +3,17 @@
 //! is built once per process). Encoder and sizer: struct skeletons, presence checks
 //! (`Option` and record bits), scalars (Compact: zigzag varints, field-id deltas, bools in
 //! the field header), enums, nested structs and records compiled; Binary `Vec<T>` of plain,
-//! string and struct elements compiled; strings through a helper; maps, sets, raw vectors,
-//! Compact lists and unions on the interpreter. Decoder: struct loops, header reads, id
+//! string and struct elements compiled; Binary strings read inline (`String`, `Vec<u8>`,
+//! `Bytes`, `FastStr` in its shared and inline forms, probed layouts), others through a
+//! helper; runs of always-present fixed-size fields in one reservation; Binary maps, sets and
+//! lists of leaves by one specialised helper loop per container; other maps and sets walked
+//! by a helper that calls back into compiled structs; raw vectors, Compact leaf containers and
+//! unions on the interpreter. Decoder: struct loops, header reads, id
 //! dispatch, scalars (Compact: one-byte varints inline, longer ones through a helper) and
 //! nested structs compiled; strings, binaries, lists, sets, maps, boxes and record fields
 //! through one helper per value that bulk-reads plain Binary lists and calls back into
-//! compiled decoders for every struct it meets. Derived types ([`TypedJit`], code kept in
+//! compiled decoders for every struct it meets (`FastStr` from `Bytes` shares the input
+//! through one view per call). Derived types ([`TypedJit`], code kept in
 //! the type's plan) and IDL-only records of a whole schema ([`DynJit`]).
 #![deny(unsafe_code)]
 

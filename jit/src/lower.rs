@@ -545,11 +545,37 @@ impl Lower<'_> {
         let zero = self.b.ins().iconst(types::I32, 0);
         self.b.def_var(self.last, zero);
 
-        for f in &s.fields {
+        let mut i = 0;
+        while i < s.fields.len() {
+            // Binary: a run of always-present fixed-size fields (with the stop byte when the
+            // run ends the struct) takes one reservation (write) or one addition (size).
+            let run = if self.proto == Proto::Binary {
+                s.fields[i..]
+                    .iter()
+                    .take_while(|f| {
+                        matches!(f.presence, Presence::Always) && fixed_width(&f.node).is_some()
+                    })
+                    .count()
+            } else {
+                0
+            };
+            let ends = i + run == s.fields.len();
+            if run >= 2 || (run == 1 && ends) {
+                self.lower_fixed_run(&s.fields[i..i + run], v, ends);
+                if ends {
+                    let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+                    self.b.ins().return_(&[ok]);
+                    return;
+                }
+                i += run;
+                continue;
+            }
+            let f = &s.fields[i];
             let next = self.b.create_block();
             self.lower_field(f, v, depth, next);
             self.b.ins().jump(next, &[]);
             self.b.switch_to_block(next);
+            i += 1;
         }
         if let Some((dst, len)) = self.emit_reserve(1) {
             let zero = self.b.ins().iconst(types::I8, 0);
@@ -558,6 +584,32 @@ impl Lower<'_> {
         }
         let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
         self.b.ins().return_(&[ok]);
+    }
+
+    /// Binary: headers and values of always-present fixed-size fields `fs`, then the stop
+    /// byte when `stop`, in one reservation (size mode: one addition).
+    fn lower_fixed_run(&mut self, fs: &[FieldPlan], v: Value, stop: bool) {
+        let total: usize = fs
+            .iter()
+            .map(|f| 3 + fixed_width(&f.node).unwrap_or(0))
+            .sum::<usize>()
+            + stop as usize;
+        let Some((dst, len)) = self.emit_reserve(total) else {
+            return;
+        };
+        let mut off = 0usize;
+        for f in fs {
+            let at = self.b.ins().iadd_imm_s(dst, off as i64);
+            self.emit_header(at, f.ttype, f.id);
+            let slot = self.b.ins().iadd_imm_s(v, f.offset as i64);
+            self.emit_scalar(&f.node, slot, dst, (off + 3) as i32);
+            off += 3 + fixed_width(&f.node).unwrap_or(0);
+        }
+        if stop {
+            let zero = self.b.ins().iconst(types::I8, 0);
+            self.b.ins().store(out_flags(), zero, dst, off as i32);
+        }
+        self.emit_commit(len, total);
     }
 
     /// Jumps to `absent` when the field is not present; returns a pointer to its value.
@@ -863,6 +915,14 @@ impl Lower<'_> {
             rt::STR_BYTES => rt::bytes_layout(),
             _ => None,
         };
+        #[cfg(feature = "faststr")]
+        let fast_str = if kind == rt::STR_FASTSTR {
+            rt::faststr_layout()
+        } else {
+            None
+        };
+        #[cfg(not(feature = "faststr"))]
+        let fast_str: Option<()> = None;
         let helper = |l: &mut Self| {
             let k = l.b.ins().iconst(types::I32, kind as i64);
             let helper = if l.mode == Mode::Write {
@@ -872,15 +932,59 @@ impl Lower<'_> {
             };
             l.call_helper(l.sigs.str_op, helper, &[cx, p, k])
         };
-        let Some(lay) = lay else {
+        if lay.is_none() && fast_str.is_none() {
             return helper(self);
-        };
+        }
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I32);
         let slow = self.b.create_block();
         let fast = self.b.create_block();
+        let have = self.b.create_block();
+        self.b.append_block_param(have, self.ptr);
+        self.b.append_block_param(have, self.ptr);
         self.b.set_cold_block(slow);
-        let len = self.b.ins().load(self.ptr, trusted(), p, lay.len);
+        if let Some(lay) = lay {
+            let data = self.b.ins().load(self.ptr, trusted(), p, lay.ptr);
+            let len = self.b.ins().load(self.ptr, trusted(), p, lay.len);
+            self.b
+                .ins()
+                .jump(have, &[BlockArg::Value(data), BlockArg::Value(len)]);
+        }
+        #[cfg(feature = "faststr")]
+        if let Some(fl) = fast_str {
+            // The two common forms read inline (shared view; inline bytes), others by the
+            // helper.
+            let tag = self.b.ins().uload8(types::I32, trusted(), p, 0);
+            let shared = self.b.create_block();
+            let not_shared = self.b.create_block();
+            let inline = self.b.create_block();
+            let is = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, tag, fl.shared_tag as i64);
+            self.b.ins().brif(is, shared, &[], not_shared, &[]);
+            self.b.switch_to_block(shared);
+            let data = self.b.ins().load(self.ptr, trusted(), p, fl.shared.ptr);
+            let len = self.b.ins().load(self.ptr, trusted(), p, fl.shared.len);
+            self.b
+                .ins()
+                .jump(have, &[BlockArg::Value(data), BlockArg::Value(len)]);
+            self.b.switch_to_block(not_shared);
+            let is = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, tag, fl.inline_tag as i64);
+            self.b.ins().brif(is, inline, &[], slow, &[]);
+            self.b.switch_to_block(inline);
+            let len = self.b.ins().uload8(self.ptr, trusted(), p, 1);
+            let data = self.b.ins().iadd_imm_s(p, 2);
+            self.b
+                .ins()
+                .jump(have, &[BlockArg::Value(data), BlockArg::Value(len)]);
+        }
+        self.b.switch_to_block(have);
+        let data = self.b.block_params(have)[0];
+        let len = self.b.block_params(have)[1];
         let long = self
             .b
             .ins()
@@ -903,7 +1007,6 @@ impl Lower<'_> {
                 let l32 = self.b.ins().ireduce(types::I32, len);
                 let l32 = self.b.ins().bswap(l32);
                 self.b.ins().store(out_flags(), l32, dst, 0);
-                let data = self.b.ins().load(self.ptr, trusted(), p, lay.ptr);
                 let to = self.b.ins().iadd_imm_s(dst, 4);
                 self.call_helper(
                     self.sigs.copy,
@@ -991,6 +1094,18 @@ impl Lower<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// Bytes of a Binary value of fixed size (`None`: not fixed).
+fn fixed_width(node: &Node) -> Option<usize> {
+    match node {
+        Node::Bool | Node::I8 => Some(1),
+        Node::I16 => Some(2),
+        Node::I32 | Node::Enum(_) => Some(4),
+        Node::I64 | Node::Double => Some(8),
+        Node::Uuid => Some(16),
+        _ => None,
     }
 }
 

@@ -91,6 +91,7 @@ unsafe fn str_bytes<'a>(p: *const u8, kind: i32) -> &'a [u8] {
 
 /// The writer and sizer of one protocol, for the helpers.
 trait Proto {
+    const BINARY: bool;
     fn write(
         out: &mut Vec<u8>,
         f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
@@ -144,6 +145,7 @@ struct Bin;
 struct Cpt;
 
 impl Proto for Bin {
+    const BINARY: bool = true;
     fn write(
         out: &mut Vec<u8>,
         f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
@@ -158,6 +160,7 @@ impl Proto for Bin {
 }
 
 impl Proto for Cpt {
+    const BINARY: bool = false;
     fn write(
         out: &mut Vec<u8>,
         f: impl FnOnce(&mut dyn WriteAny) -> Result<(), Error>,
@@ -172,6 +175,21 @@ impl Proto for Cpt {
 }
 
 fn write_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    if P::BINARY {
+        // SAFETY: generated code passes its live context (in write mode) and a field of the
+        // representation it names.
+        let (c, b) = unsafe { (&mut *ctx, str_bytes(p, kind)) };
+        if b.len() <= i32::MAX as usize && c.cap - c.len >= 4 + b.len() {
+            // SAFETY: the room was just checked; the context's buffer is the output's.
+            unsafe {
+                let dst = c.buf.add(c.len);
+                std::ptr::copy_nonoverlapping((b.len() as u32).to_be_bytes().as_ptr(), dst, 4);
+                std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(4), b.len());
+            }
+            c.len += 4 + b.len();
+            return STATUS_OK;
+        }
+    }
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
         let b = unsafe { str_bytes(p, kind) };
@@ -181,6 +199,15 @@ fn write_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
 }
 
 fn size_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
+    if P::BINARY {
+        // SAFETY: generated code passes its live context and a field of the representation
+        // it names.
+        let (c, n) = unsafe { (&mut *ctx, str_bytes(p, kind).len()) };
+        if n <= i32::MAX as usize {
+            c.len += 4 + n;
+            return STATUS_OK;
+        }
+    }
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
         let b = unsafe { str_bytes(p, kind) };
@@ -221,6 +248,11 @@ impl<P: Proto> EncFast<'_, P> {
         // SAFETY: (whole body) `p` holds a value of `node`'s representation; containers are
         // read through their descriptors, as the interpreter does.
         unsafe {
+            if P::BINARY
+                && let Some(r) = self.bin_leaves(node, p, depth)
+            {
+                return r;
+            }
             match node {
                 // Containers of leaves: the interpreter writes them in one go.
                 Node::List(elem, _) | Node::Set(elem, _) if is_leaf(elem) => {
@@ -240,31 +272,36 @@ impl<P: Proto> EncFast<'_, P> {
                 Node::List(elem, SeqRepr::Std(sd)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
                     let (base, len, stride) = ((sd.as_ptr)(p), (sd.len)(p), sd.elem_size);
-                    self.emit(|w| w.list_begin(elem.ttype(), len))?;
+                    self.header(&[elem.ttype()], len, false)?;
+                    let e = self.elem(elem);
                     for i in 0..len {
-                        self.value(elem, base.add(i * stride), depth)
+                        self.elem_value(e, elem, base.add(i * stride), depth)
                             .map_err(|e| e.at_index(i))?;
                     }
                     Ok(())
                 }
                 Node::Set(elem, SetRepr::Std(sd)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
-                    self.emit(|w| w.set_begin(elem.ttype(), (sd.len)(p)))?;
+                    self.header(&[elem.ttype()], (sd.len)(p), true)?;
+                    let e = self.elem(elem);
                     let mut i = 0;
-                    (sd.for_each)(p, &mut |e| {
-                        let r = self.value(elem, e, depth).map_err(|err| err.at_index(i));
+                    (sd.for_each)(p, &mut |x| {
+                        let r = self
+                            .elem_value(e, elem, x, depth)
+                            .map_err(|err| err.at_index(i));
                         i += 1;
                         r
                     })
                 }
                 Node::Map(key, value, MapRepr::Std(md)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
-                    self.emit(|w| w.map_begin(key.ttype(), value.ttype(), (md.len)(p)))?;
+                    self.header(&[key.ttype(), value.ttype()], (md.len)(p), false)?;
+                    let (ke, ve) = (self.elem(key), self.elem(value));
                     let mut i = 0;
                     (md.for_each)(p, &mut |k, v| {
-                        self.value(key, k, depth)
+                        self.elem_value(ke, key, k, depth)
                             .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
-                        self.value(value, v, depth)
+                        self.elem_value(ve, value, v, depth)
                             .map_err(|e| e.push(run::key_segment(key, k, i)))?;
                         i += 1;
                         Ok(())
@@ -273,6 +310,232 @@ impl<P: Proto> EncFast<'_, P> {
                 _ => self.emit(|w| w.node(self.plan, node, p, depth)),
             }
         }
+    }
+
+    /// A container header: the element type codes (list and set: one; map: two), then the
+    /// count (Binary here; Compact through its writer).
+    fn header(&self, types: &[TType], n: usize, set: bool) -> Result<(), Error> {
+        if P::BINARY {
+            // SAFETY: the context is live for the call; no other reference to it is held now.
+            let c = unsafe { &mut *self.ctx };
+            let codes: [u8; 2] = [types[0] as u8, types.get(1).map_or(0, |t| *t as u8)];
+            return self.bin_header(c, &codes[..types.len()], n);
+        }
+        match types {
+            [t] if set => self.emit(|w| w.set_begin(*t, n)),
+            [t] => self.emit(|w| w.list_begin(*t, n)),
+            [k, v] => self.emit(|w| w.map_begin(*k, *v, n)),
+            _ => Ok(()),
+        }
+    }
+
+    /// How elements of `node` are written: decided once per container.
+    fn elem<'n>(&self, node: &'n Node) -> Elem<'n> {
+        if P::BINARY
+            && let Some(l) = BinLeaf::of(node)
+        {
+            return Elem::Leaf(l);
+        }
+        match node {
+            Node::Struct(si) => match self.fns.get(*si).copied().flatten() {
+                Some(fs) => Elem::Compiled(fs),
+                None => Elem::Other,
+            },
+            _ => Elem::Other,
+        }
+    }
+
+    /// One element, as [`Self::elem`] decided.
+    ///
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    #[inline]
+    unsafe fn elem_value(
+        &self,
+        e: Elem<'_>,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: (whole body) the caller's contract; the context is live and not otherwise
+        // borrowed now.
+        unsafe {
+            match e {
+                Elem::Leaf(l) => {
+                    let c = &mut *self.ctx;
+                    if self.size {
+                        c.len += l.size(p)?;
+                        Ok(())
+                    } else {
+                        l.put_ctx(c, p)
+                    }
+                }
+                Elem::Compiled(fs) => self.call(fs, p, depth),
+                Elem::Other => self.value(node, p, depth),
+            }
+        }
+    }
+
+    /// Binary: a leaf, or a list, set or map of leaves, written (or sized) here in one
+    /// monomorphic loop instead of the interpreter's walk; fixed-width runs are sized without
+    /// looking at them. Same bytes, limits and errors as the interpreter. `None`: not such a
+    /// value.
+    ///
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    unsafe fn bin_leaves(
+        &self,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Option<Result<(), Error>> {
+        // SAFETY: the context is live for the call; no other reference to it is held now.
+        let c = unsafe { &mut *self.ctx };
+        if let Some(leaf) = BinLeaf::of(node) {
+            // SAFETY: `p` is a live leaf of that representation; write mode: `out` is the
+            // live output vector.
+            return Some(unsafe {
+                if self.size {
+                    leaf.size(p).map(|n| c.len += n)
+                } else {
+                    leaf.put_ctx(c, p)
+                }
+            });
+        }
+        let (t, count) = match node {
+            // SAFETY: (these arms) `p` is the container the descriptor describes.
+            Node::List(elem, SeqRepr::Std(sd)) => (BinLeaf::of(elem)?, unsafe { (sd.len)(p) }),
+            Node::Set(elem, SetRepr::Std(sd)) => {
+                // SAFETY: as above.
+                (BinLeaf::of(elem)?, unsafe { (sd.len)(p) })
+            }
+            Node::Map(key, value, MapRepr::Std(md)) => {
+                let (k, v) = (BinLeaf::of(key)?, BinLeaf::of(value)?);
+                // SAFETY: as above.
+                let n = unsafe { (md.len)(p) };
+                // A container takes one level of the budget (its leaves none).
+                if depth == 0 {
+                    return Some(Err(enc_depth_error()));
+                }
+                let header = [key.ttype() as u8, value.ttype() as u8];
+                // SAFETY: as above; entries are live leaves of the key and value types.
+                return Some(unsafe {
+                    self.bin_header(c, &header, n).and_then(|()| {
+                        self.bin_run(c, k, Some(v), Some(key), n, |f| {
+                            (md.for_each)(p, &mut |a, b| f(a, b))
+                        })
+                    })
+                });
+            }
+            _ => return None,
+        };
+        if depth == 0 {
+            return Some(Err(enc_depth_error()));
+        }
+        let elem_t = match node {
+            Node::List(elem, _) | Node::Set(elem, _) => elem.ttype() as u8,
+            _ => return None,
+        };
+        // SAFETY: as above; elements are live leaves of the element type.
+        Some(unsafe {
+            self.bin_header(c, &[elem_t], count).and_then(|()| {
+                self.bin_run(c, t, None, None, count, |f| match node {
+                    Node::List(_, SeqRepr::Std(sd)) => {
+                        let (base, stride) = ((sd.as_ptr)(p), sd.elem_size);
+                        for i in 0..count {
+                            f(base.add(i * stride), std::ptr::null())?;
+                        }
+                        Ok(())
+                    }
+                    Node::Set(_, SetRepr::Std(sd)) => {
+                        (sd.for_each)(p, &mut |e| f(e, std::ptr::null()))
+                    }
+                    _ => Ok(()),
+                })
+            })
+        })
+    }
+
+    /// Writes (or sizes) a container header: `types` then the count.
+    fn bin_header(&self, c: &mut EncCtx, types: &[u8], n: usize) -> Result<(), Error> {
+        if n > i32::MAX as usize {
+            return Err(too_long(n));
+        }
+        if self.size {
+            c.len += types.len() + 4;
+            return Ok(());
+        }
+        // SAFETY: write mode: `out` is the live output vector.
+        unsafe {
+            with_vec(c, |out| {
+                out.extend_from_slice(types);
+                out.extend_from_slice(&(n as i32).to_be_bytes());
+                Ok(())
+            })
+        }
+    }
+
+    /// Writes (or sizes) `n` leaves (pairs when `second` is set: a map whose key node is
+    /// `map_key`) that `each` visits; errors get the interpreter's path segments.
+    ///
+    /// # Safety
+    /// `each` hands over live values of the leaves' representations.
+    unsafe fn bin_run(
+        &self,
+        c: &mut EncCtx,
+        first: BinLeaf<'_>,
+        second: Option<BinLeaf<'_>>,
+        map_key: Option<&Node>,
+        n: usize,
+        each: impl FnOnce(
+            &mut dyn FnMut(*const u8, *const u8) -> Result<(), Error>,
+        ) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let fixed = first.width().zip(second.map_or(Some(0), |s| s.width()));
+        if self.size {
+            if let Some((a, b)) = fixed {
+                c.len += n * (a + b);
+                return Ok(());
+            }
+            let (mut total, mut i) = (0usize, 0usize);
+            each(&mut |x, y| {
+                // SAFETY: the caller's contract.
+                unsafe {
+                    total += first
+                        .size(x)
+                        .map_err(|e| leaf_path(e, map_key, x, i, false))?;
+                    if let Some(s) = second {
+                        total += s.size(y).map_err(|e| leaf_path(e, map_key, x, i, true))?;
+                    }
+                }
+                i += 1;
+                Ok(())
+            })?;
+            c.len += total;
+            return Ok(());
+        }
+        let write = |out: &mut Vec<u8>| {
+            if let Some((a, b)) = fixed {
+                out.reserve(n * (a + b));
+            }
+            let mut i = 0usize;
+            each(&mut |x, y| {
+                // SAFETY: the caller's contract.
+                unsafe {
+                    first
+                        .put(x, out)
+                        .map_err(|e| leaf_path(e, map_key, x, i, false))?;
+                    if let Some(s) = second {
+                        s.put(y, out)
+                            .map_err(|e| leaf_path(e, map_key, x, i, true))?;
+                    }
+                }
+                i += 1;
+                Ok(())
+            })
+        };
+        // SAFETY: write mode: `out` is the live output vector.
+        unsafe { with_vec(c, write) }
     }
 
     /// Runs a compiled struct encoder (or sizer) on the value at `p`.
@@ -290,6 +553,199 @@ impl<P: Proto> EncFast<'_, P> {
         // SAFETY: as above.
         let e = unsafe { (*self.ctx).error.take() };
         Err(e.unwrap_or_else(|| Error::encode(ErrorKind::InvalidValue, "compiled encoder failed")))
+    }
+}
+
+/// How the elements of a container are written.
+#[derive(Clone, Copy)]
+enum Elem<'a> {
+    /// Binary leaves, written here.
+    Leaf(BinLeaf<'a>),
+    /// Structs with compiled code.
+    Compiled((EncodeFn, EncodeFn)),
+    /// Anything else: [`EncFast::value`].
+    Other,
+}
+
+/// A leaf value as the Binary protocol writes it.
+#[derive(Clone, Copy)]
+enum BinLeaf<'a> {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    Double,
+    Uuid,
+    Enum(&'a EnumDesc),
+    /// A string or binary of this representation (`STR_*`).
+    Str(i32),
+}
+
+/// The interpreter's path segment for a failed element `i` of a container: an index, a map
+/// key's position, or (`is_value`) the key `k` of a map value.
+#[cold]
+#[inline(never)]
+fn leaf_path(e: Error, map_key: Option<&Node>, k: *const u8, i: usize, is_value: bool) -> Error {
+    match map_key {
+        None => e.at_index(i),
+        Some(_) if !is_value => e.push(PathSegment::KeyAt(i)),
+        // SAFETY: `k` is the live key of the entry that failed.
+        Some(key) => e.push(unsafe { run::key_segment(key, k, i) }),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_long(n: usize) -> Error {
+    // The interpreter's writer reports lengths over `i32::MAX` the same way.
+    let mut probe = BinarySizer::new();
+    match probe.write_list_begin(TType::I32, n) {
+        Err(e) => e,
+        Ok(()) => Error::encode(ErrorKind::LengthLimit, format!("length {n} over i32")),
+    }
+}
+
+impl<'a> BinLeaf<'a> {
+    fn of(node: &'a Node) -> Option<BinLeaf<'a>> {
+        Some(match node {
+            Node::Bool => BinLeaf::Bool,
+            Node::I8 => BinLeaf::I8,
+            Node::I16 => BinLeaf::I16,
+            Node::I32 | Node::Enum(EnumRepr::Open) => BinLeaf::I32,
+            Node::I64 => BinLeaf::I64,
+            Node::Double => BinLeaf::Double,
+            Node::Uuid => BinLeaf::Uuid,
+            Node::Enum(EnumRepr::Rust(ed)) => BinLeaf::Enum(ed),
+            Node::String(_) | Node::Binary(_) => BinLeaf::Str(crate::lower::str_kind(node)),
+            _ => return None,
+        })
+    }
+
+    fn width(self) -> Option<usize> {
+        Some(match self {
+            BinLeaf::Bool | BinLeaf::I8 => 1,
+            BinLeaf::I16 => 2,
+            BinLeaf::I32 | BinLeaf::Enum(_) => 4,
+            BinLeaf::I64 | BinLeaf::Double => 8,
+            BinLeaf::Uuid => 16,
+            BinLeaf::Str(_) => return None,
+        })
+    }
+
+    /// # Safety
+    /// `p` is a live value of this leaf's representation.
+    #[inline]
+    unsafe fn size(self, p: *const u8) -> Result<usize, Error> {
+        match self {
+            BinLeaf::Str(kind) => {
+                // SAFETY: the caller's contract.
+                let n = unsafe { str_bytes(p, kind) }.len();
+                if n > i32::MAX as usize {
+                    return Err(too_long(n));
+                }
+                Ok(4 + n)
+            }
+            other => Ok(other.width().unwrap_or(0)),
+        }
+    }
+
+    /// The fixed-width encoding of the leaf at `p` (`None` for strings and binaries).
+    ///
+    /// # Safety
+    /// `p` is a live value of this leaf's representation.
+    #[inline]
+    unsafe fn fixed(self, p: *const u8) -> Option<([u8; 16], usize)> {
+        let mut a = [0u8; 16];
+        let mut put = |b: &[u8]| {
+            a[..b.len()].copy_from_slice(b);
+            b.len()
+        };
+        // SAFETY: (whole body) the caller's contract.
+        let n = unsafe {
+            match self {
+                BinLeaf::Bool => put(&[*(p as *const bool) as u8]),
+                BinLeaf::I8 => put(&[*(p as *const i8) as u8]),
+                BinLeaf::I16 => put(&(*(p as *const i16)).to_be_bytes()),
+                BinLeaf::I32 => put(&(*(p as *const i32)).to_be_bytes()),
+                BinLeaf::I64 => put(&(*(p as *const i64)).to_be_bytes()),
+                BinLeaf::Double => put(&(*(p as *const f64)).to_bits().to_be_bytes()),
+                BinLeaf::Uuid => put(&*(p as *const [u8; 16])),
+                BinLeaf::Enum(ed) => put(&(ed.to_i32)(p).to_be_bytes()),
+                BinLeaf::Str(_) => return None,
+            }
+        };
+        Some((a, n))
+    }
+
+    /// Writes the leaf at `p` straight into the context's buffer when it has room (else
+    /// through the output vector, which grows).
+    ///
+    /// # Safety
+    /// `p` is a live value of this leaf's representation; `c` is a write-mode context.
+    #[inline]
+    unsafe fn put_ctx(self, c: &mut EncCtx, p: *const u8) -> Result<(), Error> {
+        let room = c.cap - c.len;
+        match self {
+            BinLeaf::Str(kind) => {
+                // SAFETY: the caller's contract.
+                let b = unsafe { str_bytes(p, kind) };
+                if b.len() <= i32::MAX as usize && room >= 4 + b.len() {
+                    // SAFETY: room checked; the context's buffer is the output's.
+                    unsafe {
+                        let dst = c.buf.add(c.len);
+                        let n = (b.len() as u32).to_be_bytes();
+                        std::ptr::copy_nonoverlapping(n.as_ptr(), dst, 4);
+                        std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(4), b.len());
+                    }
+                    c.len += 4 + b.len();
+                    return Ok(());
+                }
+            }
+            _ if room >= 16 => {
+                // SAFETY: the caller's contract.
+                if let Some((a, n)) = unsafe { self.fixed(p) } {
+                    // SAFETY: room for 16 bytes checked; only the first `n` count.
+                    unsafe { std::ptr::copy_nonoverlapping(a.as_ptr(), c.buf.add(c.len), 16) };
+                    c.len += n;
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        // SAFETY: write mode: `out` is the live output vector; `p` as above.
+        unsafe { with_vec(c, |out| self.put(p, out)) }
+    }
+
+    /// # Safety
+    /// `p` is a live value of this leaf's representation.
+    #[inline]
+    unsafe fn put(self, p: *const u8, out: &mut Vec<u8>) -> Result<(), Error> {
+        // SAFETY: (whole body) the caller's contract.
+        unsafe {
+            match self {
+                BinLeaf::Bool => out.push(*(p as *const bool) as u8),
+                BinLeaf::I8 => out.push(*(p as *const i8) as u8),
+                BinLeaf::I16 => out.extend_from_slice(&(*(p as *const i16)).to_be_bytes()),
+                BinLeaf::I32 => out.extend_from_slice(&(*(p as *const i32)).to_be_bytes()),
+                BinLeaf::I64 => out.extend_from_slice(&(*(p as *const i64)).to_be_bytes()),
+                BinLeaf::Double => {
+                    out.extend_from_slice(&(*(p as *const f64)).to_bits().to_be_bytes())
+                }
+                BinLeaf::Uuid => out.extend_from_slice(&*(p as *const [u8; 16])),
+                BinLeaf::Enum(ed) => out.extend_from_slice(&(ed.to_i32)(p).to_be_bytes()),
+                BinLeaf::Str(kind) => {
+                    let b = str_bytes(p, kind);
+                    if b.len() > i32::MAX as usize {
+                        return Err(too_long(b.len()));
+                    }
+                    out.reserve(4 + b.len());
+                    out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                    out.extend_from_slice(b);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -747,6 +1203,52 @@ use dynthrift_interp::dynamic::{self, RawMap, RawVec};
 
 use crate::abi::DecodeFn;
 
+/// Strings up to this long are copied into a `FastStr` (which keeps them inline, no
+/// allocation) rather than sharing the input: no reference count to touch, now or on drop.
+#[cfg(feature = "faststr")]
+const FASTSTR_INLINE: usize = 30;
+
+/// A `FastStr` of `s`, a validated string inside the input: short ones inline; long ones,
+/// when decoding from `Bytes` (`source`), share it: the first as `FastStr` does itself, the
+/// others through a view of the input made once per call in `strs` (one reference count to
+/// bump, no allocation); a copy when `s` is not inside `source`.
+#[cfg(feature = "faststr")]
+#[inline]
+fn shared_faststr(
+    strs: &mut crate::abi::SharedInput,
+    source: Option<&Bytes>,
+    s: &str,
+) -> faststr::FastStr {
+    let inside = |src: &&Bytes| {
+        let (lo, at) = (src.as_ptr() as usize, s.as_ptr() as usize);
+        at >= lo && at + s.len() <= lo + src.len()
+    };
+    let Some(src) = source.filter(|src| s.len() > FASTSTR_INLINE && inside(src)) else {
+        return faststr::FastStr::new(s);
+    };
+    if !strs.1 {
+        strs.1 = true;
+        // SAFETY: valid UTF-8 (validated by the caller), inside `src` (just checked).
+        return unsafe { faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes())) };
+    }
+    let base = strs
+        .0
+        .get_or_insert_with(|| faststr::BytesRef::from(src.clone()));
+    // SAFETY: `base` views all of `src`, which holds `s` (just checked); valid UTF-8.
+    unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) }
+}
+
+/// How the elements of a container are read.
+#[derive(Clone, Copy)]
+enum DecElem {
+    /// Scalars, strings and binaries: [`Fast::leaf`].
+    Leaf,
+    /// Structs with a compiled decoder.
+    Compiled(DecodeFn),
+    /// Anything else: [`Fast::value`].
+    Other,
+}
+
 struct Fast<'a> {
     ctx: *mut DecCtx,
     plan: &'a dynthrift_interp::Plan,
@@ -846,17 +1348,13 @@ impl<'a> Fast<'a> {
         Ok(())
     }
 
+    /// Reads a scalar, string or binary (what [`Fast::value`] hands here).
+    ///
     /// # Safety
-    /// `p` holds a live value of `node`'s representation, exclusively.
-    unsafe fn value<R: Reader<'a>>(
-        &self,
-        r: &mut R,
-        node: &Node,
-        p: *mut u8,
-        depth: u32,
-    ) -> Result<(), Error> {
-        // SAFETY: (whole body) `p` holds a value of `node`'s host representation; containers
-        // are manipulated through their descriptor's thunks, exactly as the interpreter does.
+    /// As for [`Fast::value`].
+    #[inline(always)]
+    unsafe fn leaf<R: Reader<'a>>(&self, r: &mut R, node: &Node, p: *mut u8) -> Result<(), Error> {
+        // SAFETY: (whole body) `p` holds a value of `node`'s host representation.
         unsafe {
             match node {
                 Node::Bool => *(p as *mut bool) = r.read_bool()?,
@@ -875,13 +1373,10 @@ impl<'a> Fast<'a> {
                 #[cfg(feature = "faststr")]
                 Node::String(StrRepr::FastStr) => {
                     let s = self.read_str(r)?;
-                    *(p as *mut faststr::FastStr) = match self.source {
-                        // `s` was validated as UTF-8 by `read_str`.
-                        Some(src) => {
-                            faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes()))
-                        }
-                        None => faststr::FastStr::new(s),
-                    };
+                    // `s` was validated as UTF-8 by `read_str`.
+                    // The context is live; no other reference to it is held here.
+                    let strs = &mut (*self.ctx).strs;
+                    *(p as *mut faststr::FastStr) = shared_faststr(strs, self.source, s);
                 }
                 Node::Binary(BinRepr::Vec) => {
                     let b = self.read_bytes(r)?;
@@ -896,6 +1391,79 @@ impl<'a> Fast<'a> {
                         None => Bytes::copy_from_slice(b),
                     };
                 }
+                _ => return Err(Error::schema("internal error: not a leaf")),
+            }
+        }
+        Ok(())
+    }
+
+    /// How elements of `node` are read: decided once per container.
+    fn dec_elem(&self, node: &Node) -> DecElem {
+        match node {
+            Node::Bool
+            | Node::I8
+            | Node::I16
+            | Node::I32
+            | Node::Enum(EnumRepr::Open)
+            | Node::I64
+            | Node::Double
+            | Node::Uuid
+            | Node::String(_)
+            | Node::Binary(_) => DecElem::Leaf,
+            Node::Struct(si) => match self.fns.get(*si).copied().flatten() {
+                Some(f) => DecElem::Compiled(f),
+                None => DecElem::Other,
+            },
+            _ => DecElem::Other,
+        }
+    }
+
+    /// One element, as [`Self::dec_elem`] decided.
+    ///
+    /// # Safety
+    /// As for [`Fast::value`].
+    #[inline(always)]
+    unsafe fn elem_value<R: Reader<'a>>(
+        &self,
+        e: DecElem,
+        r: &mut R,
+        node: &Node,
+        p: *mut u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match e {
+                DecElem::Leaf => self.leaf(r, node, p),
+                DecElem::Compiled(f) => self.call(r, f, p, depth),
+                DecElem::Other => self.value(r, node, p, depth),
+            }
+        }
+    }
+
+    /// # Safety
+    /// `p` holds a live value of `node`'s representation, exclusively.
+    unsafe fn value<R: Reader<'a>>(
+        &self,
+        r: &mut R,
+        node: &Node,
+        p: *mut u8,
+        depth: u32,
+    ) -> Result<(), Error> {
+        // SAFETY: (whole body) `p` holds a value of `node`'s host representation; containers
+        // are manipulated through their descriptor's thunks, exactly as the interpreter does.
+        unsafe {
+            match node {
+                Node::Bool
+                | Node::I8
+                | Node::I16
+                | Node::I32
+                | Node::Enum(EnumRepr::Open)
+                | Node::I64
+                | Node::Double
+                | Node::Uuid
+                | Node::String(_)
+                | Node::Binary(_) => self.leaf(r, node, p)?,
                 Node::Enum(EnumRepr::Rust(ed)) => {
                     let at = r.position();
                     let v = r.read_i32()?;
@@ -929,9 +1497,11 @@ impl<'a> Fast<'a> {
                         read_plain_run(elem, raw, base, n);
                         (sd.commit)(p, n);
                     } else {
+                        let how = self.dec_elem(elem);
                         for i in 0..n {
                             let e = (sd.push_empty)(p);
-                            self.value(r, elem, e, depth).map_err(|e| e.at_index(i))?;
+                            self.elem_value(how, r, elem, e, depth)
+                                .map_err(|e| e.at_index(i))?;
                         }
                     }
                 }
@@ -945,8 +1515,9 @@ impl<'a> Fast<'a> {
                     if !matches {
                         return skip_elems(r, t, n, depth);
                     }
+                    let how = self.dec_elem(elem);
                     for i in 0..n {
-                        (sd.insert_with)(p, &mut |e| self.value(r, elem, e, depth))
+                        (sd.insert_with)(p, &mut |e| self.elem_value(how, r, elem, e, depth))
                             .map_err(|e| e.at_index(i))?;
                     }
                 }
@@ -964,11 +1535,12 @@ impl<'a> Fast<'a> {
                         }
                         return Ok(());
                     }
+                    let (kh, vh) = (self.dec_elem(key), self.dec_elem(value));
                     for i in 0..n {
                         (md.insert_with)(p, &mut |k, v| {
-                            self.value(r, key, k, depth)
+                            self.elem_value(kh, r, key, k, depth)
                                 .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
-                            self.value(r, value, v, depth)
+                            self.elem_value(vh, r, value, v, depth)
                                 .map_err(|e| e.push(run::key_segment(key, k, i)))
                         })?;
                     }
@@ -1309,11 +1881,8 @@ fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -
                     let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
                         return false;
                     };
-                    *(p as *mut faststr::FastStr) = match source {
-                        // Validated just above.
-                        Some(src) => faststr::FastStr::from_bytes_unchecked(src.slice_ref(b)),
-                        None => faststr::FastStr::new(s),
-                    };
+                    // Validated just above.
+                    *(p as *mut faststr::FastStr) = shared_faststr(&mut c.strs, source, s);
                 }
                 _ => {
                     *(p as *mut Bytes) = match source {
@@ -1420,6 +1989,106 @@ pub fn bytes_layout() -> Option<PtrLen> {
     })
 }
 
+/// Where generated code finds the bytes of a `faststr::FastStr` in its two common forms:
+/// sharing a buffer (tag byte `shared_tag`, data pointer and length at `shared`) and inline
+/// (tag byte `inline_tag`, length byte at offset 1, data from offset 2). Any other tag: the
+/// helper. Probed once per process on live values of every form and verified.
+#[cfg(feature = "faststr")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastStrLayout {
+    pub shared_tag: u8,
+    pub shared: PtrLen,
+    pub inline_tag: u8,
+}
+
+#[cfg(feature = "faststr")]
+pub fn faststr_layout() -> Option<FastStrLayout> {
+    use faststr::FastStr;
+    static L: std::sync::OnceLock<Option<FastStrLayout>> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        let w = size_of::<usize>();
+        if size_of::<FastStr>() < 4 * w || align_of::<FastStr>() < align_of::<usize>() {
+            return None;
+        }
+        // SAFETY: `v` is a live `FastStr`; its first byte is the initialised tag of its
+        // (`repr(u8)`) representation.
+        let tag = |v: &FastStr| unsafe { *(v as *const FastStr as *const u8) };
+        // SAFETY: `v` is a live `FastStr` of at least four words (checked above); this is only
+        // read on values with the tag of a long string made by `FastStr::new` (faststr 0.2:
+        // its `repr(u8)` `Repr::Bytes(BytesRef)`, whose words 1 to 3 are a pointer, a pointer
+        // and a length, all initialised), which the checks below then pin down.
+        let word = |v: &FastStr, i: usize| unsafe {
+            (v as *const FastStr as *const usize)
+                .add(i)
+                .read_unaligned()
+        };
+        let long = |n: usize| "ab\u{e9}cd".repeat(n);
+        let shared_samples = [
+            FastStr::new(long(9)),
+            FastStr::from_bytes(Bytes::from(long(13).into_bytes())).ok()?,
+            FastStr::from_bytes(Bytes::from(long(20).into_bytes()).slice(6..60)).ok()?,
+        ];
+        let shared_tag = tag(&shared_samples[0]);
+        if shared_samples.iter().any(|v| tag(v) != shared_tag) {
+            return None;
+        }
+        let only = |want: &dyn Fn(&FastStr) -> usize| -> Option<usize> {
+            let hits: Vec<usize> = (1..4)
+                .filter(|&i| shared_samples.iter().all(|v| word(v, i) == want(v)))
+                .collect();
+            (hits.len() == 1).then(|| hits[0])
+        };
+        let ptr = only(&|v| v.as_ptr() as usize)?;
+        let len = only(&|v| v.len())?;
+        if ptr == len {
+            return None;
+        }
+        let inline_samples = [
+            FastStr::new("a"),
+            FastStr::new("h\u{e9}llo, w"),
+            FastStr::new(long(4)),
+        ];
+        let inline_tag = tag(&inline_samples[0]);
+        for v in &inline_samples {
+            let base = v as *const FastStr as usize;
+            // SAFETY: as above; the inline form's bytes 0 and 1 are its tag and length.
+            let n = unsafe { *(v as *const FastStr as *const u8).add(1) } as usize;
+            if tag(v) != inline_tag || n != v.len() || v.as_ptr() as usize != base + 2 {
+                return None;
+            }
+        }
+        // Every other way to make one: a form with one of these tags is where they say.
+        let others = [
+            FastStr::empty(),
+            FastStr::from_static_str("a static string, long enough not to be inlined"),
+            FastStr::from_arc_str(std::sync::Arc::from(long(8).as_str())),
+            FastStr::from_arc_string(std::sync::Arc::new(long(8))),
+            FastStr::from_string(long(7)),
+        ];
+        let right = |v: &FastStr| {
+            let t = tag(v);
+            if t == shared_tag {
+                word(v, ptr) == v.as_ptr() as usize && word(v, len) == v.len()
+            } else if t == inline_tag {
+                v.as_ptr() as usize == v as *const FastStr as usize + 2 && v.len() <= 30
+            } else {
+                true
+            }
+        };
+        if shared_tag == inline_tag || !others.iter().all(right) {
+            return None;
+        }
+        Some(FastStrLayout {
+            shared_tag,
+            shared: PtrLen {
+                ptr: (ptr * w) as i32,
+                len: (len * w) as i32,
+            },
+            inline_tag,
+        })
+    })
+}
+
 /// Copies `n` bytes (generated code checked the room).
 pub extern "C" fn rt_copy(dst: *mut u8, src: *const u8, n: usize) -> i32 {
     // SAFETY: generated code passes the output's reserved spare room and a live value's data
@@ -1452,6 +2121,30 @@ mod layout_tests {
             let w = size_of::<usize>() as i32;
             assert_eq!(v.0[(lay.ptr / w) as usize], v.1);
             assert_eq!(v.0[(lay.len / w) as usize], v.2);
+        }
+    }
+
+    #[cfg(feature = "faststr")]
+    #[test]
+    fn faststr_layout_is_found_and_right() {
+        use faststr::FastStr;
+        let lay = faststr_layout().expect("FastStr layout probed");
+        let shared = FastStr::from_bytes(Bytes::from(vec![b'z'; 99]).slice(4..77)).unwrap();
+        let p = &shared as *const FastStr as *const u8;
+        // SAFETY: a live FastStr in the shared form; the probe says where its view is.
+        unsafe {
+            assert_eq!(*p, lay.shared_tag);
+            let ptr = (p.add(lay.shared.ptr as usize) as *const usize).read_unaligned();
+            let len = (p.add(lay.shared.len as usize) as *const usize).read_unaligned();
+            assert_eq!((ptr, len), (shared.as_ptr() as usize, 73));
+        }
+        let inline = FastStr::new("short");
+        let p = &inline as *const FastStr as *const u8;
+        // SAFETY: a live FastStr in the inline form.
+        unsafe {
+            assert_eq!(*p, lay.inline_tag);
+            assert_eq!(*p.add(1), 5);
+            assert_eq!(p.add(2), inline.as_ptr());
         }
     }
 }
