@@ -192,8 +192,11 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
             }
             T::String => {
                 let b = self.bytes()?;
-                utf8(b, self.r.position() - b.len())?;
-                write_str(self.out, b);
+                // ASCII text is valid UTF-8: only other text is checked (as the tree path
+                // does, with the same error).
+                if !write_str(self.out, b) {
+                    utf8(b, self.r.position() - b.len())?;
+                }
             }
             T::Binary => {
                 let b = self.bytes()?;
