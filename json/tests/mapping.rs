@@ -573,8 +573,9 @@ fn invalid_utf8_in_otherwise_ascii_strings() {
     use dynthrift::wire::binary::BinaryWriter;
     use dynthrift::wire::compact::CompactWriter;
     fn write<W: ProtoWrite>(w: &mut W, s: &[u8], key: bool) {
+        // A valid non-ASCII string first: the bad one is not the first to be checked.
         w.write_field_begin(dynthrift::TType::String, 18);
-        w.write_string("x").unwrap();
+        w.write_string("é世界").unwrap();
         if key {
             w.write_field_begin(dynthrift::TType::Set, 12);
             w.write_set_begin(dynthrift::TType::String, 1).unwrap();
@@ -617,6 +618,13 @@ fn invalid_utf8_in_otherwise_ascii_strings() {
                         let tree = DynStruct::decode(&types, "All", &raw, p).unwrap_err();
                         assert_eq!(e.kind(), tree.kind());
                         assert_eq!(e.offset(), tree.offset(), "{s:?} {key} {p:?}: {e}");
+                        // Cut short after the bad string: still its error, as the tree says.
+                        let cut = &raw[..raw.len() - 1];
+                        let e = t.to_json(cut, p).unwrap_err();
+                        let tree = DynStruct::decode(&types, "All", cut, p).unwrap_err();
+                        assert_eq!(e.kind(), ErrorKind::InvalidUtf8);
+                        assert_eq!(e.kind(), tree.kind());
+                        assert_eq!(e.offset(), tree.offset());
                         // Valid UTF-8 in the same place goes through, as the tree path says.
                         let good: Vec<u8> = String::from_utf8_lossy(&s).into_owned().into();
                         let mut raw = Vec::new();
