@@ -80,10 +80,11 @@ pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
 }
 
 /// Room kept free past the write position in the word loop: the window a dirty word is
-/// escaped into (offsets are bytes, so 256 + 8 bytes: no bounds checks), which also covers one
-/// word escaped (8 × 6 bytes) plus the tail of an over-long store.
-const ROOM: usize = 272;
-const WINDOW: usize = 264;
+/// escaped into (its offsets are sums of lengths below 8, so the compiler knows they stay
+/// within 64 bytes: no bounds checks), which covers one word escaped (8 × 6 bytes) plus the
+/// tail of an over-long store.
+const ROOM: usize = 72;
+const WINDOW: usize = 64;
 /// Room for the last bytes (fewer than 8, escaped, plus an over-long store) and the quote.
 const TAIL_ROOM: usize = 56;
 
@@ -124,8 +125,8 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) -> bool {
             // Each byte's escaped form (the byte itself when it needs none) as one word
             // store; the next store overwrites what lies past its length (its length byte
             // too). The positions only depend on the table's lengths, so the stores do not
-            // wait on each other. In a fixed window of 256 + 8 bytes, offsets held in a byte
-            // (the last store starts at 42 at most) need no bounds checks.
+            // wait on each other. In a fixed window of 64 bytes, offsets that are sums of
+            // lengths below 8 (the last store starts at 49 at most) need no bounds checks.
             let Some(win) = buf[j..].first_chunk_mut::<WINDOW>() else {
                 break;
             };
