@@ -130,11 +130,12 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) -> bool {
             let Some(win) = buf[j..].first_chunk_mut::<WINDOW>() else {
                 break;
             };
-            // One load per byte from the chunk, one from the table.
-            let c: &[u8; 8] = chunk.try_into().unwrap_or(&[0; 8]);
+            // The bytes come from the word in a register (one load per byte, the table's).
             let mut k = 0usize;
-            for &b in c {
-                let e = ESCAPED[b as usize];
+            let mut x = w;
+            for _ in 0..8 {
+                let e = ESCAPED[(x & 0xff) as usize];
+                x >>= 8;
                 win[k..k + 8].copy_from_slice(&e.to_le_bytes());
                 k += (e >> 61) as usize;
             }
