@@ -71,7 +71,7 @@ use std::sync::Arc;
 use dynthrift_core::schema::{FieldDef, Requiredness, Span, StructId};
 use dynthrift_core::wire::binary::BinaryReader;
 use dynthrift_core::wire::compact::CompactReader;
-use dynthrift_core::wire::{ProtoRead, Protocol};
+use dynthrift_core::wire::{ProtoRead, Protocol, utf8};
 use dynthrift_core::{Error, ErrorKind, Result};
 use dynthrift_interp::DynSchema;
 pub use dynthrift_interp::Limits;
@@ -200,9 +200,24 @@ impl Transcoder {
         out: &mut Vec<u8>,
     ) -> Result<usize> {
         let start = out.len();
-        let r = match protocol {
-            Protocol::Binary => self.run_to_json(BinaryReader::new(bytes), out),
-            Protocol::Compact => self.run_to_json(CompactReader::new(bytes), out),
+        let run = |out: &mut Vec<u8>, strict| match protocol {
+            Protocol::Binary => self.run_to_json(BinaryReader::new(bytes), out, strict),
+            Protocol::Compact => self.run_to_json(CompactReader::new(bytes), out, strict),
+        };
+        // Non-ASCII strings are checked together at the end, in one pass over the output
+        // from the first of them (the output is valid UTF-8 exactly when every string is:
+        // everything else written is valid, and ASCII bytes, such as the quotes around each
+        // string, cannot be part of a multi-byte character). When that finds an error, or the
+        // transcoding fails after unchecked text, a second run that checks each string as it
+        // comes gives the error the tree path gives (the first bad string, its offset).
+        let r = match run(out, false) {
+            Ok((used, None)) => Ok(used),
+            Ok((used, Some(from))) if utf8(&out[from..], 0).is_ok() => Ok(used),
+            Err(e) if e.1.is_none() => Err(e.0),
+            _ => {
+                out.truncate(start);
+                run(out, true).map(|(used, _)| used).map_err(|e| e.0)
+            }
         };
         if r.is_err() {
             out.truncate(start);
@@ -210,7 +225,15 @@ impl Transcoder {
         r
     }
 
-    fn run_to_json<'a, R: ProtoRead<'a>>(&self, r: R, out: &mut Vec<u8>) -> Result<usize> {
+    /// Returns the bytes read and where the first unchecked non-ASCII string starts in `out`
+    /// (`None` when every string was checked: all ASCII, or `strict`); the same on error.
+    #[allow(clippy::type_complexity)]
+    fn run_to_json<'a, R: ProtoRead<'a>>(
+        &self,
+        r: R,
+        out: &mut Vec<u8>,
+        strict: bool,
+    ) -> std::result::Result<(usize, Option<usize>), (Error, Option<usize>)> {
         let mut t = to_json::ToJson {
             plan: &self.plan,
             r,
@@ -219,9 +242,14 @@ impl Transcoder {
             limits: &self.limits,
             ib: itoa::Buffer::new(),
             rb: zmij::Buffer::new(),
+            strict,
+            unchecked: usize::MAX,
         };
-        t.root(0)?;
-        Ok(t.r.position())
+        let unchecked = |u| (u != usize::MAX).then_some(u);
+        match t.root(0) {
+            Ok(()) => Ok((t.r.position(), unchecked(t.unchecked))),
+            Err(e) => Err((e, unchecked(t.unchecked))),
+        }
     }
 
     /// The Thrift encoding of the JSON text `json`.

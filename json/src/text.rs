@@ -22,7 +22,8 @@ pub(crate) static ESCAPE: [u8; 256] = {
 };
 
 /// Per byte: its escaped form in the low bytes of a word (little-endian: first byte lowest),
-/// and its length in the top byte (escapes are at most 6 bytes long): one load per byte.
+/// and its length in the top three bits (escapes are at most 6 bytes long): one load per
+/// byte, and a length the compiler knows is below 8.
 static ESCAPED: [u64; 256] = {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut t = [0u64; 256];
@@ -30,11 +31,11 @@ static ESCAPED: [u64; 256] = {
     while i < 256 {
         let e = ESCAPE[i];
         t[i] = if e == 0 {
-            i as u64 | 1 << 56
+            i as u64 | 1 << 61
         } else if e == b'u' {
-            u64::from_le_bytes([b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 6])
+            u64::from_le_bytes([b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 15], 0, 6 << 5])
         } else {
-            b'\\' as u64 | (e as u64) << 8 | 2 << 56
+            b'\\' as u64 | (e as u64) << 8 | 2 << 61
         };
         i += 1;
     }
@@ -79,10 +80,11 @@ pub(crate) fn next_special(s: &[u8], mut i: usize) -> usize {
 }
 
 /// Room kept free past the write position in the word loop: the window a dirty word is
-/// escaped into (offsets are bytes, so 256 + 8 bytes: no bounds checks), which also covers one
-/// word escaped (8 × 6 bytes) plus the tail of an over-long store.
-const ROOM: usize = 272;
-const WINDOW: usize = 264;
+/// escaped into (its offsets are sums of lengths below 8, so the compiler knows they stay
+/// within 64 bytes: no bounds checks), which covers one word escaped (8 × 6 bytes) plus the
+/// tail of an over-long store.
+const ROOM: usize = 72;
+const WINDOW: usize = 64;
 /// Room for the last bytes (fewer than 8, escaped, plus an over-long store) and the quote.
 const TAIL_ROOM: usize = 56;
 
@@ -93,9 +95,11 @@ fn grow(out: &mut Vec<u8>, j: usize, more: usize) {
     out.resize(j + ROOM + more, 0);
 }
 
-/// Appends `s` as a quoted JSON string (escaping as serde_json does).
+/// Appends `s` as a quoted JSON string (escaping as serde_json does); returns whether `s` is
+/// all ASCII (then it is valid UTF-8 and needs no other check: the words are OR-ed together as
+/// they pass, so the answer costs one instruction per word).
 #[inline]
-pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) -> bool {
     let mut j = out.len();
     // Most text needs few escapes: room for a quarter more, grown when that is not enough.
     // Text shorter than a word only goes through the byte loop at the end.
@@ -104,12 +108,14 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     out[j] = b'"';
     j += 1;
     let mut i = 0;
+    let mut all = 0u64;
     loop {
         // A plain slice, so that the stores do not make the compiler reload the `Vec`.
         let buf = out.as_mut_slice();
         while j + ROOM <= buf.len() {
             let Some(chunk) = s.get(i..i + 8) else { break };
             let w = word(chunk);
+            all |= w;
             if special_mask(w) == 0 {
                 buf[j..j + 8].copy_from_slice(chunk);
                 i += 8;
@@ -119,21 +125,22 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
             // Each byte's escaped form (the byte itself when it needs none) as one word
             // store; the next store overwrites what lies past its length (its length byte
             // too). The positions only depend on the table's lengths, so the stores do not
-            // wait on each other. In a fixed window of 256 + 8 bytes, offsets held in a byte
-            // (the last store starts at 42 at most) need no bounds checks.
+            // wait on each other. In a fixed window of 64 bytes, offsets that are sums of
+            // lengths below 8 (the last store starts at 49 at most) need no bounds checks.
             let Some(win) = buf[j..].first_chunk_mut::<WINDOW>() else {
                 break;
             };
             // The bytes come from the word in a register (one load per byte, the table's).
-            let mut k = 0u8;
-            for n in 0..8 {
-                let e = ESCAPED[((w >> (8 * n)) & 0xff) as usize];
-                let at = k as usize;
-                win[at..at + 8].copy_from_slice(&e.to_le_bytes());
-                k = k.wrapping_add((e >> 56) as u8);
+            let mut k = 0usize;
+            let mut x = w;
+            for _ in 0..8 {
+                let e = ESCAPED[(x & 0xff) as usize];
+                x >>= 8;
+                win[k..k + 8].copy_from_slice(&e.to_le_bytes());
+                k += (e >> 61) as usize;
             }
             i += 8;
-            j += k as usize;
+            j += k;
         }
         if i + 8 <= s.len() || j + TAIL_ROOM > buf.len() {
             grow(out, j, (s.len() - i) * 2);
@@ -141,14 +148,16 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
         }
         // Fewer than 8 bytes left.
         for &b in &s[i..] {
+            all |= b as u64;
             let e = ESCAPED[b as usize];
             buf[j..j + 8].copy_from_slice(&e.to_le_bytes());
-            j += (e >> 56) as usize;
+            j += (e >> 61) as usize;
         }
         buf[j] = b'"';
         break;
     }
     out.truncate(j + 1);
+    all & 0x8080_8080_8080_8080 == 0
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -325,7 +334,8 @@ mod tests {
             for cut in 0..s.len().min(20) {
                 let Some(t) = s.get(cut..) else { continue };
                 let mut out = b"prefix".to_vec();
-                write_str(&mut out, t.as_bytes());
+                let ascii = write_str(&mut out, t.as_bytes());
+                assert_eq!(ascii, t.is_ascii(), "{t:?}");
                 assert_eq!(&out[6..], serde_escaped(t).as_slice(), "{t:?}");
                 assert_eq!(&out[..6], b"prefix");
             }

@@ -54,6 +54,10 @@ pub(crate) struct ToJson<'p, 'a, R> {
     pub limits: &'p Limits,
     pub ib: itoa::Buffer,
     pub rb: zmij::Buffer,
+    /// Check each non-ASCII string as it comes (else only note where the first one starts).
+    pub strict: bool,
+    /// Where the first non-ASCII string not checked yet starts in `out` (`usize::MAX`: none).
+    pub unchecked: usize,
 }
 
 #[cold]
@@ -192,8 +196,16 @@ impl<'a, R: ProtoRead<'a>> ToJson<'_, 'a, R> {
             }
             T::String => {
                 let b = self.bytes()?;
-                utf8(b, self.r.position() - b.len())?;
-                write_str(self.out, b);
+                // ASCII text is valid UTF-8: only other text is checked, here or (not
+                // `strict`) with the rest of the output at the end.
+                let at = self.out.len();
+                if !write_str(self.out, b) {
+                    if self.strict {
+                        utf8(b, self.r.position() - b.len())?;
+                    } else {
+                        self.unchecked = self.unchecked.min(at);
+                    }
+                }
             }
             T::Binary => {
                 let b = self.bytes()?;

@@ -563,3 +563,86 @@ fn bad_base64_and_escapes_are_located() {
         "decode error at $.s: unterminated string (offset 16)"
     );
 }
+
+/// Strings that are ASCII up to an invalid UTF-8 byte (at the start, in the middle, at the end,
+/// on either side of a word boundary), as a field and as a set element: Thrift → JSON fails with
+/// the tree path's error (kind, offset); the same strings made valid go through.
+#[test]
+fn invalid_utf8_in_otherwise_ascii_strings() {
+    use dynthrift::wire::ProtoWrite;
+    use dynthrift::wire::binary::BinaryWriter;
+    use dynthrift::wire::compact::CompactWriter;
+    fn write<W: ProtoWrite>(w: &mut W, s: &[u8], key: bool) {
+        // A valid non-ASCII string first: the bad one is not the first to be checked.
+        w.write_field_begin(dynthrift::TType::String, 18);
+        w.write_string("é世界").unwrap();
+        if key {
+            w.write_field_begin(dynthrift::TType::Set, 12);
+            w.write_set_begin(dynthrift::TType::String, 1).unwrap();
+            w.write_binary(s).unwrap();
+        } else {
+            w.write_field_begin(dynthrift::TType::String, 7);
+            w.write_binary(s).unwrap();
+        }
+        w.write_field_stop();
+    }
+    let types = types();
+    let t = Transcoder::new(&types, "All", Mapping::default()).unwrap();
+    for len in [1usize, 5, 7, 8, 9, 15, 16, 17, 31, 40] {
+        for bad_at in [0, len / 2, len.saturating_sub(1), 7, 8, 15, 16] {
+            if bad_at >= len {
+                continue;
+            }
+            for bad in [
+                &[0xffu8][..],
+                &[0xc3],
+                &[0xe4, 0xbd],
+                &[0x80],
+                &[0xed, 0xa0, 0x80],
+            ] {
+                let mut s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                s.splice(bad_at..bad_at + 1, bad.iter().copied());
+                if bad_at == 3 {
+                    s[1] = b'\n'; // an escape before it too
+                }
+                assert!(std::str::from_utf8(&s).is_err());
+                for key in [false, true] {
+                    for p in PROTOCOLS {
+                        let mut raw = Vec::new();
+                        match p {
+                            Protocol::Binary => write(&mut BinaryWriter::new(&mut raw), &s, key),
+                            _ => write(&mut CompactWriter::new(&mut raw), &s, key),
+                        }
+                        let e = t.to_json(&raw, p).unwrap_err();
+                        assert_eq!(e.kind(), ErrorKind::InvalidUtf8, "{s:?} {key} {p:?}");
+                        let tree = DynStruct::decode(&types, "All", &raw, p).unwrap_err();
+                        assert_eq!(e.kind(), tree.kind());
+                        assert_eq!(e.offset(), tree.offset(), "{s:?} {key} {p:?}: {e}");
+                        // Cut short after the bad string: still its error, as the tree says.
+                        let cut = &raw[..raw.len() - 1];
+                        let e = t.to_json(cut, p).unwrap_err();
+                        let tree = DynStruct::decode(&types, "All", cut, p).unwrap_err();
+                        assert_eq!(e.kind(), ErrorKind::InvalidUtf8);
+                        assert_eq!(e.kind(), tree.kind());
+                        assert_eq!(e.offset(), tree.offset());
+                        // Valid UTF-8 in the same place goes through, as the tree path says.
+                        let good: Vec<u8> = String::from_utf8_lossy(&s).into_owned().into();
+                        let mut raw = Vec::new();
+                        match p {
+                            Protocol::Binary => write(&mut BinaryWriter::new(&mut raw), &good, key),
+                            _ => write(&mut CompactWriter::new(&mut raw), &good, key),
+                        }
+                        let out = t.to_json(&raw, p).unwrap();
+                        let tree = DynStruct::decode(&types, "All", &raw, p).unwrap();
+                        let theirs =
+                            serde_json::to_string(&Mapped::new(tree.view(), &Mapping::default()))
+                                .unwrap();
+                        // Fields in wire order here, declaration order there: compared as values.
+                        assert_eq!(json(&out), json(&theirs));
+                        assert!(out.contains('\u{fffd}'));
+                    }
+                }
+            }
+        }
+    }
+}
