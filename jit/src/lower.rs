@@ -679,14 +679,7 @@ impl Lower<'_> {
         if self.proto == Proto::Compact {
             return self.lower_value_compact(f, p, depth);
         }
-        let fixed = match &f.node {
-            Node::Bool | Node::I8 => Some(1),
-            Node::I16 => Some(2),
-            Node::I32 | Node::Enum(_) => Some(4),
-            Node::I64 | Node::Double => Some(8),
-            Node::Uuid => Some(16),
-            _ => None,
-        };
+        let fixed = fixed_width(&f.node);
         if let Some(n) = fixed {
             let Some((dst, len)) = self.emit_reserve(3 + n) else {
                 return;
@@ -1098,7 +1091,7 @@ impl Lower<'_> {
 }
 
 /// Bytes of a Binary value of fixed size (`None`: not fixed).
-fn fixed_width(node: &Node) -> Option<usize> {
+pub(crate) fn fixed_width(node: &Node) -> Option<usize> {
     match node {
         Node::Bool | Node::I8 => Some(1),
         Node::I16 => Some(2),

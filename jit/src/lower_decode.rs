@@ -690,14 +690,7 @@ impl Lower<'_> {
         if self.proto == Proto::Compact && self.lower_cscalar(f, target, t) {
             return;
         }
-        let fixed = match &f.node {
-            Node::Bool | Node::I8 => Some(1),
-            Node::I16 => Some(2),
-            Node::I32 | Node::Enum(_) => Some(4),
-            Node::I64 | Node::Double => Some(8),
-            Node::Uuid => Some(16),
-            _ => None,
-        };
+        let fixed = crate::lower::fixed_width(&f.node);
         if let Some(n) = fixed {
             let (buf, pos, len) = self.load_cursor();
             self.emit_need(pos, len, n, pos, Some(f));

@@ -766,6 +766,24 @@ fn is_leaf(node: &Node) -> bool {
     )
 }
 
+/// Values the decoder reads with `Fast::leaf`: scalars, open enums (any i32), strings and
+/// binaries. Rust enums are not: their values are checked against the variants.
+fn is_dec_leaf(node: &Node) -> bool {
+    matches!(
+        node,
+        Node::Bool
+            | Node::I8
+            | Node::I16
+            | Node::I32
+            | Node::Enum(EnumRepr::Open)
+            | Node::I64
+            | Node::Double
+            | Node::Uuid
+            | Node::String(_)
+            | Node::Binary(_)
+    )
+}
+
 fn enc_depth_error() -> Error {
     Error::encode(ErrorKind::DepthLimit, "nesting too deep")
 }
@@ -1400,16 +1418,7 @@ impl<'a> Fast<'a> {
     /// How elements of `node` are read: decided once per container.
     fn dec_elem(&self, node: &Node) -> DecElem {
         match node {
-            Node::Bool
-            | Node::I8
-            | Node::I16
-            | Node::I32
-            | Node::Enum(EnumRepr::Open)
-            | Node::I64
-            | Node::Double
-            | Node::Uuid
-            | Node::String(_)
-            | Node::Binary(_) => DecElem::Leaf,
+            n if is_dec_leaf(n) => DecElem::Leaf,
             Node::Struct(si) => match self.fns.get(*si).copied().flatten() {
                 Some(f) => DecElem::Compiled(f),
                 None => DecElem::Other,
@@ -1454,16 +1463,7 @@ impl<'a> Fast<'a> {
         // are manipulated through their descriptor's thunks, exactly as the interpreter does.
         unsafe {
             match node {
-                Node::Bool
-                | Node::I8
-                | Node::I16
-                | Node::I32
-                | Node::Enum(EnumRepr::Open)
-                | Node::I64
-                | Node::Double
-                | Node::Uuid
-                | Node::String(_)
-                | Node::Binary(_) => self.leaf(r, node, p)?,
+                n if is_dec_leaf(n) => self.leaf(r, node, p)?,
                 Node::Enum(EnumRepr::Rust(ed)) => {
                     let at = r.position();
                     let v = r.read_i32()?;
