@@ -52,7 +52,7 @@ fn main() {
     // Narrow runs while working: `DYNTHRIFT_BENCH_GROUPS=decode/medium,encode/*` keeps the
     // groups with one of these ids (`*` at the end: ids starting so); `DYNTHRIFT_BENCH_ROWS=jit,pilota` keeps the
     // rows named exactly so (checks still run on every row); `DYNTHRIFT_BENCH_ONLY_TABLES=1`
-    // skips the path, JSON and latency tables.
+    // skips the path and JSON tables.
     let parts = |var: &str| -> Option<Vec<String>> {
         std::env::var(var)
             .ok()
@@ -120,6 +120,8 @@ fn main() {
         println!("{}", results_table(&results, direction).render());
     }
     if only_tables {
+        println!("## Getting a codec (cold, first use in the process)\n");
+        println!("{}", latency.render());
         return;
     }
     println!("## Access by path (`dynthrift::path`, one value out of / into the encoded bytes)\n");
@@ -262,6 +264,28 @@ fn compile_latency() -> Table {
         ]);
     }
     drop(types);
+    // The compile alone, without first-use costs (the ISA, the layout probes): the median of
+    // fresh schemas (Simple, Nesting, Nesting2 and two more structs, all compiled at once).
+    for &backend in BACKENDS {
+        let options = backend.options(Protocol::Binary);
+        let schema = dynthrift::idl::parse_file(&path).expect("parse baseline.thrift");
+        let mut times: Vec<Duration> = (0..21)
+            .map(|_| {
+                let types = DynSchema::new(schema.clone()).expect("plan");
+                let start = Instant::now();
+                dynthrift::DynCodec::new(&types, "Nesting2", options)
+                    .expect("DynCodec")
+                    .pretouch();
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        t.row([
+            "DynCodec::new(Nesting2) on a fresh schema, median of 21".into(),
+            format!("{backend:?}").to_lowercase(),
+            fmt(times[times.len() / 2]),
+        ]);
+    }
     for &backend in BACKENDS {
         let options = backend.options(Protocol::Binary);
         let name = format!("{backend:?}").to_lowercase();

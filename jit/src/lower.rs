@@ -79,9 +79,10 @@ fn struct_sig(module: &JITModule) -> Signature {
     sig
 }
 
-/// Defines the write or size function of struct `si`.
+/// Builds the IR of the write or size function of struct `si` in `ctx.func`; returns its id
+/// (`None`: not compiled). The engine compiles and defines it.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn define(
+pub(crate) fn build(
     module: &mut JITModule,
     plan: &Plan,
     table: &FuncTable,
@@ -90,8 +91,8 @@ pub(crate) fn define(
     proto: Proto,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
-) -> Result<(), String> {
-    let Some(ids) = table[si] else { return Ok(()) };
+) -> Option<FuncId> {
+    let ids = table[si]?;
     let id = ids[mode as usize];
     ctx.func.signature = struct_sig(module);
     ctx.func.name = UserFuncName::user(0, id.as_u32());
@@ -122,11 +123,7 @@ pub(crate) fn define(
     l.lower_struct(&plan.structs[si], params[1], params[2]);
     l.b.seal_all_blocks();
     l.b.finalize(frontend);
-    module
-        .define_function(id, ctx)
-        .map_err(|e| format!("define {}: {e:?}", plan.structs[si].name))?;
-    module.clear_context(ctx);
-    Ok(())
+    Some(id)
 }
 
 /// Signatures of the runtime helpers, imported into the function being built.

@@ -59,7 +59,9 @@ fn sig(module: &JITModule) -> Signature {
     sig
 }
 
-pub(crate) fn define(
+/// Builds the IR of the decoder of struct `si` in `ctx.func`; returns its id (`None`: not
+/// compiled). The engine compiles and defines it.
+pub(crate) fn build(
     module: &mut JITModule,
     plan: &Plan,
     table: &[Option<FuncId>],
@@ -67,8 +69,8 @@ pub(crate) fn define(
     proto: Proto,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
-) -> Result<(), String> {
-    let Some(id) = table[si] else { return Ok(()) };
+) -> Option<FuncId> {
+    let id = table[si]?;
     ctx.func.signature = sig(module);
     ctx.func.name = UserFuncName::user(1, id.as_u32());
     let ptr = module.target_config().pointer_type();
@@ -98,11 +100,7 @@ pub(crate) fn define(
     l.lower_struct(&plan.structs[si], params[1], params[2]);
     l.b.seal_all_blocks();
     l.b.finalize(frontend);
-    module
-        .define_function(id, ctx)
-        .map_err(|e| format!("define decode {}: {e:?}", plan.structs[si].name))?;
-    module.clear_context(ctx);
-    Ok(())
+    Some(id)
 }
 
 struct Sigs {
