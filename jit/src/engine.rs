@@ -337,12 +337,6 @@ impl PlanJit {
     /// Compiles `plan`'s root struct and everything it reaches. The error is the reason the
     /// JIT cannot be used for this type.
     pub fn compile(plan: Arc<Plan>, protocol: Protocol) -> std::result::Result<PlanJit, String> {
-        if !lower::compiles(plan.root()) {
-            return Err(format!(
-                "'{}': unions and structs keeping unknown fields are not compiled yet",
-                plan.root().name
-            ));
-        }
         let code = Code::compile(&plan, proto_of(protocol))?;
         if !code.compiles(0) {
             return Err("root not compiled".into());
