@@ -523,7 +523,11 @@ fn wide_values() -> Vec<DynStruct> {
         u_value("Wide", "text", "héllo"),
         u_value("Wide", "blob", vec![0u8, 1, 255]),
         u_value("Wide", "leaf", u_leaf("leaf", Some(-1))),
-        u_value("Wide", "ints", Value::List(vec![1i32.into(), (-2i32).into()])),
+        u_value(
+            "Wide",
+            "ints",
+            Value::List(vec![1i32.into(), (-2i32).into()]),
+        ),
         u_value("Wide", "color", 2i32),
         u_value("Wide", "far", 123_456i32),
         u_value("Wide", "inner", u_value("Inner", "b", "inner")),
@@ -537,7 +541,11 @@ fn wide_values() -> Vec<DynStruct> {
             "names",
             Value::Map(vec![("k".into(), u_leaf("v", None).into())]),
         ),
-        u_value("Wide", "longs", Value::Set(vec![5i64.into(), (-5i64).into()])),
+        u_value(
+            "Wide",
+            "longs",
+            Value::Set(vec![5i64.into(), (-5i64).into()]),
+        ),
         u_value("Wide", "id", Value::Uuid([9; 16])),
     ]
 }
@@ -670,8 +678,14 @@ fn idl_unions_without_one_member_fail_identically() {
         let e = same_dyn_encode(&hj, &hi, &h).unwrap_err();
         assert!(e.contains("Holder.w"), "{e}");
         let mut h = holder();
-        h.set("many", dynthrift::Value::List(vec![u_value("Wide", "flag", true).into(), empty.clone().into()]))
-            .unwrap();
+        h.set(
+            "many",
+            dynthrift::Value::List(vec![
+                u_value("Wide", "flag", true).into(),
+                empty.clone().into(),
+            ]),
+        )
+        .unwrap();
         same_dyn_encode(&hj, &hi, &h).unwrap_err();
         // Decode: members from another struct's encoding.
         let (mj, mi) = union_codecs("Members", p);
@@ -715,7 +729,9 @@ fn idl_unions_decode_into_values_holding_another_member() {
         // A stale record: `leaf` was set, then `small` replaced it (the record stays behind).
         let mut stale = u_value("Wide", "leaf", u_leaf("stale", Some(5)));
         stale.set("small", 1i8).unwrap();
-        let bytes = interp.encode(&u_value("Wide", "leaf", u_leaf("new", None))).unwrap();
+        let bytes = interp
+            .encode(&u_value("Wide", "leaf", u_leaf("new", None)))
+            .unwrap();
         let mut a = stale.clone();
         jit.decode_into(&bytes, &mut a).unwrap();
         assert_eq!(a, u_value("Wide", "leaf", u_leaf("new", None)));
@@ -729,7 +745,12 @@ fn idl_unions_decode_into_values_holding_another_member() {
         same_dyn_decode_into(&jit, &interp, &bytes, &same);
         // Members in the second presence word.
         let (bj, bi) = union_codecs("Big", p);
-        for (from, to) in [("f70", "f1"), ("f1", "f70"), ("f64", "f65"), ("leaf", "f66")] {
+        for (from, to) in [
+            ("f70", "f1"),
+            ("f1", "f70"),
+            ("f64", "f65"),
+            ("leaf", "f66"),
+        ] {
             let set = |s: &mut DynStruct, f: &str| match f {
                 "leaf" => s.set(f, u_leaf("x", Some(1))),
                 _ => s.set(f, 7i32),

@@ -457,7 +457,7 @@ impl DynJit {
         &self.types
     }
 
-    /// Whether struct `si` has compiled code (unions and their like do not).
+    /// Whether struct `si` has compiled code (every struct of a schema that compiled).
     pub fn compiles(&self, si: usize) -> bool {
         self.code.compiles(si)
     }

@@ -156,10 +156,7 @@ impl Sigs {
             depth: sig(&[ptr], types::I32),
             seq: sig(&[ptr, ptr], ptr),
             copy: sig(&[ptr, ptr, ptr], types::I32),
-            unknown: sig(
-                &[ptr, ptr, types::I32, types::I32, types::I32],
-                types::I32,
-            ),
+            unknown: sig(&[ptr, ptr, types::I32, types::I32, types::I32], types::I32),
         }
     }
 }

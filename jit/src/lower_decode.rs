@@ -12,8 +12,8 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
-use dynthrift_interp::Plan;
 use dynthrift_core::schema::StructKind;
+use dynthrift_interp::Plan;
 use dynthrift_interp::plan::{EnumRepr, FieldPlan, Lookup, Node, Presence, StructPlan};
 
 use crate::abi::{DEC_BUF, DEC_LEN, DEC_POS, STATUS_ERROR, STATUS_OK};

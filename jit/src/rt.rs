@@ -2205,7 +2205,11 @@ fn put_unknown(
             Ok(())
         } else {
             // SAFETY: write mode: `out` is the live output vector.
-            unsafe { with_vec(ctx, |out| convert(&mut CompactWriter::new(out), bytes, depth, last)) }
+            unsafe {
+                with_vec(ctx, |out| {
+                    convert(&mut CompactWriter::new(out), bytes, depth, last)
+                })
+            }
         }
     })
 }
@@ -2248,12 +2252,7 @@ pub extern "C" fn rt_dec_union(ctx: *mut DecCtx, count: u32, at: usize) -> i32 {
 /// Binary: keeps the field of wire type `t` whose 3-byte header was just read (an unknown
 /// id, or a known id with another type): skips its value, then appends header and value to
 /// `uf` as they are.
-pub extern "C" fn rt_dec_keep(
-    ctx: *mut DecCtx,
-    uf: *mut UnknownFields,
-    t: u32,
-    depth: u32,
-) -> i32 {
+pub extern "C" fn rt_dec_keep(ctx: *mut DecCtx, uf: *mut UnknownFields, t: u32, depth: u32) -> i32 {
     dec_guarded(ctx, |ctx| {
         let header_at = ctx.pos.checked_sub(3).ok_or_else(|| {
             Error::decode(ErrorKind::InvalidData, ctx.pos, "internal error: no header")
@@ -2309,7 +2308,9 @@ pub extern "C" fn rt_cdec_keep(
         // SAFETY: the context describes the live input of this decode call.
         let all = unsafe { input(ctx) };
         let mut r = CompactReader::new(all);
-        let res = r.raw(ctx.pos).and_then(|_| transcode(&mut r, &mut w, t, depth));
+        let res = r
+            .raw(ctx.pos)
+            .and_then(|_| transcode(&mut r, &mut w, t, depth));
         ctx.pos = r.position();
         if res.is_err() {
             // Whole fields only, as the interpreter keeps.
