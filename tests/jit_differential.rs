@@ -1266,6 +1266,46 @@ fn unknown_fields_are_kept_identically() {
 }
 
 #[test]
+fn kept_unknown_fields_respect_the_depth_limit() {
+    // Kept bytes holding nested structs and lists: converting them to Compact takes depth,
+    // and decoding them takes depth in both protocols.
+    for p in PROTOCOLS {
+        let bytes = Codec::<Full>::with_options(opts(p))
+            .unwrap()
+            .encode(&full())
+            .unwrap();
+        let kept = Codec::<Keep>::with_options(opts(p))
+            .unwrap()
+            .decode(&bytes)
+            .unwrap();
+        for depth in 0..6 {
+            for q in PROTOCOLS {
+                let o = opts(q).max_depth(depth);
+                let jit = Codec::<Keep>::with_options(o).unwrap();
+                let interp = Codec::<Keep>::with_options(o.backend(Backend::Interpreter)).unwrap();
+                assert_eq!(
+                    jit.encode(&kept).map_err(|e| e.to_string()),
+                    interp.encode(&kept).map_err(|e| e.to_string()),
+                    "depth {depth} {q:?}"
+                );
+                assert_eq!(
+                    jit.encoded_len(&kept).map_err(|e| e.to_string()),
+                    interp.encoded_len(&kept).map_err(|e| e.to_string())
+                );
+            }
+            let o = opts(p).max_depth(depth);
+            let jit = Codec::<Keep>::with_options(o).unwrap();
+            let interp = Codec::<Keep>::with_options(o.backend(Backend::Interpreter)).unwrap();
+            assert_eq!(
+                jit.decode(&bytes).map_err(|e| e.to_string()),
+                interp.decode(&bytes).map_err(|e| e.to_string()),
+                "depth {depth} {p:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn kept_bytes_that_do_not_convert_fail_identically() {
     // Kept bytes are Binary: raw in Binary, converted in Compact, where broken ones fail.
     let broken_kept = [
