@@ -27,8 +27,8 @@ pub enum BackendInfo {
     /// of every struct the type reaches (derived types, and IDL-only records through
     /// [`crate::DynCodec`]), compiled on first use or by `pretouch`. Strings, containers and
     /// maps are read by runtime helpers that call back into compiled code for their struct
-    /// elements; some values (maps and sets on encode, lists in Compact encode, unions,
-    /// structs that keep unknown fields) still run on the interpreter, and so does `skip`.
+    /// elements; some values (maps and sets on encode, lists in Compact encode) still run on
+    /// the interpreter, and so does `skip`.
     Jit,
     /// The interpreter, and why.
     Interpreter(String),

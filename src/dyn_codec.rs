@@ -10,8 +10,8 @@ use dynthrift_interp::{DynSchema, DynStruct};
 use crate::codec::{Backend, BackendInfo, Options, skip_struct};
 
 /// Encodes and decodes IDL-only values of one struct of a [`DynSchema`]. Cheap to clone,
-/// `Send + Sync`. With the JIT (Binary protocol, structs that are not unions), every struct of
-/// the schema is compiled once, on the first codec made for the schema, and shared.
+/// `Send + Sync`. With the JIT (Binary or Compact), every struct of the schema is compiled
+/// once, on the first codec made for the schema, and shared.
 #[derive(Clone, Debug)]
 pub struct DynCodec {
     types: Arc<DynSchema>,
@@ -68,9 +68,6 @@ impl DynCodec {
         }
         let si = id.0 as usize;
         let s = &types.plan().structs[si];
-        if s.kind == dynthrift_core::schema::StructKind::Union {
-            return Err(format!("'{}': unions are not compiled yet", s.name));
-        }
         let jit = dynthrift_jit::DynJit::get(types, options.protocol)?;
         if !jit.compiles(si) {
             return Err(format!("'{}' is not compiled", s.name));

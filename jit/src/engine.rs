@@ -492,12 +492,6 @@ impl PlanJit {
     /// Compiles `plan`'s root struct and everything it reaches. The error is the reason the
     /// JIT cannot be used for this type.
     pub fn compile(plan: Arc<Plan>, protocol: Protocol) -> std::result::Result<PlanJit, String> {
-        if !lower::compiles(plan.root()) {
-            return Err(format!(
-                "'{}': unions and structs keeping unknown fields are not compiled yet",
-                plan.root().name
-            ));
-        }
         let code = Code::compile(&plan, proto_of(protocol))?;
         if !code.compiles(0) {
             return Err("root not compiled".into());
@@ -618,7 +612,7 @@ impl DynJit {
         &self.types
     }
 
-    /// Whether struct `si` has compiled code (unions and their like do not).
+    /// Whether struct `si` has compiled code (every struct of a schema that compiled).
     pub fn compiles(&self, si: usize) -> bool {
         self.code.compiles(si)
     }

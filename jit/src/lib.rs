@@ -7,10 +7,12 @@
 //! `Bytes`, `FastStr` in its shared and inline forms, probed layouts), others through a
 //! helper; runs of always-present fixed-size fields in one reservation; Binary maps, sets and
 //! lists of leaves by one specialised helper loop per container; other maps and sets walked
-//! by a helper that calls back into compiled structs; raw vectors, Compact leaf containers and
-//! unions on the interpreter. Decoder: struct loops, header reads, id
+//! by a helper that calls back into compiled structs; raw vectors and Compact leaf containers
+//! on the interpreter. Decoder: struct loops, header reads, id
 //! dispatch, scalars (Compact: one-byte varints inline, longer ones through a helper) and
-//! nested structs compiled; strings, binaries, lists, sets, maps, boxes and record fields
+//! nested structs compiled; unions (Rust enums through their variant table, IDL-only ones by
+//! presence bits, exactly one member checked both ways) and kept unknown fields (through
+//! helpers) compiled in all three; strings, binaries, lists, sets, maps, boxes and record fields
 //! through one helper per value that bulk-reads plain Binary lists and calls back into
 //! compiled decoders for every struct it meets (`FastStr` from `Bytes` shares the input
 //! through one view per call). Derived types ([`TypedJit`], code kept in

@@ -35,11 +35,6 @@ pub(crate) enum Proto {
     Compact,
 }
 
-/// Whether the JIT compiles struct `s` itself (others go to the interpreter).
-pub(crate) fn compiles(s: &StructPlan) -> bool {
-    s.union.is_none() && s.kind != StructKind::Union && s.unknown_fields.is_none()
-}
-
 /// Per struct: its write and size functions, if compiled.
 pub(crate) type FuncTable = Vec<Option<[FuncId; 2]>>;
 
@@ -51,11 +46,7 @@ pub(crate) fn declare(
     let p = proto as u8;
     let sig = struct_sig(module);
     let mut table = Vec::with_capacity(plan.structs.len());
-    for (i, s) in plan.structs.iter().enumerate() {
-        if !compiles(s) {
-            table.push(None);
-            continue;
-        }
+    for i in 0..plan.structs.len() {
         let w = module
             .declare_function(&format!("encode_{p}_{i}"), Linkage::Local, &sig)
             .map_err(|e| format!("declare: {e}"))?;
@@ -119,6 +110,7 @@ pub(crate) fn build(
         cx: params[0],
         refs,
         last,
+        count: None,
     };
     l.lower_struct(&plan.structs[si], params[1], params[2]);
     l.b.seal_all_blocks();
@@ -139,6 +131,8 @@ struct Sigs {
     seq: SigRef,
     /// `(ptr, ptr, ptr) -> i32`: copy.
     copy: SigRef,
+    /// `(ctx, ptr, u32, i32, i32) -> i32`: kept unknown fields.
+    unknown: SigRef,
 }
 
 impl Sigs {
@@ -159,6 +153,7 @@ impl Sigs {
             depth: sig(&[ptr], types::I32),
             seq: sig(&[ptr, ptr], ptr),
             copy: sig(&[ptr, ptr, ptr], types::I32),
+            unknown: sig(&[ptr, ptr, types::I32, types::I32, types::I32], types::I32),
         }
     }
 }
@@ -174,6 +169,8 @@ struct Lower<'f> {
     refs: Vec<Option<ir::FuncRef>>,
     /// Compact: the id of the last field written (headers carry deltas).
     last: Variable,
+    /// An IDL-only union: the number of members written so far.
+    count: Option<Variable>,
 }
 
 /// Loads from the context and from values: aligned, never trapping.
@@ -542,6 +539,106 @@ impl Lower<'_> {
         let zero = self.b.ins().iconst(types::I32, 0);
         self.b.def_var(self.last, zero);
 
+        if let Some(uv) = s.union {
+            self.lower_union(s, uv, v, depth);
+        } else if self.lower_fields(s, v, depth) {
+            return;
+        }
+        if let Some(off) = s.unknown_fields {
+            // Kept unknown fields go last, before the stop byte.
+            let uf = self.b.ins().iadd_imm_s(v, off as i64);
+            let last = self.b.use_var(self.last);
+            let size = self
+                .b
+                .ins()
+                .iconst(types::I32, (self.mode == Mode::Size) as i64);
+            let helper = match self.proto {
+                Proto::Binary => rt::rt_unknown as *const () as usize,
+                Proto::Compact => rt::rt_cunknown as *const () as usize,
+            };
+            let cx = self.cx;
+            let st = self.call_helper(self.sigs.unknown, helper, &[cx, uf, depth, last, size]);
+            self.emit_check(st, None);
+        }
+        if let Some((dst, len)) = self.emit_reserve(1) {
+            let zero = self.b.ins().iconst(types::I8, 0);
+            self.b.ins().store(out_flags(), zero, dst, 0);
+            self.emit_commit(len, 1);
+        }
+        let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+        self.b.ins().return_(&[ok]);
+    }
+
+    /// A union held in a Rust enum: the variant its table reports, as that field.
+    fn lower_union(
+        &mut self,
+        s: &StructPlan,
+        uv: &'static dynthrift_core::desc::UnionVTable,
+        v: Value,
+        depth: Value,
+    ) {
+        let cx = self.cx;
+        let uvp = self.iconst_ptr(uv as *const _ as usize);
+        let i = self.call_helper(
+            self.sigs.seq,
+            rt::rt_union_variant as *const () as usize,
+            &[uvp, v],
+        );
+        let payload = self.call_helper(
+            self.sigs.seq,
+            rt::rt_union_payload as *const () as usize,
+            &[uvp, v],
+        );
+        let bad = self.b.create_block();
+        let dispatch = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(bad);
+        let fits = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, i, s.fields.len() as i64);
+        self.b.ins().brif(fits, dispatch, &[], bad, &[]);
+        self.b.switch_to_block(bad);
+        let st = self.call_helper(
+            self.sigs.reserve,
+            rt::rt_union_bad_variant as *const () as usize,
+            &[cx, i],
+        );
+        self.b.ins().return_(&[st]);
+        self.b.switch_to_block(dispatch);
+        let blocks: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
+        let pool = &mut self.b.func.dfg.value_lists;
+        let entries: Vec<ir::BlockCall> = blocks
+            .iter()
+            .map(|&b| ir::BlockCall::new(b, std::iter::empty(), pool))
+            .collect();
+        let default = ir::BlockCall::new(bad, std::iter::empty(), pool);
+        let jt = self
+            .b
+            .create_jump_table(ir::JumpTableData::new(default, &entries));
+        let i32v = self.b.ins().ireduce(types::I32, i);
+        self.b.ins().br_table(i32v, jt);
+        for (f, &block) in s.fields.iter().zip(&blocks) {
+            self.b.switch_to_block(block);
+            self.lower_value(f, payload, depth);
+            self.b.ins().jump(join, &[]);
+        }
+        self.b.switch_to_block(join);
+    }
+
+    /// The fields of a struct, exception or IDL-only union (whose members are counted: it
+    /// must have exactly one set). True when the function is complete (a fixed run wrote
+    /// the stop byte and returned).
+    fn lower_fields(&mut self, s: &StructPlan, v: Value, depth: Value) -> bool {
+        let counts = s.kind == StructKind::Union;
+        if counts {
+            let c = self.b.declare_var(self.ptr);
+            let zero = self.iconst_ptr(0);
+            self.b.def_var(c, zero);
+            self.count = Some(c);
+        }
+        // Only a plain struct may end with a fixed run that includes the stop byte.
+        let plain = !counts && s.unknown_fields.is_none();
         let mut i = 0;
         while i < s.fields.len() {
             // Binary: a run of always-present fixed-size fields (with the stop byte when the
@@ -556,13 +653,13 @@ impl Lower<'_> {
             } else {
                 0
             };
-            let ends = i + run == s.fields.len();
+            let ends = plain && i + run == s.fields.len();
             if run >= 2 || (run == 1 && ends) {
                 self.lower_fixed_run(&s.fields[i..i + run], v, ends);
                 if ends {
                     let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
                     self.b.ins().return_(&[ok]);
-                    return;
+                    return true;
                 }
                 i += run;
                 continue;
@@ -574,13 +671,24 @@ impl Lower<'_> {
             self.b.switch_to_block(next);
             i += 1;
         }
-        if let Some((dst, len)) = self.emit_reserve(1) {
-            let zero = self.b.ins().iconst(types::I8, 0);
-            self.b.ins().store(out_flags(), zero, dst, 0);
-            self.emit_commit(len, 1);
+        if let Some(c) = self.count.take() {
+            let n = self.b.use_var(c);
+            let one = self.b.ins().icmp_imm_s(IntCC::Equal, n, 1);
+            let bad = self.b.create_block();
+            let ok = self.b.create_block();
+            self.b.set_cold_block(bad);
+            self.b.ins().brif(one, ok, &[], bad, &[]);
+            self.b.switch_to_block(bad);
+            let cx = self.cx;
+            let st = self.call_helper(
+                self.sigs.reserve,
+                rt::rt_union_count as *const () as usize,
+                &[cx, n],
+            );
+            self.b.ins().return_(&[st]);
+            self.b.switch_to_block(ok);
         }
-        let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
-        self.b.ins().return_(&[ok]);
+        false
     }
 
     /// Binary: headers and values of always-present fixed-size fields `fs`, then the stop
@@ -651,6 +759,11 @@ impl Lower<'_> {
         let absent = self.b.create_block();
         let p = self.lower_presence(f, v, absent);
         self.lower_value(f, p, depth);
+        if let Some(c) = self.count {
+            let n = self.b.use_var(c);
+            let n = self.b.ins().iadd_imm_s(n, 1);
+            self.b.def_var(c, n);
+        }
         self.b.ins().jump(next, &[]);
 
         self.b.switch_to_block(absent);

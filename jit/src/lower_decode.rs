@@ -12,6 +12,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
+use dynthrift_core::schema::StructKind;
 use dynthrift_interp::Plan;
 use dynthrift_interp::plan::{EnumRepr, FieldPlan, Lookup, Node, Presence, StructPlan};
 
@@ -20,11 +21,6 @@ use crate::lower::Proto;
 use crate::rt;
 use dynthrift_core::wire::compact::compact_code;
 
-/// Whether the decoder of struct `s` is compiled (others run on the interpreter).
-pub(crate) fn compiles(s: &StructPlan) -> bool {
-    crate::lower::compiles(s)
-}
-
 pub(crate) fn declare(
     module: &mut JITModule,
     plan: &Plan,
@@ -32,13 +28,8 @@ pub(crate) fn declare(
 ) -> Result<Vec<Option<FuncId>>, String> {
     let sig = sig(module);
     let p = proto as u8;
-    plan.structs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            if !compiles(s) {
-                return Ok(None);
-            }
+    (0..plan.structs.len())
+        .map(|i| {
             module
                 .declare_function(&format!("decode_{p}_{i}"), Linkage::Local, &sig)
                 .map(Some)
@@ -96,6 +87,8 @@ pub(crate) fn build(
         refs,
         seen,
         last,
+        count: None,
+        hdr: None,
     };
     l.lower_struct(&plan.structs[si], params[1], params[2]);
     l.b.seal_all_blocks();
@@ -130,6 +123,12 @@ struct Sigs {
     str_fast: SigRef,
     /// `(ctx, ptr, i32) -> i32`
     ctx_ptr_i32: SigRef,
+    /// `(ptr, ptr, ptr) -> ptr`
+    ptr3_ptr: SigRef,
+    /// `(ctx, ptr, u32, u32) -> i32`
+    keep: SigRef,
+    /// `(ctx, ptr, u32, i32, u32) -> i32`
+    ckeep: SigRef,
 }
 
 impl Sigs {
@@ -155,6 +154,9 @@ impl Sigs {
             ctx_ptr_ptr: sig(&[ptr, ptr, ptr], i32t),
             str_fast: sig(&[ptr, ptr, i32t, ptr], i32t),
             ctx_ptr_i32: sig(&[ptr, ptr, i32t], i32t),
+            ptr3_ptr: sig(&[ptr, ptr, ptr], ptr),
+            keep: sig(&[ptr, ptr, i32t, i32t], i32t),
+            ckeep: sig(&[ptr, ptr, i32t, i32t, i32t], i32t),
         }
     }
 }
@@ -169,6 +171,10 @@ struct Lower<'f> {
     seen: Variable,
     /// Compact: the id of the last field read (headers carry deltas).
     last: Variable,
+    /// A union: members read so far (0 or 1: a second one is an error).
+    count: Option<Variable>,
+    /// A union: where the last field header started (for the error on a second member).
+    hdr: Option<Variable>,
 }
 
 fn trusted() -> MemFlagsData {
@@ -300,6 +306,16 @@ impl Lower<'_> {
         self.b.def_var(self.seen, zero);
         let zero = self.b.ins().iconst(types::I32, 0);
         self.b.def_var(self.last, zero);
+        let is_union = s.kind == StructKind::Union;
+        if is_union {
+            let count = self.b.declare_var(types::I32);
+            self.b.def_var(count, zero);
+            let hdr = self.b.declare_var(self.ptr);
+            let z = self.iconst_ptr(0);
+            self.b.def_var(hdr, z);
+            self.count = Some(count);
+            self.hdr = Some(hdr);
+        }
 
         let head = self.b.create_block();
         let end = self.b.create_block();
@@ -312,6 +328,7 @@ impl Lower<'_> {
         let (t, id) = match self.proto {
             Proto::Binary => {
                 let (buf, pos, len) = self.load_cursor();
+                self.note_header(pos);
                 self.emit_need(pos, len, 1, pos, None);
                 let at = self.b.ins().iadd(buf, pos);
                 let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
@@ -421,7 +438,10 @@ impl Lower<'_> {
             let decode = decodes[i];
             self.b.ins().brif(same, decode, &[], unknown, &unknown_call);
             self.b.switch_to_block(decode);
-            self.lower_field(f, v, depth, t);
+            if is_union {
+                self.lower_member();
+            }
+            self.lower_field(s, i, v, depth, t);
             if i < 64 {
                 let seen = self.b.use_var(self.seen);
                 let seen = self.b.ins().bor_imm_s(seen, 1i64 << i);
@@ -436,6 +456,30 @@ impl Lower<'_> {
         self.b.switch_to_block(unknown);
         let t = self.b.block_params(unknown)[0];
         let cx = self.cx;
+        if let Some(off) = s.unknown_fields {
+            // Kept, not skipped: Binary bytes as they are, Compact converted.
+            let uf = self.b.ins().iadd_imm_s(v, off as i64);
+            let st = match self.proto {
+                Proto::Binary => self.call(
+                    self.sigs.keep,
+                    rt::rt_dec_keep as *const (),
+                    &[cx, uf, t, depth],
+                ),
+                Proto::Compact => {
+                    let id = self.b.ins().sextend(types::I32, id);
+                    self.call(
+                        self.sigs.ckeep,
+                        rt::rt_cdec_keep as *const (),
+                        &[cx, uf, t, id, depth],
+                    )
+                }
+            };
+            self.emit_check(st, None);
+            self.b.ins().jump(head, &[]);
+            self.b.switch_to_block(end);
+            self.lower_end(s);
+            return;
+        }
         let skip = match self.proto {
             Proto::Binary => {
                 self.emit_inline_skip(t, head);
@@ -456,6 +500,44 @@ impl Lower<'_> {
         self.b.ins().jump(head, &[]);
 
         self.b.switch_to_block(end);
+        self.lower_end(s);
+    }
+
+    /// A union: records where a field header starts (`pos`).
+    fn note_header(&mut self, pos: Value) {
+        if let Some(h) = self.hdr {
+            self.b.def_var(h, pos);
+        }
+    }
+
+    /// A union member on the wire: an error if one was read already (at the header of this
+    /// second one, as the interpreter reports), else counted.
+    fn lower_member(&mut self) {
+        let (Some(count), Some(hdr)) = (self.count, self.hdr) else {
+            return;
+        };
+        let c = self.b.use_var(count);
+        let second = self.b.create_block();
+        let first = self.b.create_block();
+        self.b.set_cold_block(second);
+        self.b.ins().brif(c, second, &[], first, &[]);
+        self.b.switch_to_block(second);
+        let at = self.b.use_var(hdr);
+        let two = self.b.ins().iconst(types::I32, 2);
+        let cx = self.cx;
+        let st = self.call(
+            self.sigs.ctx_u32_usize,
+            rt::rt_dec_union as *const (),
+            &[cx, two, at],
+        );
+        self.b.ins().return_(&[st]);
+        self.b.switch_to_block(first);
+        let one = self.b.ins().iconst(types::I32, 1);
+        self.b.def_var(count, one);
+    }
+
+    /// After the stop byte: required fields present; a union holds one member.
+    fn lower_end(&mut self, s: &StructPlan) {
         if s.required_mask != 0 {
             let seen = self.b.use_var(self.seen);
             let have = self.b.ins().band_imm_s(seen, s.required_mask as i64);
@@ -474,6 +556,24 @@ impl Lower<'_> {
                 self.sigs.missing,
                 rt::rt_dec_missing as *const (),
                 &[cx, sp, seen],
+            );
+            self.b.ins().return_(&[st]);
+            self.b.switch_to_block(ok);
+        }
+        if let Some(count) = self.count {
+            let c = self.b.use_var(count);
+            let none = self.b.create_block();
+            let ok = self.b.create_block();
+            self.b.set_cold_block(none);
+            self.b.ins().brif(c, ok, &[], none, &[]);
+            self.b.switch_to_block(none);
+            let (_, pos, _) = self.load_cursor();
+            let zero = self.b.ins().iconst(types::I32, 0);
+            let cx = self.cx;
+            let st = self.call(
+                self.sigs.ctx_u32_usize,
+                rt::rt_dec_union as *const (),
+                &[cx, zero, pos],
             );
             self.b.ins().return_(&[st]);
             self.b.switch_to_block(ok);
@@ -513,6 +613,7 @@ impl Lower<'_> {
                 let same = self.b.ins().icmp_imm_s(IntCC::Equal, w, expect as i64);
                 self.b.ins().brif(same, hit, &[], head, &[]);
                 self.b.switch_to_block(hit);
+                self.note_header(pos);
                 self.store_pos(pos, 3);
                 self.b.ins().jump(decodes[i + 1], &[]);
             }
@@ -638,6 +739,7 @@ impl Lower<'_> {
         let same = self.b.ins().icmp_imm_s(IntCC::Equal, b, expect as i64);
         self.b.ins().brif(same, hit, &[], head, &[]);
         self.b.switch_to_block(hit);
+        self.note_header(pos);
         self.store_pos(pos, 1);
         match target {
             Some((block, id)) => {
@@ -651,7 +753,22 @@ impl Lower<'_> {
         }
     }
 
-    fn lower_field(&mut self, f: &FieldPlan, v: Value, depth: Value, t: Value) {
+    fn lower_field(&mut self, s: &StructPlan, i: usize, v: Value, depth: Value, t: Value) {
+        let f = &s.fields[i];
+        if let Some(uv) = s.union {
+            // A Rust enum: becomes variant `i` with an empty payload, then read into that.
+            let uvp = self.iconst_ptr(uv as *const _ as usize);
+            let iv = self.iconst_ptr(i);
+            let target = self.call(
+                self.sigs.ptr3_ptr,
+                rt::rt_union_set_empty as *const (),
+                &[uvp, v, iv],
+            );
+            return self.lower_target(f, target, depth, t);
+        }
+        if s.kind == StructKind::Union {
+            self.emit_clear_members(s, f, v);
+        }
         let slot = self.b.ins().iadd_imm_s(v, f.offset as i64);
         if let Presence::Bit(_) = f.presence
             && let Node::Record(_) = f.node
@@ -685,6 +802,34 @@ impl Lower<'_> {
             }
             _ => slot,
         };
+        self.lower_target(f, target, depth, t);
+    }
+
+    /// An IDL-only union: a member on the wire replaces any other, so every other member's
+    /// presence bit is cleared (this one's is left for the field's own code to test and set).
+    fn emit_clear_members(&mut self, s: &StructPlan, f: &FieldPlan, v: Value) {
+        let own = match f.presence {
+            Presence::Bit(n) => Some(n),
+            _ => None,
+        };
+        let mut words = std::collections::BTreeMap::<u32, u64>::new();
+        for g in &s.fields {
+            if let Presence::Bit(b) = g.presence
+                && Some(b) != own
+            {
+                *words.entry(b / 64).or_default() |= 1u64 << (b % 64);
+            }
+        }
+        for (w, mask) in words {
+            let off = (w * 8) as i32;
+            let word = self.b.ins().load(types::I64, value_flags(), v, off);
+            let word = self.b.ins().band_imm_s(word, !mask as i64);
+            self.b.ins().store(value_flags(), word, v, off);
+        }
+    }
+
+    /// Reads field `f`'s value into `target`.
+    fn lower_target(&mut self, f: &FieldPlan, target: Value, depth: Value, t: Value) {
         if self.proto == Proto::Compact && self.lower_cscalar(f, target, t) {
             return;
         }
@@ -726,6 +871,7 @@ impl Lower<'_> {
     /// `end`); returns the type code and the field id (i16).
     fn lower_cheader(&mut self, end: Block) -> (Value, Value) {
         let (buf, pos, len) = self.load_cursor();
+        self.note_header(pos);
         self.emit_need(pos, len, 1, pos, None);
         let at = self.b.ins().iadd(buf, pos);
         let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);

@@ -1038,27 +1038,32 @@ pub extern "C" fn rt_dec_skip(ctx: *mut DecCtx, t: u32, depth: u32) -> i32 {
 /// value is in the field header).
 pub extern "C" fn rt_cdec_skip(ctx: *mut DecCtx, code: u32, depth: u32) -> i32 {
     dec_guarded(ctx, |ctx| {
-        let t = match code {
-            3 => TType::I8,
-            4 => TType::I16,
-            5 => TType::I32,
-            6 => TType::I64,
-            7 => TType::Double,
-            8 => TType::String,
-            9 => TType::List,
-            10 => TType::Set,
-            11 => TType::Map,
-            12 => TType::Struct,
-            13 => TType::Uuid,
-            _ => {
-                return Err(Error::decode(
-                    ErrorKind::InvalidType,
-                    ctx.pos,
-                    format!("invalid type code {code}"),
-                ));
-            }
-        };
+        let t = compact_ttype(code).ok_or_else(|| {
+            Error::decode(
+                ErrorKind::InvalidType,
+                ctx.pos,
+                format!("invalid type code {code}"),
+            )
+        })?;
         skip_at::<CptF>(ctx, t, depth)
+    })
+}
+
+/// The wire type of a Compact field type code other than a bool's.
+fn compact_ttype(code: u32) -> Option<TType> {
+    Some(match code {
+        3 => TType::I8,
+        4 => TType::I16,
+        5 => TType::I32,
+        6 => TType::I64,
+        7 => TType::Double,
+        8 => TType::String,
+        9 => TType::List,
+        10 => TType::Set,
+        11 => TType::Map,
+        12 => TType::Struct,
+        13 => TType::Uuid,
+        _ => return None,
     })
 }
 
@@ -2095,6 +2100,224 @@ pub extern "C" fn rt_copy(dst: *mut u8, src: *const u8, n: usize) -> i32 {
     // of that length; they cannot overlap (the output is not a value being encoded).
     unsafe { std::ptr::copy_nonoverlapping(src, dst, n) };
     STATUS_OK
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unions and kept unknown fields: the variant table of a Rust enum, the member count of an
+// IDL-only union, and the `UnknownFields` of a struct that keeps what it did not recognise.
+// Semantics, errors and offsets are the interpreter's (`run::Encoder::encode_struct`,
+// `run::Decoder::decode_struct` and `keep_unknown`).
+
+use dynthrift_core::desc::{UnionVTable, UnknownFields};
+use dynthrift_core::wire::binary::BinaryWriter as BinWriter;
+use dynthrift_core::wire::transcode;
+
+/// Index of the variant the Rust enum at `p` holds.
+pub extern "C" fn rt_union_variant(uv: *const UnionVTable, p: *const u8) -> usize {
+    // SAFETY: `uv` is the static table of the enum at `p`, which generated code passes live.
+    unsafe { ((*uv).variant)(p) }
+}
+
+/// Address of the payload of the variant the Rust enum at `p` holds.
+pub extern "C" fn rt_union_payload(uv: *const UnionVTable, p: *const u8) -> *const u8 {
+    // SAFETY: as for `rt_union_variant`.
+    unsafe { ((*uv).payload)(p) }
+}
+
+/// Replaces the Rust enum at `p` by variant `i` holding an empty payload; returns the
+/// payload's address.
+pub extern "C" fn rt_union_set_empty(uv: *const UnionVTable, p: *mut u8, i: usize) -> *mut u8 {
+    // SAFETY: `uv` is the static table of the enum at `p`, which generated code holds
+    // exclusively; `i` indexes its variants (a field of the struct being decoded).
+    unsafe { ((*uv).set_empty)(p, i) }
+}
+
+/// Records that a Rust enum holds a variant its table does not list (a broken descriptor).
+pub extern "C" fn rt_union_bad_variant(ctx: *mut EncCtx, i: usize) -> i32 {
+    guarded(ctx, |_| {
+        Err(Error::schema(format!(
+            "internal error: union variant {i} out of range"
+        )))
+    })
+}
+
+/// Records that an IDL-only union has `written` members set (not exactly one).
+pub extern "C" fn rt_union_count(ctx: *mut EncCtx, written: usize) -> i32 {
+    guarded(ctx, |_| {
+        Err(Error::encode(
+            ErrorKind::InvalidUnion,
+            format!("a union must have exactly one field set, found {written}"),
+        ))
+    })
+}
+
+/// Writes (`size == 0`) or sizes the kept unknown fields `uf` before the stop byte: Binary,
+/// their bytes as they are; Compact (`compact != 0`), converted field by field, the first
+/// header's id delta taken from `last`, the id of the field written before.
+fn put_unknown(
+    ctx: *mut EncCtx,
+    uf: *const UnknownFields,
+    depth: u32,
+    last: i32,
+    size: i32,
+    compact: bool,
+) -> i32 {
+    guarded(ctx, |ctx| {
+        // SAFETY: generated code passes the `UnknownFields` slot of the live struct it
+        // encodes, at the offset its descriptor gives.
+        let bytes = unsafe { &(*uf).bytes };
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if !compact {
+            if size != 0 {
+                ctx.len += bytes.len();
+                return Ok(());
+            }
+            // SAFETY: write mode: `out` is the live output vector.
+            return unsafe {
+                with_vec(ctx, |out| {
+                    out.extend_from_slice(bytes);
+                    Ok(())
+                })
+            };
+        }
+        fn convert<W: ProtoWrite<StructState = i16>>(
+            w: &mut W,
+            bytes: &[u8],
+            depth: u32,
+            last: i32,
+        ) -> Result<(), Error> {
+            // The writer continues the struct: its last field id is the JIT's.
+            w.write_struct_end(last as i16);
+            let mut r = BinaryReader::new(bytes);
+            while r.remaining() > 0 {
+                let (t, id) = r.read_field_begin()?;
+                w.write_field_begin(t, id);
+                transcode(&mut r, w, t, depth)?;
+            }
+            Ok(())
+        }
+        if size != 0 {
+            let mut s = CompactSizer::new();
+            convert(&mut s, bytes, depth, last)?;
+            ctx.len += s.len;
+            Ok(())
+        } else {
+            // SAFETY: write mode: `out` is the live output vector.
+            unsafe {
+                with_vec(ctx, |out| {
+                    convert(&mut CompactWriter::new(out), bytes, depth, last)
+                })
+            }
+        }
+    })
+}
+
+/// Writes or sizes kept unknown fields (Binary; see `put_unknown`).
+pub extern "C" fn rt_unknown(
+    ctx: *mut EncCtx,
+    uf: *const UnknownFields,
+    depth: u32,
+    last: i32,
+    size: i32,
+) -> i32 {
+    put_unknown(ctx, uf, depth, last, size, false)
+}
+
+/// [`rt_unknown`] in Compact.
+pub extern "C" fn rt_cunknown(
+    ctx: *mut EncCtx,
+    uf: *const UnknownFields,
+    depth: u32,
+    last: i32,
+    size: i32,
+) -> i32 {
+    put_unknown(ctx, uf, depth, last, size, true)
+}
+
+/// A union with `count` members on the wire: none at the end (`count == 0`), or a second
+/// one whose header starts at `at`.
+pub extern "C" fn rt_dec_union(ctx: *mut DecCtx, count: u32, at: usize) -> i32 {
+    dec_guarded(ctx, |_| {
+        let detail = if count == 0 {
+            "union has no field set"
+        } else {
+            "union has more than one field set"
+        };
+        Err(Error::decode(ErrorKind::InvalidUnion, at, detail))
+    })
+}
+
+/// Binary: keeps the field of wire type `t` whose 3-byte header was just read (an unknown
+/// id, or a known id with another type): skips its value, then appends header and value to
+/// `uf` as they are.
+pub extern "C" fn rt_dec_keep(ctx: *mut DecCtx, uf: *mut UnknownFields, t: u32, depth: u32) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        let header_at = ctx.pos.checked_sub(3).ok_or_else(|| {
+            Error::decode(ErrorKind::InvalidData, ctx.pos, "internal error: no header")
+        })?;
+        let t = TType::from_u8(t as u8).ok_or_else(|| {
+            Error::decode(
+                ErrorKind::InvalidType,
+                header_at,
+                format!("invalid type code {t}"),
+            )
+        })?;
+        skip_at::<BinF>(ctx, t, depth)?;
+        // SAFETY: the context describes the live input of this decode call; `uf` is the
+        // `UnknownFields` slot of the struct generated code decodes, held exclusively.
+        unsafe {
+            let all = input(ctx);
+            (*uf).bytes.extend_from_slice(&all[header_at..ctx.pos]);
+        }
+        Ok(())
+    })
+}
+
+/// Compact: keeps the field of type code `code` and id `id` whose header was just read,
+/// converted to Binary (header, then value) and appended to `uf`; on failure nothing of it
+/// is kept. A bool's value is its type code.
+pub extern "C" fn rt_cdec_keep(
+    ctx: *mut DecCtx,
+    uf: *mut UnknownFields,
+    code: u32,
+    id: i32,
+    depth: u32,
+) -> i32 {
+    dec_guarded(ctx, |ctx| {
+        // SAFETY: `uf` is the `UnknownFields` slot of the struct generated code decodes,
+        // held exclusively.
+        let kept = unsafe { &mut (*uf).bytes };
+        let start = kept.len();
+        let mut w = BinWriter::new(kept);
+        let id = id as i16;
+        if code == 1 || code == 2 {
+            w.write_field_begin(TType::Bool, id);
+            w.write_bool(code == 1);
+            return Ok(());
+        }
+        let Some(t) = compact_ttype(code) else {
+            return Err(Error::decode(
+                ErrorKind::InvalidType,
+                ctx.pos,
+                format!("invalid type code {code}"),
+            ));
+        };
+        w.write_field_begin(t, id);
+        // SAFETY: the context describes the live input of this decode call.
+        let all = unsafe { input(ctx) };
+        let mut r = CompactReader::new(all);
+        let res = r
+            .raw(ctx.pos)
+            .and_then(|_| transcode(&mut r, &mut w, t, depth));
+        ctx.pos = r.position();
+        if res.is_err() {
+            // Whole fields only, as the interpreter keeps.
+            kept.truncate(start);
+        }
+        res
+    })
 }
 
 #[cfg(test)]
