@@ -98,3 +98,40 @@ fn every_faststr_form_encodes_like_the_interpreter() {
         }
     }
 }
+
+/// Many long strings decoded from `Bytes` all view the input (the first through its own
+/// view, the others through one view made per call), on both backends, both protocols; short
+/// ones are inline copies.
+#[test]
+fn every_long_string_shares_the_input() {
+    use dynthrift::{Backend, Options};
+    let long = |i: usize| FastStr::from(format!("string number {i}, long enough to be shared"));
+    let v = Msg {
+        name: long(0),
+        tags: (1..6).map(long).chain(["short".into()]).collect(),
+        body: Bytes::from_static(b"body"),
+    };
+    for backend in [Backend::Interpreter, Backend::Auto] {
+        for options in [Options::binary(), Options::compact()] {
+            let codec = Codec::<Msg>::with_options(options.backend(backend)).unwrap();
+            let bytes = Bytes::from(codec.encode(&v).unwrap());
+            let back = codec.decode_bytes(&bytes).unwrap();
+            assert_eq!(back, v);
+            let range = bytes.as_ptr() as usize..bytes.as_ptr() as usize + bytes.len();
+            let shared = |s: &FastStr| range.contains(&(s.as_ptr() as usize));
+            assert!(shared(&back.name), "{backend:?}: name");
+            for t in &back.tags[..5] {
+                assert!(shared(t), "{backend:?}: {t}");
+            }
+            assert!(
+                !shared(&back.tags[5]),
+                "{backend:?}: short strings are copied"
+            );
+            // The strings outlive the decoded value's siblings and the input handle.
+            let tags = back.tags.clone();
+            drop(back);
+            drop(bytes);
+            assert_eq!(tags, v.tags);
+        }
+    }
+}

@@ -355,6 +355,8 @@ pub unsafe fn decode<'a, R: ProtoRead<'a>>(
         source,
         limits,
         complete: true,
+        #[cfg(feature = "faststr")]
+        strs: SharedInput::default(),
     };
     // SAFETY: forwarded contract.
     unsafe { d.decode_struct(si, p, limits.depth) }
@@ -382,6 +384,8 @@ pub unsafe fn decode_partial<'a, R: ProtoRead<'a>>(
         source: None,
         limits,
         complete: false,
+        #[cfg(feature = "faststr")]
+        strs: SharedInput::default(),
     };
     // SAFETY: forwarded contract.
     unsafe { d.decode_struct(si, p, limits.depth) }
@@ -412,6 +416,8 @@ pub unsafe fn decode_node<'a, R: ProtoRead<'a>>(
         source,
         limits,
         complete: true,
+        #[cfg(feature = "faststr")]
+        strs: SharedInput::default(),
     };
     // SAFETY: forwarded contract.
     unsafe { d.decode_value(node, p, depth) }
@@ -425,6 +431,58 @@ struct Decoder<'p, 'r, 'a, R> {
     limits: &'p Limits,
     /// Check that each struct is complete (required fields present, a union's field set).
     complete: bool,
+    /// The input shared once for every `FastStr` of this call.
+    #[cfg(feature = "faststr")]
+    strs: SharedInput,
+}
+
+/// The input (`source`) shared as a `faststr::BytesRef` for the `FastStr`s of one decode call,
+/// so that each string after the first only bumps one reference count (no allocation). Made at
+/// the second shared string: the first shares the input on its own, as cheaply when it is the
+/// only one; the flag says whether a first one was made.
+#[cfg(feature = "faststr")]
+#[derive(Default)]
+pub struct SharedInput(Option<faststr::BytesRef>, bool);
+
+#[cfg(feature = "faststr")]
+impl std::fmt::Debug for SharedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "SharedInput(made)"
+        } else {
+            "SharedInput(none)"
+        })
+    }
+}
+
+/// Strings up to this long are copied into a `FastStr` (which keeps them inline, no
+/// allocation) rather than sharing the input: no reference count to touch, now or on drop.
+#[cfg(feature = "faststr")]
+const FASTSTR_INLINE: usize = 30;
+
+/// A `FastStr` holding `s`, which was read from the input: when decoding from `Bytes`
+/// (`source`) and `s` is not short, a view of the input (the first as `FastStr` makes one on
+/// its own, the others through `strs`); otherwise a copy.
+#[cfg(feature = "faststr")]
+#[inline]
+pub fn shared_faststr(strs: &mut SharedInput, source: Option<&Bytes>, s: &str) -> faststr::FastStr {
+    let inside = |src: &&Bytes| {
+        let (lo, at) = (src.as_ptr() as usize, s.as_ptr() as usize);
+        at >= lo && at + s.len() <= lo + src.len()
+    };
+    let Some(src) = source.filter(|src| s.len() > FASTSTR_INLINE && inside(src)) else {
+        return faststr::FastStr::new(s);
+    };
+    if !strs.1 {
+        strs.1 = true;
+        // SAFETY: `s` is a `str` (valid UTF-8) inside `src` (just checked).
+        return unsafe { faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes())) };
+    }
+    let base = strs
+        .0
+        .get_or_insert_with(|| faststr::BytesRef::from(src.clone()));
+    // SAFETY: `base` views all of `src`, which holds `s` (just checked), valid UTF-8.
+    unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) }
 }
 
 #[cold]
@@ -662,13 +720,7 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
                 #[cfg(feature = "faststr")]
                 Node::String(StrRepr::FastStr) => {
                     let s = self.read_str()?;
-                    *(p as *mut faststr::FastStr) = match self.source {
-                        // `s` was validated as UTF-8 by `read_str`.
-                        Some(src) => {
-                            faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes()))
-                        }
-                        None => faststr::FastStr::new(s),
-                    };
+                    *(p as *mut faststr::FastStr) = shared_faststr(&mut self.strs, self.source, s);
                 }
                 Node::Binary(BinRepr::Vec) => {
                     let b = self.read_bytes()?;

@@ -84,23 +84,8 @@ pub struct DecCtx {
     pub strs: SharedInput,
 }
 
-/// The input shared as a `faststr::BytesRef` (see [`DecCtx::strs`]), made at the second
-/// shared string (the first shares the input on its own: as cheap when it is the only one);
-/// the flag says whether a first one was made.
 #[cfg(feature = "faststr")]
-#[derive(Default)]
-pub struct SharedInput(pub Option<faststr::BytesRef>, pub bool);
-
-#[cfg(feature = "faststr")]
-impl std::fmt::Debug for SharedInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "SharedInput(made)"
-        } else {
-            "SharedInput(none)"
-        })
-    }
-}
+pub use dynthrift_interp::run::SharedInput;
 
 pub const DEC_BUF: i32 = std::mem::offset_of!(DecCtx, buf) as i32;
 pub const DEC_POS: i32 = std::mem::offset_of!(DecCtx, pos) as i32;

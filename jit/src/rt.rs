@@ -1226,41 +1226,6 @@ use dynthrift_interp::dynamic::{self, RawMap, RawVec};
 
 use crate::abi::DecodeFn;
 
-/// Strings up to this long are copied into a `FastStr` (which keeps them inline, no
-/// allocation) rather than sharing the input: no reference count to touch, now or on drop.
-#[cfg(feature = "faststr")]
-const FASTSTR_INLINE: usize = 30;
-
-/// A `FastStr` of `s`, a validated string inside the input: short ones inline; long ones,
-/// when decoding from `Bytes` (`source`), share it: the first as `FastStr` does itself, the
-/// others through a view of the input made once per call in `strs` (one reference count to
-/// bump, no allocation); a copy when `s` is not inside `source`.
-#[cfg(feature = "faststr")]
-#[inline]
-fn shared_faststr(
-    strs: &mut crate::abi::SharedInput,
-    source: Option<&Bytes>,
-    s: &str,
-) -> faststr::FastStr {
-    let inside = |src: &&Bytes| {
-        let (lo, at) = (src.as_ptr() as usize, s.as_ptr() as usize);
-        at >= lo && at + s.len() <= lo + src.len()
-    };
-    let Some(src) = source.filter(|src| s.len() > FASTSTR_INLINE && inside(src)) else {
-        return faststr::FastStr::new(s);
-    };
-    if !strs.1 {
-        strs.1 = true;
-        // SAFETY: valid UTF-8 (validated by the caller), inside `src` (just checked).
-        return unsafe { faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes())) };
-    }
-    let base = strs
-        .0
-        .get_or_insert_with(|| faststr::BytesRef::from(src.clone()));
-    // SAFETY: `base` views all of `src`, which holds `s` (just checked); valid UTF-8.
-    unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) }
-}
-
 /// How the elements of a container are read.
 #[derive(Clone, Copy)]
 enum DecElem {
@@ -1399,7 +1364,8 @@ impl<'a> Fast<'a> {
                     // `s` was validated as UTF-8 by `read_str`.
                     // The context is live; no other reference to it is held here.
                     let strs = &mut (*self.ctx).strs;
-                    *(p as *mut faststr::FastStr) = shared_faststr(strs, self.source, s);
+                    *(p as *mut faststr::FastStr) =
+                        dynthrift_interp::run::shared_faststr(strs, self.source, s);
                 }
                 Node::Binary(BinRepr::Vec) => {
                     let b = self.read_bytes(r)?;
@@ -1887,7 +1853,8 @@ fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -
                         return false;
                     };
                     // Validated just above.
-                    *(p as *mut faststr::FastStr) = shared_faststr(&mut c.strs, source, s);
+                    *(p as *mut faststr::FastStr) =
+                        dynthrift_interp::run::shared_faststr(&mut c.strs, source, s);
                 }
                 _ => {
                     *(p as *mut Bytes) = match source {
