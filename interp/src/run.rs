@@ -460,29 +460,38 @@ impl std::fmt::Debug for SharedInput {
 #[cfg(feature = "faststr")]
 const FASTSTR_INLINE: usize = 30;
 
-/// A `FastStr` holding `s`, which was read from the input: when decoding from `Bytes`
-/// (`source`) and `s` is not short, a view of the input (the first as `FastStr` makes one on
-/// its own, the others through `strs`); otherwise a copy.
+/// Stores in `dst` a `FastStr` holding `s`, which was read from the input: when decoding from
+/// `Bytes` (`source`) and `s` is not short, a view of the input (the first as `FastStr` makes
+/// one on its own, the others through `strs`); otherwise a copy. (Stored here rather than
+/// returned: a returned `FastStr` is built on the stack and copied, and reading it back so
+/// soon after it was written stalls the copy, a few percent of a decode.)
 #[cfg(feature = "faststr")]
 #[inline]
-pub fn shared_faststr(strs: &mut SharedInput, source: Option<&Bytes>, s: &str) -> faststr::FastStr {
+pub fn set_shared_faststr(
+    dst: &mut faststr::FastStr,
+    strs: &mut SharedInput,
+    source: Option<&Bytes>,
+    s: &str,
+) {
     let inside = |src: &&Bytes| {
         let (lo, at) = (src.as_ptr() as usize, s.as_ptr() as usize);
         at >= lo && at + s.len() <= lo + src.len()
     };
     let Some(src) = source.filter(|src| s.len() > FASTSTR_INLINE && inside(src)) else {
-        return faststr::FastStr::new(s);
+        *dst = faststr::FastStr::new(s);
+        return;
     };
     if !strs.1 {
         strs.1 = true;
         // SAFETY: `s` is a `str` (valid UTF-8) inside `src` (just checked).
-        return unsafe { faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes())) };
+        *dst = unsafe { faststr::FastStr::from_bytes_unchecked(src.slice_ref(s.as_bytes())) };
+        return;
     }
     let base = strs
         .0
         .get_or_insert_with(|| faststr::BytesRef::from(src.clone()));
     // SAFETY: `base` views all of `src`, which holds `s` (just checked), valid UTF-8.
-    unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) }
+    *dst = unsafe { faststr::FastStr::from_bytes_ref_unchecked(base.slice_ref(s.as_bytes())) };
 }
 
 #[cold]
@@ -720,7 +729,8 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
                 #[cfg(feature = "faststr")]
                 Node::String(StrRepr::FastStr) => {
                     let s = self.read_str()?;
-                    *(p as *mut faststr::FastStr) = shared_faststr(&mut self.strs, self.source, s);
+                    let dst = &mut *(p as *mut faststr::FastStr);
+                    set_shared_faststr(dst, &mut self.strs, self.source, s);
                 }
                 Node::Binary(BinRepr::Vec) => {
                     let b = self.read_bytes()?;

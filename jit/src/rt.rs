@@ -1364,8 +1364,8 @@ impl<'a> Fast<'a> {
                     // `s` was validated as UTF-8 by `read_str`.
                     // The context is live; no other reference to it is held here.
                     let strs = &mut (*self.ctx).strs;
-                    *(p as *mut faststr::FastStr) =
-                        dynthrift_interp::run::shared_faststr(strs, self.source, s);
+                    let dst = &mut *(p as *mut faststr::FastStr);
+                    dynthrift_interp::run::set_shared_faststr(dst, strs, self.source, s);
                 }
                 Node::Binary(BinRepr::Vec) => {
                     let b = self.read_bytes(r)?;
@@ -1853,8 +1853,8 @@ fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -
                         return false;
                     };
                     // Validated just above.
-                    *(p as *mut faststr::FastStr) =
-                        dynthrift_interp::run::shared_faststr(&mut c.strs, source, s);
+                    let dst = &mut *(p as *mut faststr::FastStr);
+                    dynthrift_interp::run::set_shared_faststr(dst, &mut c.strs, source, s);
                 }
                 _ => {
                     *(p as *mut Bytes) = match source {
