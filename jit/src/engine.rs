@@ -129,54 +129,92 @@ fn compile_all(jobs: Vec<Job>, threads: usize) -> std::result::Result<Vec<Compil
         let mut ctx = Context::new();
         return jobs
             .into_iter()
-            .map(|j| compile_one(&*isa, &mut ctx, j))
+            .map(|mut j| {
+                let func = std::mem::replace(&mut j.func, ir::Function::new());
+                compile_one(&*isa, &mut ctx, &j, func)
+            })
             .collect();
     }
-    // Largest first; every thread takes the next job left, so a thread that starts late
-    // (a loaded machine) or not at all only leaves more to the others.
+    // Largest first; every thread takes the next job left. This thread never waits for
+    // another: whatever is not done when it has been through the queue (a helper that starts
+    // late on a loaded machine, or not at all, or is still busy) it compiles itself, and a
+    // helper's late result is dropped. So the wall time is at worst about that of one thread.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].func.dfg.num_insts()));
     let mut jobs: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
-    let queue: Vec<std::sync::Mutex<Option<(usize, Job)>>> = order
-        .into_iter()
-        .map(|i| std::sync::Mutex::new(jobs[i].take().map(|j| (i, j))))
-        .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut ctx = Context::new();
-        let mut done = Vec::new();
-        loop {
-            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(slot) = queue.get(k) else {
-                return Ok::<_, String>(done);
-            };
-            if let Some((i, job)) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                done.push((i, compile_one(&*isa, &mut ctx, job)?));
-            }
-        }
-    };
-    let mut done: Vec<(usize, Compiled)> = std::thread::scope(|scope| {
-        // A thread that cannot start leaves its part to the others.
-        let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("dynthrift-jit".into())
-                    .spawn_scoped(scope, work)
-                    .ok()
+    let work = std::sync::Arc::new(Work {
+        queue: order
+            .into_iter()
+            .filter_map(|i| {
+                jobs[i].take().map(|job| Slot {
+                    index: i,
+                    job,
+                    done: std::sync::Mutex::new(None),
+                })
             })
-            .collect();
-        let mut done = work()?;
-        for helper in helpers {
-            done.extend(
-                helper
-                    .join()
-                    .map_err(|_| "a compiler thread panicked".to_string())??,
-            );
-        }
-        Ok::<_, String>(done)
-    })?;
+            .collect(),
+        next: std::sync::atomic::AtomicUsize::new(0),
+    });
+    for _ in 1..threads {
+        let (work, isa) = (work.clone(), isa.clone());
+        // A helper that cannot start leaves its part to this thread.
+        let _ = std::thread::Builder::new()
+            .name("dynthrift-jit".into())
+            .spawn(move || work.run(&*isa));
+    }
+    work.run(&*isa);
+    let mut ctx = Context::new();
+    let mut done = Vec::with_capacity(work.queue.len());
+    for slot in &work.queue {
+        let compiled = slot.lock().take();
+        let compiled = match compiled {
+            Some(c) => c,
+            None => compile_one(&*isa, &mut ctx, &slot.job, slot.job.func.clone()),
+        };
+        done.push((slot.index, compiled?));
+    }
     done.sort_by_key(|(i, _)| *i);
     Ok(done.into_iter().map(|(_, c)| c).collect())
+}
+
+/// Jobs shared by the threads compiling one module (see [`compile_all`]).
+struct Work {
+    /// Largest first.
+    queue: Vec<Slot>,
+    /// The next slot to take.
+    next: std::sync::atomic::AtomicUsize,
+}
+
+/// A job, its place among the module's functions, and its result once a thread has one.
+struct Slot {
+    index: usize,
+    job: Job,
+    done: std::sync::Mutex<Option<std::result::Result<Compiled, String>>>,
+}
+
+impl Slot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<std::result::Result<Compiled, String>>> {
+        // A result is one store: a panic elsewhere cannot leave it half written.
+        self.done.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Work {
+    /// Compiles the jobs not taken yet, one at a time, until none is left.
+    fn run(&self, isa: &dyn cranelift_codegen::isa::TargetIsa) {
+        let mut ctx = Context::new();
+        loop {
+            let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = self.queue.get(k) else {
+                return;
+            };
+            let compiled = compile_one(isa, &mut ctx, &slot.job, slot.job.func.clone());
+            let mut done = slot.lock();
+            if done.is_none() {
+                *done = Some(compiled);
+            }
+        }
+    }
 }
 
 /// Compile threads at most (one of them the caller's).
@@ -199,10 +237,11 @@ fn compile_threads() -> usize {
 fn compile_one(
     isa: &dyn cranelift_codegen::isa::TargetIsa,
     ctx: &mut Context,
-    job: Job,
+    job: &Job,
+    func: ir::Function,
 ) -> std::result::Result<Compiled, String> {
     ctx.clear();
-    ctx.func = job.func;
+    ctx.func = func;
     let mut plane = cranelift_codegen::control::ControlPlane::default();
     ctx.compile(isa, &mut plane)
         .map_err(|e| format!("compile {}: {:?}", job.name, e.inner))?;
@@ -217,7 +256,7 @@ fn compile_one(
         .collect();
     Ok(Compiled {
         id: job.id,
-        name: job.name,
+        name: job.name.clone(),
         code: compiled.code_buffer().to_vec(),
         align: u64::from(compiled.buffer.alignment),
         relocs,
