@@ -285,3 +285,307 @@ fn records_in_compact() {
         bytes
     );
 }
+
+// Compact leaf containers (written and sized by the JIT's specialised loops): every leaf kind
+// as list, set and map element, at the sizes around the list header's size nibble (14 fits, 15
+// takes a varint), values at the varint length boundaries, and the depth budget they take.
+
+#[derive(Thrift, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Tone {
+    Low = -3,
+    Mid = 0,
+    High = 70000,
+}
+
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct CLeaves {
+    #[thrift(id = 1)]
+    bools: Vec<bool>,
+    #[thrift(id = 2)]
+    i8s: Vec<i8>,
+    #[thrift(id = 3)]
+    i16s: Vec<i16>,
+    #[thrift(id = 4)]
+    i32s: Vec<i32>,
+    #[thrift(id = 5)]
+    i64s: Vec<i64>,
+    #[thrift(id = 6)]
+    doubles: Vec<f64>,
+    #[thrift(id = 7)]
+    strings: Vec<String>,
+    #[thrift(id = 8)]
+    bins: Vec<Vec<u8>>,
+    #[thrift(id = 9)]
+    bytes: Vec<bytes::Bytes>,
+    #[thrift(id = 10)]
+    tones: Vec<Tone>,
+    #[thrift(id = 11)]
+    uuids: Vec<[u8; 16]>,
+    #[thrift(id = 12)]
+    set_bool: std::collections::BTreeSet<bool>,
+    #[thrift(id = 13)]
+    set_i8: std::collections::HashSet<i8>,
+    #[thrift(id = 14)]
+    set_i16: std::collections::BTreeSet<i16>,
+    #[thrift(id = 15)]
+    set_i32: std::collections::HashSet<i32>,
+    #[thrift(id = 16)]
+    set_i64: std::collections::BTreeSet<i64>,
+    #[thrift(id = 17)]
+    set_str: std::collections::BTreeSet<String>,
+    #[thrift(id = 18)]
+    set_bin: std::collections::BTreeSet<Vec<u8>>,
+    #[thrift(id = 19)]
+    set_tone: std::collections::BTreeSet<Tone>,
+    #[thrift(id = 20)]
+    set_uuid: std::collections::BTreeSet<[u8; 16]>,
+    #[thrift(id = 21)]
+    i16_f64: std::collections::BTreeMap<i16, f64>,
+    #[thrift(id = 22)]
+    str_i64: std::collections::HashMap<String, i64>,
+    #[thrift(id = 23)]
+    i8_bool: std::collections::BTreeMap<i8, bool>,
+    #[thrift(id = 24)]
+    bool_uuid: std::collections::BTreeMap<bool, [u8; 16]>,
+    #[thrift(id = 25)]
+    tone_bytes: std::collections::BTreeMap<Tone, bytes::Bytes>,
+    #[thrift(id = 26)]
+    i64_tone: std::collections::BTreeMap<i64, Tone>,
+    #[thrift(id = 27)]
+    i32_str: std::collections::BTreeMap<i32, String>,
+    #[thrift(id = 28)]
+    bin_i32: std::collections::BTreeMap<Vec<u8>, i32>,
+    #[thrift(id = 29)]
+    opt_i32s: Option<Vec<i32>>,
+    #[thrift(id = 30)]
+    nested: Vec<Vec<i64>>,
+    #[thrift(id = 31)]
+    by_name: std::collections::BTreeMap<String, Vec<bool>>,
+}
+
+/// Integers around the varint length boundaries (after zigzag), and the extremes.
+fn edge_i64(i: usize) -> i64 {
+    const E: [i64; 14] = [
+        0,
+        -1,
+        1,
+        63,
+        -64,
+        64,
+        -65,
+        8191,
+        -8192,
+        8192,
+        i32::MAX as i64,
+        i32::MIN as i64,
+        i64::MAX,
+        i64::MIN,
+    ];
+    E[i % E.len()].wrapping_add((i / E.len()) as i64 * 1_000_003)
+}
+
+fn cleaves(n: usize) -> CLeaves {
+    let tones = [Tone::Low, Tone::Mid, Tone::High];
+    CLeaves {
+        bools: (0..n).map(|i| i % 3 == 1).collect(),
+        i8s: (0..n).map(|i| edge_i64(i) as i8).collect(),
+        i16s: (0..n).map(|i| edge_i64(i) as i16).collect(),
+        i32s: (0..n).map(|i| edge_i64(i) as i32).collect(),
+        i64s: (0..n).map(edge_i64).collect(),
+        doubles: (0..n).map(|i| -(i as f64) * 1.5 + 0.25).collect(),
+        strings: (0..n).map(|i| "é".repeat(i % 70)).collect(),
+        bins: (0..n).map(|i| vec![i as u8; (i * 7) % 150]).collect(),
+        bytes: (0..n)
+            .map(|i| bytes::Bytes::from(vec![!(i as u8); i % 5]))
+            .collect(),
+        tones: (0..n).map(|i| tones[i % 3]).collect(),
+        uuids: (0..n).map(|i| [i as u8; 16]).collect(),
+        set_bool: (0..n.min(2)).map(|i| i == 0).collect(),
+        set_i8: (0..n.min(256)).map(|i| i as u8 as i8).collect(),
+        set_i16: (0..n).map(|i| edge_i64(i) as i16).collect(),
+        set_i32: (0..n).map(|i| edge_i64(i) as i32).collect(),
+        set_i64: (0..n).map(edge_i64).collect(),
+        set_str: (0..n).map(|i| format!("s{i}")).collect(),
+        set_bin: (0..n).map(|i| vec![7; i]).collect(),
+        set_tone: tones.into_iter().take(n).collect(),
+        set_uuid: (0..n).map(|i| [(i % 256) as u8; 16]).collect(),
+        i16_f64: (0..n)
+            .map(|i| (edge_i64(i) as i16, i as f64 / 3.0))
+            .collect(),
+        str_i64: (0..n).map(|i| (format!("ключ {i}"), edge_i64(i))).collect(),
+        i8_bool: (0..n.min(256))
+            .map(|i| (i as u8 as i8, i % 2 == 0))
+            .collect(),
+        bool_uuid: (0..n.min(2)).map(|i| (i == 1, [i as u8 + 1; 16])).collect(),
+        tone_bytes: tones
+            .into_iter()
+            .take(n)
+            .map(|t| (t, bytes::Bytes::from(format!("{t:?}"))))
+            .collect(),
+        i64_tone: (0..n).map(|i| (edge_i64(i), tones[i % 3])).collect(),
+        i32_str: (0..n)
+            .map(|i| (edge_i64(i) as i32, "x".repeat(i % 200)))
+            .collect(),
+        bin_i32: (0..n).map(|i| (vec![1; i], -(i as i32))).collect(),
+        opt_i32s: (n % 2 == 0).then(|| (0..n).map(|i| i as i32 * 100).collect()),
+        nested: (0..n.min(20))
+            .map(|i| (0..i).map(edge_i64).collect())
+            .collect(),
+        by_name: (0..n.min(20))
+            .map(|i| (format!("{i}"), (0..i).map(|j| j % 2 == 0).collect()))
+            .collect(),
+    }
+}
+
+/// Equal values, comparing doubles by their bits.
+fn same_leaves(a: &CLeaves, b: &CLeaves) -> bool {
+    let bits = |v: &CLeaves| v.doubles.iter().map(|d| d.to_bits()).collect::<Vec<_>>();
+    let mut a2 = a.clone();
+    let mut b2 = b.clone();
+    a2.doubles.clear();
+    b2.doubles.clear();
+    bits(a) == bits(b) && a2 == b2
+}
+
+#[test]
+fn leaf_containers_encode_identically() {
+    let c = Options::compact();
+    for n in [0, 1, 2, 13, 14, 15, 16, 17, 127, 128, 129, 300, 2000] {
+        let v = cleaves(n);
+        let bytes = same(&v);
+        let (jit, interp) = both::<CLeaves>(c);
+        assert!(same_leaves(&jit.decode(&bytes).unwrap(), &v), "n {n}");
+        assert!(same_leaves(&interp.decode(&bytes).unwrap(), &v), "n {n}");
+        // Every part of it alone too (a container last in its struct, then the stop byte).
+        for one in split(&v) {
+            same(&one);
+        }
+    }
+    // The list header: size in the high nibble up to 14, then 0xf and a varint.
+    let (jit, _) = both::<CLeaves>(c);
+    for (n, head) in [
+        (0, vec![0x05]),
+        (14, vec![0xe5]),
+        (15, vec![0xf5, 15]),
+        (128, vec![0xf5, 0x80, 0x01]),
+    ] {
+        let v = CLeaves {
+            i32s: vec![0; n],
+            ..cleaves(0)
+        };
+        let bytes = jit.encode(&v).unwrap();
+        // Fields 1 to 3 empty lists (bool, i8, i16), then field 4: header 0x19 (delta 1,
+        // list), then the list header.
+        assert_eq!(bytes[..6], [0x19, 0x01, 0x19, 0x03, 0x19, 0x04]);
+        assert_eq!(bytes[6], 0x19);
+        assert_eq!(bytes[7..7 + head.len()], head[..], "n {n}");
+    }
+    // A leaf container takes one level of the budget: depth 1 fails inside it, on both.
+    for depth in [1, 2, 3] {
+        let opts = c.max_depth(depth);
+        let jit = Codec::<CLeaves>::with_options(opts).unwrap();
+        let interp = Codec::<CLeaves>::with_options(opts.backend(Backend::Interpreter)).unwrap();
+        let v = cleaves(3);
+        let a = jit.encode(&v).map_err(|e| e.to_string());
+        assert_eq!(a, interp.encode(&v).map_err(|e| e.to_string()), "{depth}");
+        assert_eq!(
+            jit.encoded_len(&v).map_err(|e| e.to_string()),
+            interp.encoded_len(&v).map_err(|e| e.to_string())
+        );
+        // `nested` (a list of lists) needs 3 levels, the others 2.
+        assert_eq!(a.is_err(), depth < 3, "depth {depth}: {a:?}");
+    }
+}
+
+/// `v` with one field kept at a time (the others empty).
+fn split(v: &CLeaves) -> Vec<CLeaves> {
+    let e = cleaves(0);
+    let mut out = Vec::new();
+    macro_rules! one {
+        ($($f:ident),*) => {$(
+            out.push(CLeaves { $f: v.$f.clone(), ..e.clone() });
+        )*};
+    }
+    one!(
+        bools, i8s, i16s, i32s, i64s, doubles, strings, bins, bytes, tones, uuids, set_bool,
+        set_i8, set_i16, set_i32, set_i64, set_str, set_bin, set_tone, set_uuid, i16_f64, str_i64,
+        i8_bool, bool_uuid, tone_bytes, i64_tone, i32_str, bin_i32, opt_i32s, nested, by_name
+    );
+    out
+}
+
+fn cleaves_strategy() -> impl Strategy<Value = CLeaves> {
+    use proptest::collection::{btree_map, btree_set, hash_map, hash_set, vec};
+    // Lists of exactly 14 and 15 elements often: the two sides of the size nibble.
+    fn sized<S: Strategy + Clone + 'static>(s: S) -> impl Strategy<Value = Vec<S::Value>> {
+        prop_oneof![Just(0usize), Just(14), Just(15), 0usize..40]
+            .prop_flat_map(move |k| vec(s.clone(), k))
+    }
+    let tone = prop_oneof![Just(Tone::Low), Just(Tone::Mid), Just(Tone::High)];
+    (
+        (
+            sized(any::<bool>()),
+            sized(any::<i8>()),
+            sized(any::<i16>()),
+            sized(any::<i32>()),
+            sized(any::<i64>()),
+            sized(any::<f64>()),
+            sized(".{0,20}"),
+            sized(vec(any::<u8>(), 0..20)),
+        ),
+        (
+            sized(tone.clone()),
+            sized(any::<[u8; 16]>()),
+            btree_set(any::<i16>(), 0..20),
+            hash_set(any::<i32>(), 0..20),
+            btree_set(".{0,5}", 0..20),
+            btree_set(tone.clone(), 0..3),
+        ),
+        (
+            btree_map(any::<i16>(), any::<f64>(), 0..20),
+            hash_map(".{0,5}", any::<i64>(), 0..20),
+            btree_map(any::<i8>(), any::<bool>(), 0..20),
+            btree_map(any::<i64>(), tone, 0..20),
+            vec(vec(any::<i64>(), 0..17), 0..4),
+        ),
+    )
+        .prop_map(
+            |(
+                (bools, i8s, i16s, i32s, i64s, doubles, strings, bins),
+                (tones, uuids, set_i16, set_i32, set_str, set_tone),
+                (i16_f64, str_i64, i8_bool, i64_tone, nested),
+            )| CLeaves {
+                bytes: bins.iter().map(|b| bytes::Bytes::from(b.clone())).collect(),
+                bools,
+                i8s,
+                i16s,
+                i32s,
+                i64s,
+                doubles,
+                strings,
+                bins,
+                tones,
+                uuids,
+                set_i16,
+                set_i32,
+                set_str,
+                set_tone,
+                i16_f64,
+                str_i64,
+                i8_bool,
+                i64_tone,
+                nested,
+                ..cleaves(0)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #[test]
+    fn generated_leaf_containers_encode_identically(v in cleaves_strategy()) {
+        let bytes = same(&v);
+        let (jit, _) = both::<CLeaves>(Options::compact());
+        prop_assert!(same_leaves(&jit.decode(&bytes).unwrap(), &v));
+    }
+}
