@@ -589,3 +589,180 @@ proptest! {
         prop_assert!(same_leaves(&jit.decode(&bytes).unwrap(), &v));
     }
 }
+
+// Skip decode: unknown fields of every Compact type (skipped inline by the JIT when they are
+// scalars, varints or strings within the input; by the helper otherwise), whole and cut short,
+// with the interpreter's errors and offsets.
+
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct Wide {
+    #[thrift(id = 1)]
+    b: bool,
+    #[thrift(id = 2)]
+    i8: i8,
+    #[thrift(id = 3)]
+    i16: i16,
+    #[thrift(id = 4)]
+    i32: i32,
+    #[thrift(id = 5)]
+    i64: i64,
+    #[thrift(id = 6)]
+    f: f64,
+    #[thrift(id = 7)]
+    s: String,
+    #[thrift(id = 8)]
+    bin: Vec<u8>,
+    #[thrift(id = 9)]
+    uuid: [u8; 16],
+    #[thrift(id = 10)]
+    tone: Tone,
+    #[thrift(id = 11)]
+    list: Vec<i32>,
+    #[thrift(id = 12)]
+    set: std::collections::BTreeSet<String>,
+    #[thrift(id = 13)]
+    map: std::collections::BTreeMap<i16, String>,
+    #[thrift(id = 14)]
+    inner: Inner,
+    #[thrift(id = 40)]
+    far: i64,
+    #[thrift(id = 41)]
+    far_s: String,
+    #[thrift(id = 42)]
+    last: i32,
+}
+
+/// Knows none of `Wide`'s fields but the last: everything before it is skipped.
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct Narrow {
+    #[thrift(id = 42)]
+    last: Option<i32>,
+    #[thrift(id = 99)]
+    none: Option<String>,
+}
+
+/// `Wide`'s ids with other types: known ids with another wire type are skipped too.
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct Clash {
+    #[thrift(id = 3)]
+    i16: Option<String>,
+    #[thrift(id = 7)]
+    s: Option<i64>,
+    #[thrift(id = 9)]
+    uuid: Option<i8>,
+    #[thrift(id = 42)]
+    last: Option<i32>,
+}
+
+fn wide(k: usize) -> Wide {
+    Wide {
+        b: k % 2 == 0,
+        i8: edge_i64(k) as i8,
+        i16: edge_i64(k + 1) as i16,
+        i32: edge_i64(k + 2) as i32,
+        i64: edge_i64(k + 3),
+        f: k as f64 * -0.5,
+        s: "ü".repeat(k * 13 % 90),
+        bin: vec![k as u8; k * 37 % 300],
+        uuid: [k as u8; 16],
+        tone: [Tone::Low, Tone::Mid, Tone::High][k % 3],
+        list: (0..k as i32).collect(),
+        set: (0..k).map(|i| format!("{i}")).collect(),
+        map: (0..k as i16).map(|i| (i, format!("v{i}"))).collect(),
+        inner: Inner {
+            name: "n".repeat(k),
+            maybe: Some(k as i64),
+        },
+        far: edge_i64(k + 4),
+        far_s: "far".repeat(k),
+        last: k as i32 - 7,
+    }
+}
+
+#[test]
+fn unknown_fields_are_skipped_identically() {
+    let c = Options::compact();
+    for k in [0, 1, 2, 3, 5, 12, 13, 20] {
+        let bytes = same(&wide(k));
+        let (jit, _) = both::<Narrow>(c);
+        assert_eq!(
+            jit.decode(&bytes).unwrap(),
+            Narrow {
+                last: Some(k as i32 - 7),
+                none: None
+            }
+        );
+        same_decode_with::<Narrow>(&bytes, c);
+        same_decode_with::<Clash>(&bytes, c);
+        for cut in 0..bytes.len() {
+            same_decode_with::<Narrow>(&bytes[..cut], c);
+            same_decode_with::<Clash>(&bytes[..cut], c);
+        }
+        for at in 0..bytes.len() {
+            for x in [0x01, 0x0f, 0x40, 0x80, 0xff] {
+                let mut b = bytes.clone();
+                b[at] ^= x;
+                same_decode_with::<Narrow>(&b, c);
+                same_decode_with::<Clash>(&b, c);
+            }
+        }
+    }
+}
+
+#[test]
+fn unknown_values_of_every_type_whole_and_cut() {
+    let c = Options::compact();
+    let ff = |n: usize| vec![0xffu8; n];
+    let mut cases: Vec<(u8, Vec<u8>)> = vec![
+        (3, vec![0x85]),
+        (7, (1..=8).collect()),
+        (13, (1..=16).collect()),
+        (12, vec![0x15, 0x02, 0x18, 0x01, b'a', 0x00]),
+        (9, vec![0x35, 0x02, 0x04, 0x06]),
+        (10, vec![0x28, 0x01, b'x', 0x00]),
+        (11, vec![0x02, 0x45, 0x02, 0x04, 0x06, 0x08]),
+        (11, vec![0x00]),
+        // Wrong element types and counts in containers.
+        (9, vec![0x3e, 0x00]),
+        (11, vec![0x01, 0x0f]),
+        (9, vec![0xf5, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        // Binary: lengths of 1, 5 and 6 bytes, negative, over u32, past the end.
+        (8, vec![0x00]),
+        (8, vec![0x03, b'a', b'b', b'c']),
+        (8, vec![0x82, 0x80, 0x80, 0x80, 0x00, b'a', b'b']),
+        (8, vec![0x81, 0x80, 0x80, 0x80, 0x80, 0x00, b'a']),
+        (8, vec![0xff, 0xff, 0xff, 0xff, 0x0f]),
+        (8, [ff(5), vec![0x7f]].concat()),
+        (8, vec![0x05, b'a', b'b']),
+        (8, vec![0xff, 0xff, 0xff, 0xff, 0x07]),
+        (8, [vec![0x80], ff(200)].concat()),
+    ];
+    // Varints of 1, 2, 10 bytes (all accepted) and 11 bytes (too long), for every integer.
+    for code in [4u8, 5, 6] {
+        for v in [
+            vec![0x00],
+            vec![0x7f],
+            vec![0x80, 0x01],
+            [ff(9), vec![0x01]].concat(),
+            [vec![0x80; 9], vec![0x00]].concat(),
+            [ff(10), vec![0x01]].concat(),
+            [vec![0x80; 10], vec![0x00]].concat(),
+        ] {
+            cases.push((code, v));
+        }
+    }
+    for (code, body) in cases {
+        // Field 1 of that type (short header), then the same value again under field 300
+        // (long header), then field 42 (known), then the stop byte.
+        let mut bytes = vec![0x10 | code];
+        bytes.extend_from_slice(&body);
+        bytes.push(code);
+        bytes.extend_from_slice(&[0xd8, 0x04]); // zigzag(300) = 600
+        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(&[0x05, 0x54, 0x0e, 0x00]);
+        for cut in 0..=bytes.len() {
+            same_decode_with::<Narrow>(&bytes[..cut], c);
+            same_decode_with::<Narrow>(&bytes[..cut], c.max_string_len(1).max_depth(1));
+        }
+    }
+}
