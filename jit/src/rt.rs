@@ -104,9 +104,6 @@ trait Proto {
 /// What the helpers do with a writer (object-safe).
 trait WriteAny {
     fn binary(&mut self, b: &[u8]) -> Result<(), Error>;
-    fn list_begin(&mut self, t: TType, n: usize) -> Result<(), Error>;
-    fn set_begin(&mut self, t: TType, n: usize) -> Result<(), Error>;
-    fn map_begin(&mut self, k: TType, v: TType, n: usize) -> Result<(), Error>;
     /// # Safety
     /// `p` is a live value of `node`'s representation.
     unsafe fn node(
@@ -121,15 +118,6 @@ trait WriteAny {
 impl<W: ProtoWrite> WriteAny for W {
     fn binary(&mut self, b: &[u8]) -> Result<(), Error> {
         self.write_binary(b)
-    }
-    fn list_begin(&mut self, t: TType, n: usize) -> Result<(), Error> {
-        self.write_list_begin(t, n)
-    }
-    fn set_begin(&mut self, t: TType, n: usize) -> Result<(), Error> {
-        self.write_set_begin(t, n)
-    }
-    fn map_begin(&mut self, k: TType, v: TType, n: usize) -> Result<(), Error> {
-        self.write_map_begin(k, v, n)
     }
     unsafe fn node(
         &mut self,
@@ -299,7 +287,7 @@ impl<P: Proto> EncFast<'_, P> {
                 Node::List(elem, SeqRepr::Std(sd)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
                     let (base, len, stride) = ((sd.as_ptr)(p), (sd.len)(p), sd.elem_size);
-                    self.header(&[elem.ttype()], len, false)?;
+                    self.header(&[elem.ttype()], len)?;
                     let e = self.elem(elem);
                     for i in 0..len {
                         self.elem_value(e, elem, base.add(i * stride), depth)
@@ -309,7 +297,7 @@ impl<P: Proto> EncFast<'_, P> {
                 }
                 Node::Set(elem, SetRepr::Std(sd)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
-                    self.header(&[elem.ttype()], (sd.len)(p), true)?;
+                    self.header(&[elem.ttype()], (sd.len)(p))?;
                     let e = self.elem(elem);
                     let mut i = 0;
                     (sd.for_each)(p, &mut |x| {
@@ -322,7 +310,7 @@ impl<P: Proto> EncFast<'_, P> {
                 }
                 Node::Map(key, value, MapRepr::Std(md)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
-                    self.header(&[key.ttype(), value.ttype()], (md.len)(p), false)?;
+                    self.header(&[key.ttype(), value.ttype()], (md.len)(p))?;
                     let (ke, ve) = (self.elem(key), self.elem(value));
                     let mut i = 0;
                     (md.for_each)(p, &mut |k, v| {
@@ -340,20 +328,29 @@ impl<P: Proto> EncFast<'_, P> {
     }
 
     /// A container header: the element type codes (list and set: one; map: two), then the
-    /// count (Binary here; Compact through its writer).
-    fn header(&self, types: &[TType], n: usize, set: bool) -> Result<(), Error> {
+    /// count, written (or counted) straight into the context.
+    fn header(&self, types: &[TType], n: usize) -> Result<(), Error> {
         if P::BINARY {
             // SAFETY: the context is live for the call; no other reference to it is held now.
             let c = unsafe { &mut *self.ctx };
             let codes: [u8; 2] = [types[0] as u8, types.get(1).map_or(0, |t| *t as u8)];
             return self.bin_header(c, &codes[..types.len()], n);
         }
-        match types {
-            [t] if set => self.emit(|w| w.set_begin(*t, n)),
-            [t] => self.emit(|w| w.list_begin(*t, n)),
-            [k, v] => self.emit(|w| w.map_begin(*k, *v, n)),
-            _ => Ok(()),
+        // Compact: a list and a set header are the same.
+        let (h, len) = match types {
+            [t] => cpt_list_header(compact_code(*t), n)?,
+            [k, v] => cpt_map_header(compact_code(*k), compact_code(*v), n)?,
+            _ => return Ok(()),
+        };
+        // SAFETY: the context is live for the call; no other reference to it is held now.
+        let c = unsafe { &mut *self.ctx };
+        if self.size {
+            c.len += len;
+        } else {
+            // SAFETY: write mode.
+            unsafe { put_bytes(c, &h[..len]) };
         }
+        Ok(())
     }
 
     /// How elements of `node` are written: decided once per container.
