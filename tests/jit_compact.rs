@@ -427,7 +427,9 @@ fn cleaves(n: usize) -> CLeaves {
             .map(|i| (edge_i64(i) as i32, "x".repeat(i % 200)))
             .collect(),
         bin_i32: (0..n).map(|i| (vec![1; i], -(i as i32))).collect(),
-        opt_i32s: (n % 2 == 0).then(|| (0..n).map(|i| i as i32 * 100).collect()),
+        opt_i32s: n
+            .is_multiple_of(2)
+            .then(|| (0..n).map(|i| i as i32 * 100).collect()),
         nested: (0..n.min(20))
             .map(|i| (0..i).map(edge_i64).collect())
             .collect(),
@@ -656,7 +658,7 @@ struct Clash {
 
 fn wide(k: usize) -> Wide {
     Wide {
-        b: k % 2 == 0,
+        b: k.is_multiple_of(2),
         i8: edge_i64(k) as i8,
         i16: edge_i64(k + 1) as i16,
         i32: edge_i64(k + 2) as i32,
