@@ -738,6 +738,40 @@ fn unknown_values_of_every_type_whole_and_cut() {
         (8, vec![0x05, b'a', b'b']),
         (8, vec![0xff, 0xff, 0xff, 0xff, 0x07]),
         (8, [vec![0x80], ff(200)].concat()),
+        // Containers of every leaf type (skipped in one loop by the JIT's helper), long
+        // counts, counts past the end, nested containers (the reader's general skip).
+        (9, vec![0x31, 0x01, 0x02, 0x07]),
+        (10, vec![0x22, 0x01, 0x02]),
+        (9, [vec![0x13], (0..8).collect()].concat()),
+        (9, [vec![0x27], (0..16).collect()].concat()),
+        (9, [vec![0x1d], (0..16).collect()].concat()),
+        (9, [vec![0xf3, 0x10], (0..16).collect()].concat()),
+        (
+            9,
+            [vec![0xf6, 0x0f], vec![0x7f; 14], vec![0x80, 0x01]].concat(),
+        ),
+        (9, [vec![0x16], ff(9), vec![0x01]].concat()),
+        (9, [vec![0x16], ff(10), vec![0x01]].concat()),
+        (9, vec![0xf8, 0x80, 0x80, 0x80, 0x80, 0x00]),
+        (9, vec![0xf8, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]),
+        (9, vec![0x58, 0x01, b'a']),
+        (9, vec![0x27, 0x00]),
+        (9, vec![0x19, 0x15, 0x02]),
+        (10, vec![0x1c, 0x15, 0x02, 0x00]),
+        (
+            11,
+            vec![
+                0x01, 0x87, b'k', 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+            ],
+        ),
+        (11, vec![0x02, 0xd1, 0x01, 0x02, 0x03, 0x04]),
+        (11, vec![0x01, 0x99, 0x11, 0x02, 0x00]),
+        (
+            11,
+            vec![0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0x33, 0x01, 0x01],
+        ),
+        (11, vec![0x05, 0x33, 0x01, 0x01]),
+        (11, vec![0x01, 0x0d]),
     ];
     // Varints of 1, 2, 10 bytes (all accepted) and 11 bytes (too long), for every integer.
     for code in [4u8, 5, 6] {

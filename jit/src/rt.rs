@@ -1622,8 +1622,94 @@ pub extern "C" fn rt_cdec_skip(ctx: *mut DecCtx, code: u32, depth: u32) -> i32 {
                 ));
             }
         };
+        if matches!(code, 9..=11) && depth > 0 {
+            // SAFETY: the context describes the live input of this decode call.
+            let all = unsafe { input(ctx) };
+            if let Some(end) = cskip_flat(all, ctx.pos, code == 11) {
+                ctx.pos = end;
+                return Ok(());
+            }
+        }
         skip_at::<CptF>(ctx, t, depth)
     })
+}
+
+/// Compact: a varint of at most `max` bytes at `at`: its value and the offset after it.
+#[inline]
+fn cvarint(all: &[u8], mut at: usize, max: usize) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for i in 0..max {
+        let b = *all.get(at)?;
+        at += 1;
+        v |= ((b & 0x7f) as u64) << (7 * i);
+        if b < 0x80 {
+            return Some((v, at));
+        }
+    }
+    None
+}
+
+/// Compact: skips one value of element type code `code` (a scalar, string or binary) at
+/// `at`; `None` for other types and whenever the reader would fail.
+#[inline]
+fn cskip_leaf(all: &[u8], at: usize, code: u8) -> Option<usize> {
+    let fixed = |n: usize| Some(at + n).filter(|&end| end <= all.len());
+    match code {
+        // Bool elements are one byte each.
+        1..=3 => fixed(1),
+        7 => fixed(8),
+        13 => fixed(16),
+        4..=6 => cvarint(all, at, 10).map(|(_, end)| end),
+        8 => {
+            let (n, at) = cvarint(all, at, 5)?;
+            let end = at.checked_add(usize::try_from(n).ok()?)?;
+            (n <= i32::MAX as u64 && end <= all.len()).then_some(end)
+        }
+        _ => None,
+    }
+}
+
+/// Compact: skips a list or set (`map`: a map) of scalars, strings or binaries at `at` in one
+/// loop, without the reader's dispatch per element; returns the offset after it, or `None`
+/// when it holds anything else or anything is unusual (the reader then skips it from the same
+/// offset and reports its error). The caller checked the nesting budget.
+fn cskip_flat(all: &[u8], at: usize, map: bool) -> Option<usize> {
+    let (n, mut at, codes) = if map {
+        let (n, at) = cvarint(all, at, 5)?;
+        if n == 0 {
+            return Some(at);
+        }
+        let kv = *all.get(at)?;
+        (n, at + 1, [kv >> 4, kv & 0x0f])
+    } else {
+        let b = *all.get(at)?;
+        let (n, at) = match b >> 4 {
+            15 => cvarint(all, at + 1, 5)?,
+            short => (short as u64, at + 1),
+        };
+        (n, at, [b & 0x0f, 0])
+    };
+    if n > i32::MAX as u64 {
+        return None;
+    }
+    let width = |c: u8| match c {
+        1..=6 | 8 => Some(1),
+        7 => Some(8),
+        13 => Some(16),
+        _ => None,
+    };
+    // The reader's check of the count against the input left.
+    let min = width(codes[0])? + if map { width(codes[1])? } else { 0 };
+    if (n as usize).saturating_mul(min) > all.len() - at {
+        return None;
+    }
+    for _ in 0..n {
+        at = cskip_leaf(all, at, codes[0])?;
+        if map {
+            at = cskip_leaf(all, at, codes[1])?;
+        }
+    }
+    Some(at)
 }
 
 /// Compact: the zigzag varint field id of a long-form field header at the context's offset
