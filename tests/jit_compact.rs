@@ -856,3 +856,46 @@ fn record_leaf_containers_encode_identically() {
         }
     }
 }
+
+/// Boxed bools: in Compact their value is in the field header, as for plain bools.
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct BoxedFlags {
+    #[thrift(id = 1)]
+    a: Box<bool>,
+    #[thrift(id = 2)]
+    b: Option<Box<bool>>,
+    #[thrift(id = 3)]
+    c: bool,
+    #[thrift(id = 4)]
+    d: Box<Box<bool>>,
+    #[thrift(id = 40)]
+    e: Box<bool>,
+    #[thrift(id = 5)]
+    f: i8,
+}
+
+proptest! {
+    #[test]
+    fn boxed_bools_encode_and_decode_identically(a: bool, b: Option<bool>, c: bool, d: bool, e: bool, f: i8) {
+        let v = BoxedFlags {
+            a: Box::new(a),
+            b: b.map(Box::new),
+            c,
+            d: Box::new(Box::new(d)),
+            e: Box::new(e),
+            f,
+        };
+        let bytes = same(&v);
+        let (jit, _) = both::<BoxedFlags>(Options::compact());
+        prop_assert_eq!(jit.decode(&bytes).unwrap(), v);
+        for cut in 0..bytes.len() {
+            same_decode_with::<BoxedFlags>(&bytes[..cut], Options::compact());
+        }
+        // Each boxed bool alone with the other value (header code 1 or 2).
+        for at in 0..bytes.len() {
+            let mut broken = bytes.clone();
+            broken[at] ^= 0x03;
+            same_decode_with::<BoxedFlags>(&broken, Options::compact());
+        }
+    }
+}

@@ -387,8 +387,9 @@ impl Lower<'_> {
 
     fn lower_value_compact(&mut self, f: &FieldPlan, p: Value, depth: Value) {
         let cx = self.cx;
-        // Bools: the value is the header's type code (1 true, 2 false).
-        if let Node::Bool = f.node {
+        // Bools (boxed ones too): the value is the header's type code (1 true, 2 false).
+        if is_bool(&f.node) {
+            let p = self.emit_unbox(&f.node, p);
             let x = self.b.ins().load(types::I8, trusted(), p, 0);
             let two = self.b.ins().iconst(types::I8, 2);
             let code = self.b.ins().isub(two, x);
@@ -495,6 +496,19 @@ impl Lower<'_> {
             }
         };
         self.emit_check(st, Some(f));
+    }
+
+    /// The boxed value inside `node` at `p` (`p` itself when `node` is not a box).
+    fn emit_unbox(&mut self, node: &Node, p: Value) -> Value {
+        if !matches!(node, Node::Boxed(..)) {
+            return p;
+        }
+        let np = self.iconst_ptr(node as *const Node as usize);
+        self.call_helper(
+            self.sigs.option_get,
+            rt::rt_unbox as *const () as usize,
+            &[np, p],
+        )
     }
 
     /// Size mode: the length of a Compact field header.
@@ -1379,6 +1393,15 @@ impl Lower<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// A bool, possibly boxed: in Compact, a field whose value is its header's type code.
+pub(crate) fn is_bool(node: &Node) -> bool {
+    match node {
+        Node::Bool => true,
+        Node::Boxed(inner, _) => is_bool(inner),
+        _ => false,
     }
 }
 

@@ -410,7 +410,7 @@ impl Lower<'_> {
             let same = match (self.proto, &f.node) {
                 (Proto::Binary, _) => self.b.ins().icmp_imm_s(IntCC::Equal, t, f.ttype as i64),
                 // Compact bools: type code 1 (true) or 2 (false).
-                (Proto::Compact, Node::Bool) => {
+                (Proto::Compact, node) if crate::lower::is_bool(node) => {
                     let t1 = self.b.ins().iadd_imm_s(t, -1);
                     self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2)
                 }
@@ -771,7 +771,7 @@ impl Lower<'_> {
         let (expect, target) = match s.fields.get(i + 1) {
             Some(next) => {
                 let delta = next.id as i32 - cur;
-                if !(1..=15).contains(&delta) || matches!(next.node, Node::Bool) {
+                if !(1..=15).contains(&delta) || crate::lower::is_bool(&next.node) {
                     self.b.ins().jump(head, &[]);
                     return;
                 }
@@ -948,6 +948,18 @@ impl Lower<'_> {
             Node::Bool => {
                 let x = self.b.ins().icmp_imm_s(IntCC::Equal, t, 1);
                 self.b.ins().store(value_flags(), x, target, 0);
+                true
+            }
+            // A boxed bool: its value is in the header too.
+            node @ Node::Boxed(..) if crate::lower::is_bool(node) => {
+                let np = self.iconst_ptr(node as *const Node as usize);
+                let q = self.call(
+                    self.sigs.ptr_ptr_ptr,
+                    rt::rt_unbox as *const (),
+                    &[np, target],
+                );
+                let x = self.b.ins().icmp_imm_s(IntCC::Equal, t, 1);
+                self.b.ins().store(value_flags(), x, q, 0);
                 true
             }
             Node::I8 | Node::Double | Node::Uuid => {

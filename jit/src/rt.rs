@@ -1444,6 +1444,20 @@ pub extern "C" fn rt_option_get(od: *const OptionDesc, slot: *const u8) -> *cons
     unsafe { ((*od).get)(slot) }
 }
 
+/// The value inside the (possibly nested) boxes of `node` at `p`.
+pub extern "C" fn rt_unbox(node: *const Node, p: *const u8) -> *const u8 {
+    // SAFETY: `node` points into the plan; `p` holds a value of its representation, whose
+    // box descriptors give the boxed value's address.
+    unsafe {
+        let (mut node, mut p) = (&*node, p);
+        while let Node::Boxed(inner, bd) = node {
+            p = (bd.get)(p);
+            node = inner;
+        }
+        p
+    }
+}
+
 /// A C-like enum's value.
 pub extern "C" fn rt_enum_to_i32(ed: *const EnumDesc, p: *const u8) -> i32 {
     // SAFETY: `ed` is a static descriptor and `p` the enum it describes.
