@@ -866,6 +866,8 @@ struct BoxedFlags {
     b: Option<Box<bool>>,
     #[thrift(id = 3)]
     c: bool,
+    // Nested boxes: the box chain is followed to the bool.
+    #[allow(clippy::redundant_allocation)]
     #[thrift(id = 4)]
     d: Box<Box<bool>>,
     #[thrift(id = 40)]
