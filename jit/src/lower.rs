@@ -381,8 +381,9 @@ impl Lower<'_> {
 
     fn lower_value_compact(&mut self, f: &FieldPlan, p: Value, depth: Value) {
         let cx = self.cx;
-        // Bools: the value is the header's type code (1 true, 2 false).
-        if let Node::Bool = f.node {
+        // Bools (boxed ones too): the value is the header's type code (1 true, 2 false).
+        if is_bool(&f.node) {
+            let p = self.emit_unbox(&f.node, p);
             let x = self.b.ins().load(types::I8, trusted(), p, 0);
             let two = self.b.ins().iconst(types::I8, 2);
             let code = self.b.ins().isub(two, x);
@@ -454,6 +455,9 @@ impl Lower<'_> {
             self.b.ins().store(trusted(), len, cx, ENC_LEN);
         }
         let st = match &f.node {
+            Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
+                self.lower_clist(elem, sd, p, depth)
+            }
             Node::String(_) | Node::Binary(_) => {
                 let kind = self.b.ins().iconst(types::I32, str_kind(&f.node) as i64);
                 let helper = if self.mode == Mode::Write {
@@ -486,6 +490,19 @@ impl Lower<'_> {
             }
         };
         self.emit_check(st, Some(f));
+    }
+
+    /// The boxed value inside `node` at `p` (`p` itself when `node` is not a box).
+    fn emit_unbox(&mut self, node: &Node, p: Value) -> Value {
+        if !matches!(node, Node::Boxed(..)) {
+            return p;
+        }
+        let np = self.iconst_ptr(node as *const Node as usize);
+        self.call_helper(
+            self.sigs.option_get,
+            rt::rt_unbox as *const () as usize,
+            &[np, p],
+        )
     }
 
     /// Size mode: the length of a Compact field header.
@@ -1006,6 +1023,295 @@ impl Lower<'_> {
         self.b.block_params(done)[0]
     }
 
+    /// Compact: writes (or sizes) a `Vec<T>` of plain values, strings or compiled structs, as
+    /// the interpreter does: the header (the count in the high nibble up to 14, else 0xf and a
+    /// varint), then the elements: fixed-size ones in one reservation; varints sized in a first
+    /// pass so that the one reservation is exact; the others one call each. Returns the status
+    /// (element errors carry their index in the path).
+    fn lower_clist(&mut self, elem: &Node, sd: &'static SeqDesc, p: Value, depth: Value) -> Value {
+        let cx = self.cx;
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I32);
+
+        // One nesting level for the list, as in the interpreter.
+        let deep = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(deep);
+        self.b.ins().brif(depth, ok, &[], deep, &[]);
+        self.b.switch_to_block(deep);
+        let st = self.call_helper(self.sigs.depth, rt::rt_depth as *const () as usize, &[cx]);
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(ok);
+        let depth = self.b.ins().iadd_imm_s(depth, -1);
+
+        let sdp = self.iconst_ptr(sd as *const SeqDesc as usize);
+        let n = self.call_helper(
+            self.sigs.seq,
+            rt::rt_seq_len as *const () as usize,
+            &[sdp, p],
+        );
+        let base = self.call_helper(
+            self.sigs.seq,
+            rt::rt_seq_ptr as *const () as usize,
+            &[sdp, p],
+        );
+        let too_long = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, n, i32::MAX as i64);
+        let long = self.b.create_block();
+        let fits = self.b.create_block();
+        self.b.set_cold_block(long);
+        self.b.ins().brif(too_long, long, &[], fits, &[]);
+        self.b.switch_to_block(long);
+        let st = self.call_helper(
+            self.sigs.reserve,
+            rt::rt_too_long as *const () as usize,
+            &[cx, n],
+        );
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(fits);
+
+        // Header.
+        let code = compact_code(elem.ttype()) as i64;
+        let short = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, n, 14);
+        match self.mode {
+            Mode::Size => {
+                let vl = self.emit_varint_len(n);
+                let long = self.b.ins().iadd_imm_s(vl, 1);
+                let one = self.iconst_ptr(1);
+                let h = self.b.ins().select(short, one, long);
+                let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                let len = self.b.ins().iadd(len, h);
+                self.b.ins().store(trusted(), len, cx, ENC_LEN);
+            }
+            Mode::Write => {
+                let (dst, len) = self.emit_reserve_dyn_const(6);
+                let sb = self.b.create_block();
+                let lb = self.b.create_block();
+                let join = self.b.create_block();
+                self.b.append_block_param(join, self.ptr);
+                self.b.ins().brif(short, sb, &[], lb, &[]);
+                self.b.switch_to_block(sb);
+                let x = self.b.ins().ishl_imm_u(n, 4);
+                let x = self.b.ins().bor_imm_s(x, code);
+                let x = self.b.ins().ireduce(types::I8, x);
+                self.b.ins().store(out_flags(), x, dst, 0);
+                let one = self.iconst_ptr(1);
+                self.b.ins().jump(join, &[BlockArg::Value(one)]);
+                self.b.switch_to_block(lb);
+                let x = self.b.ins().iconst(types::I8, 0xf0 | code);
+                self.b.ins().store(out_flags(), x, dst, 0);
+                let at = self.b.ins().iadd_imm_s(dst, 1);
+                let k = self.emit_varint(n, at);
+                let h = self.b.ins().iadd_imm_s(k, 1);
+                self.b.ins().jump(join, &[BlockArg::Value(h)]);
+                self.b.switch_to_block(join);
+                let h = self.b.block_params(join)[0];
+                let len = self.b.ins().iadd(len, h);
+                self.b.ins().store(trusted(), len, cx, ENC_LEN);
+            }
+        }
+
+        let zero = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+        let stride = sd.elem_size as i64;
+        let fixed = match elem {
+            Node::Bool | Node::I8 => Some(1),
+            Node::Double => Some(8),
+            Node::Uuid => Some(16),
+            _ => None,
+        };
+        let varint = matches!(
+            elem,
+            Node::I16 | Node::I32 | Node::I64 | Node::Enum(EnumRepr::Open)
+        );
+        if let Some(k) = fixed {
+            let bytes = self.b.ins().imul_imm_u(n, k);
+            match self.mode {
+                Mode::Size => {
+                    let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                    let len = self.b.ins().iadd(len, bytes);
+                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                }
+                Mode::Write => {
+                    let (dst, len) = self.emit_reserve_dyn(bytes);
+                    let (head, i, exit) = self.emit_loop_head(n);
+                    let src_off = self.b.ins().imul_imm_u(i, stride);
+                    let src = self.b.ins().iadd(base, src_off);
+                    let dst_off = self.b.ins().imul_imm_u(i, k);
+                    let d = self.b.ins().iadd(dst, dst_off);
+                    match elem {
+                        // 1 true, 2 false.
+                        Node::Bool => {
+                            let x = self.b.ins().load(types::I8, trusted(), src, 0);
+                            let two = self.b.ins().iconst(types::I8, 2);
+                            let x = self.b.ins().isub(two, x);
+                            self.b.ins().store(out_flags(), x, d, 0);
+                        }
+                        // Little-endian, like the host.
+                        Node::Double => {
+                            let x = self.b.ins().load(types::I64, trusted(), src, 0);
+                            self.b.ins().store(out_flags(), x, d, 0);
+                        }
+                        node => self.emit_scalar(node, src, d, 0),
+                    }
+                    let next = self.b.ins().iadd_imm_s(i, 1);
+                    self.b.ins().jump(head, &[BlockArg::Value(next)]);
+                    self.b.switch_to_block(exit);
+                    let len = self.b.ins().iadd(len, bytes);
+                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                }
+            }
+            self.b.ins().jump(done, &[BlockArg::Value(zero)]);
+        } else if varint {
+            // First pass: the exact size (an exactly sized buffer never grows).
+            let head = self.b.create_block();
+            let body = self.b.create_block();
+            let exit = self.b.create_block();
+            self.b.append_block_param(head, self.ptr);
+            self.b.append_block_param(head, self.ptr);
+            self.b.append_block_param(exit, self.ptr);
+            let i0 = self.iconst_ptr(0);
+            self.b
+                .ins()
+                .jump(head, &[BlockArg::Value(i0), BlockArg::Value(i0)]);
+            self.b.switch_to_block(head);
+            let i = self.b.block_params(head)[0];
+            let total = self.b.block_params(head)[1];
+            let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+            self.b
+                .ins()
+                .brif(more, body, &[], exit, &[BlockArg::Value(total)]);
+            self.b.switch_to_block(body);
+            let off = self.b.ins().imul_imm_u(i, stride);
+            let src = self.b.ins().iadd(base, off);
+            let zz = self.emit_zigzag(elem, src);
+            let k = self.emit_varint_len(zz);
+            let total = self.b.ins().iadd(total, k);
+            let next = self.b.ins().iadd_imm_s(i, 1);
+            self.b
+                .ins()
+                .jump(head, &[BlockArg::Value(next), BlockArg::Value(total)]);
+            self.b.switch_to_block(exit);
+            let total = self.b.block_params(exit)[0];
+            match self.mode {
+                Mode::Size => {
+                    let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                    let len = self.b.ins().iadd(len, total);
+                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                }
+                Mode::Write => {
+                    let (dst, len) = self.emit_reserve_dyn(total);
+                    let head = self.b.create_block();
+                    let body = self.b.create_block();
+                    let exit = self.b.create_block();
+                    self.b.append_block_param(head, self.ptr);
+                    self.b.append_block_param(head, self.ptr);
+                    self.b
+                        .ins()
+                        .jump(head, &[BlockArg::Value(i0), BlockArg::Value(dst)]);
+                    self.b.switch_to_block(head);
+                    let i = self.b.block_params(head)[0];
+                    let q = self.b.block_params(head)[1];
+                    let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+                    self.b.ins().brif(more, body, &[], exit, &[]);
+                    self.b.switch_to_block(body);
+                    let off = self.b.ins().imul_imm_u(i, stride);
+                    let src = self.b.ins().iadd(base, off);
+                    let zz = self.emit_zigzag(elem, src);
+                    let k = self.emit_varint(zz, q);
+                    let q = self.b.ins().iadd(q, k);
+                    let next = self.b.ins().iadd_imm_s(i, 1);
+                    self.b
+                        .ins()
+                        .jump(head, &[BlockArg::Value(next), BlockArg::Value(q)]);
+                    self.b.switch_to_block(exit);
+                    let len = self.b.ins().iadd(len, total);
+                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                }
+            }
+            self.b.ins().jump(done, &[BlockArg::Value(zero)]);
+        } else {
+            // Strings and structs: one call per element; a failure names the element.
+            let head = self.b.create_block();
+            let body = self.b.create_block();
+            let fail = self.b.create_block();
+            self.b.append_block_param(head, self.ptr);
+            self.b.append_block_param(fail, self.ptr);
+            self.b.set_cold_block(fail);
+            let i0 = self.iconst_ptr(0);
+            self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+            self.b.switch_to_block(head);
+            let i = self.b.block_params(head)[0];
+            let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+            self.b
+                .ins()
+                .brif(more, body, &[], done, &[BlockArg::Value(zero)]);
+            self.b.switch_to_block(body);
+            let off = self.b.ins().imul_imm_u(i, stride);
+            let e = self.b.ins().iadd(base, off);
+            let st = match elem {
+                Node::Struct(si) if let Some(fref) = self.refs[*si] => {
+                    let call = self.b.ins().call(fref, &[cx, e, depth]);
+                    self.b.inst_results(call)[0]
+                }
+                _ => {
+                    let kind = self.b.ins().iconst(types::I32, str_kind(elem) as i64);
+                    let helper = if self.mode == Mode::Write {
+                        rt::rt_cwrite_str as *const () as usize
+                    } else {
+                        rt::rt_csize_str as *const () as usize
+                    };
+                    self.call_helper(self.sigs.str_op, helper, &[cx, e, kind])
+                }
+            };
+            let next = self.b.ins().iadd_imm_s(i, 1);
+            self.b.ins().brif(
+                st,
+                fail,
+                &[BlockArg::Value(i)],
+                head,
+                &[BlockArg::Value(next)],
+            );
+            self.b.switch_to_block(fail);
+            let i = self.b.block_params(fail)[0];
+            let st = self.call_helper(
+                self.sigs.reserve,
+                rt::rt_at_index as *const () as usize,
+                &[cx, i],
+            );
+            self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        }
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// The head of a counted loop `i` in `0..n`: returns the head block (jump to it with
+    /// `i + 1`), `i`, and the exit block; leaves the body current.
+    fn emit_loop_head(&mut self, n: Value) -> (Block, Value, Block) {
+        let head = self.b.create_block();
+        let body = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.append_block_param(head, self.ptr);
+        let i0 = self.iconst_ptr(0);
+        self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+        self.b.switch_to_block(head);
+        let i = self.b.block_params(head)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+        self.b.ins().brif(more, body, &[], exit, &[]);
+        self.b.switch_to_block(body);
+        (head, i, exit)
+    }
+
+    /// Write mode: room for `n` bytes; returns where to write them and the length before.
+    fn emit_reserve_dyn_const(&mut self, n: usize) -> (Value, Value) {
+        let nv = self.iconst_ptr(n);
+        self.emit_reserve_dyn(nv)
+    }
+
     /// Binary string or binary at `p`: length and data read at the probed layout offsets,
     /// written (or counted) inline; the helper when the layout is unknown or the length does
     /// not fit in an i32 (it reports the error). Returns the status.
@@ -1197,6 +1503,15 @@ impl Lower<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// A bool, possibly boxed: in Compact, a field whose value is its header's type code.
+pub(crate) fn is_bool(node: &Node) -> bool {
+    match node {
+        Node::Bool => true,
+        Node::Boxed(inner, _) => is_bool(inner),
+        _ => false,
     }
 }
 

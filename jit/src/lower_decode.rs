@@ -425,7 +425,7 @@ impl Lower<'_> {
             let same = match (self.proto, &f.node) {
                 (Proto::Binary, _) => self.b.ins().icmp_imm_s(IntCC::Equal, t, f.ttype as i64),
                 // Compact bools: type code 1 (true) or 2 (false).
-                (Proto::Compact, Node::Bool) => {
+                (Proto::Compact, node) if crate::lower::is_bool(node) => {
                     let t1 = self.b.ins().iadd_imm_s(t, -1);
                     self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2)
                 }
@@ -492,6 +492,7 @@ impl Lower<'_> {
                 let other = self.b.create_block();
                 self.b.ins().brif(is_bool, head, &[], other, &[]);
                 self.b.switch_to_block(other);
+                self.emit_inline_cskip(t, head);
                 rt::rt_cdec_skip as *const ()
             }
         };
@@ -704,6 +705,156 @@ impl Lower<'_> {
         self.b.switch_to_block(helper);
     }
 
+    /// Compact: skips fixed-size values, varints and strings or binaries that fit in the
+    /// input inline (then on to `head`); containers, structs, and everything that would fail
+    /// (input too short, a varint over 10 bytes, a length over 5 bytes, negative or past the
+    /// end), fall through to the helper (the block this leaves current), which reads again from
+    /// the same offset and reports the interpreter's error.
+    fn emit_inline_cskip(&mut self, t: Value, head: Block) {
+        let helper = self.b.create_block();
+        let varint = self.b.create_block();
+        let strb = self.b.create_block();
+        let sizes = [1usize, 8, 16];
+        let fixed: Vec<Block> = sizes.iter().map(|_| self.b.create_block()).collect();
+        let pool = &mut self.b.func.dfg.value_lists;
+        // Compact type codes: 3 i8, 4 i16, 5 i32, 6 i64, 7 double, 8 binary, 13 uuid.
+        let entries: Vec<BlockCall> = (0..=13u32)
+            .map(|code| {
+                let target = match code {
+                    3 => fixed[0],
+                    7 => fixed[1],
+                    13 => fixed[2],
+                    4..=6 => varint,
+                    8 => strb,
+                    _ => helper,
+                };
+                BlockCall::new(target, std::iter::empty(), pool)
+            })
+            .collect();
+        let default = BlockCall::new(helper, std::iter::empty(), pool);
+        let jt = self
+            .b
+            .create_jump_table(JumpTableData::new(default, &entries));
+        self.b.ins().br_table(t, jt);
+        for (k, &n) in sizes.iter().enumerate() {
+            self.b.switch_to_block(fixed[k]);
+            let (_, pos, len) = self.load_cursor();
+            let avail = self.b.ins().isub(len, pos);
+            let ok = self.b.create_block();
+            let room = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, n as i64);
+            self.b.ins().brif(room, ok, &[], helper, &[]);
+            self.b.switch_to_block(ok);
+            self.store_pos(pos, n);
+            self.b.ins().jump(head, &[]);
+        }
+
+        // A varint: up to 10 bytes, the last below 0x80.
+        self.b.switch_to_block(varint);
+        let (buf, pos, len) = self.load_cursor();
+        let (end, _) = self.emit_skip_varint(buf, pos, len, 10, helper);
+        self.store_pos(end, 0);
+        self.b.ins().jump(head, &[]);
+
+        // A string or binary: a length varint of up to 5 bytes, at most `i32::MAX`, then that
+        // many bytes of the input.
+        self.b.switch_to_block(strb);
+        let (buf, pos, len) = self.load_cursor();
+        let (at, n) = self.emit_skip_varint(buf, pos, len, 5, helper);
+        let rest = self.b.ins().isub(len, at);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+        let small = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, n, i32::MAX as i64);
+        let ok = self.b.ins().band(fits, small);
+        let done = self.b.create_block();
+        self.b.ins().brif(ok, done, &[], helper, &[]);
+        self.b.switch_to_block(done);
+        let end = self.b.ins().iadd(at, n);
+        self.store_pos(end, 0);
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(helper);
+    }
+
+    /// Reads a varint of at most `max` bytes at `pos` (within `len`), jumping to `fail` when
+    /// the input ends first or it is longer; returns the offset after it and its value (the
+    /// low 7 bits of each byte, so only meaningful up to 9 bytes).
+    fn emit_skip_varint(
+        &mut self,
+        buf: Value,
+        pos: Value,
+        len: Value,
+        max: usize,
+        fail: Block,
+    ) -> (Value, Value) {
+        let ptr = self.ptr;
+        let head = self.b.create_block();
+        let byte = self.b.create_block();
+        let more = self.b.create_block();
+        let exit = self.b.create_block();
+        for blk in [head, exit] {
+            self.b.append_block_param(blk, ptr);
+            self.b.append_block_param(blk, types::I64);
+        }
+        self.b.append_block_param(head, types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().jump(
+            head,
+            &[
+                ir::BlockArg::Value(pos),
+                ir::BlockArg::Value(zero),
+                ir::BlockArg::Value(zero),
+            ],
+        );
+        self.b.switch_to_block(head);
+        let q = self.b.block_params(head)[0];
+        let v = self.b.block_params(head)[1];
+        let shift = self.b.block_params(head)[2];
+        // Past the end of the input, or `max` bytes read already: the helper.
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, q, len);
+        let used = self.b.ins().isub(q, pos);
+        let short = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, used, max as i64);
+        let go = self.b.ins().band(inside, short);
+        self.b.ins().brif(go, byte, &[], fail, &[]);
+        self.b.switch_to_block(byte);
+        let at = self.b.ins().iadd(buf, q);
+        let x = self.b.ins().uload8(types::I64, input_flags(), at, 0);
+        let low = self.b.ins().band_imm_s(x, 0x7f);
+        let low = self.b.ins().ishl(low, shift);
+        let v = self.b.ins().bor(v, low);
+        let q1 = self.b.ins().iadd_imm_s(q, 1);
+        let cont = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, x, 0x80);
+        self.b.ins().brif(
+            cont,
+            more,
+            &[],
+            exit,
+            &[ir::BlockArg::Value(q1), ir::BlockArg::Value(v)],
+        );
+        self.b.switch_to_block(more);
+        let shift = self.b.ins().iadd_imm_s(shift, 7);
+        self.b.ins().jump(
+            head,
+            &[
+                ir::BlockArg::Value(q1),
+                ir::BlockArg::Value(v),
+                ir::BlockArg::Value(shift),
+            ],
+        );
+        self.b.switch_to_block(exit);
+        let p = self.b.block_params(exit);
+        (p[0], p[1])
+    }
+
     /// Compact: after field `i` the last id is known, so the short header of field `i + 1`
     /// is one constant byte (when the delta fits and the field is not a bool, whose header
     /// varies); after the last field, the stop byte. A hit goes straight to the decoder.
@@ -719,7 +870,7 @@ impl Lower<'_> {
         let (expect, target) = match s.fields.get(i + 1) {
             Some(next) => {
                 let delta = next.id as i32 - cur;
-                if !(1..=15).contains(&delta) || matches!(next.node, Node::Bool) {
+                if !(1..=15).contains(&delta) || crate::lower::is_bool(&next.node) {
                     self.b.ins().jump(head, &[]);
                     return;
                 }
@@ -941,6 +1092,18 @@ impl Lower<'_> {
             Node::Bool => {
                 let x = self.b.ins().icmp_imm_s(IntCC::Equal, t, 1);
                 self.b.ins().store(value_flags(), x, target, 0);
+                true
+            }
+            // A boxed bool: its value is in the header too.
+            node @ Node::Boxed(..) if crate::lower::is_bool(node) => {
+                let np = self.iconst_ptr(node as *const Node as usize);
+                let q = self.call(
+                    self.sigs.ptr_ptr_ptr,
+                    rt::rt_unbox as *const (),
+                    &[np, target],
+                );
+                let x = self.b.ins().icmp_imm_s(IntCC::Equal, t, 1);
+                self.b.ins().store(value_flags(), x, q, 0);
                 true
             }
             Node::I8 | Node::Double | Node::Uuid => {

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use dynthrift_core::desc::{EnumDesc, OptionDesc};
 use dynthrift_core::wire::ProtoWrite;
 use dynthrift_core::wire::binary::{BinarySizer, BinaryWriter};
-use dynthrift_core::wire::compact::{CompactReader, CompactSizer, CompactWriter};
+use dynthrift_core::wire::compact::{
+    CompactReader, CompactSizer, CompactWriter, compact_code, varint_len, zigzag32, zigzag64,
+};
 use dynthrift_core::{Error, ErrorKind};
 use dynthrift_interp::plan::{FieldPlan, Node, Presence};
 use dynthrift_interp::run;
@@ -102,9 +104,6 @@ trait Proto {
 /// What the helpers do with a writer (object-safe).
 trait WriteAny {
     fn binary(&mut self, b: &[u8]) -> Result<(), Error>;
-    fn list_begin(&mut self, t: TType, n: usize) -> Result<(), Error>;
-    fn set_begin(&mut self, t: TType, n: usize) -> Result<(), Error>;
-    fn map_begin(&mut self, k: TType, v: TType, n: usize) -> Result<(), Error>;
     /// # Safety
     /// `p` is a live value of `node`'s representation.
     unsafe fn node(
@@ -119,15 +118,6 @@ trait WriteAny {
 impl<W: ProtoWrite> WriteAny for W {
     fn binary(&mut self, b: &[u8]) -> Result<(), Error> {
         self.write_binary(b)
-    }
-    fn list_begin(&mut self, t: TType, n: usize) -> Result<(), Error> {
-        self.write_list_begin(t, n)
-    }
-    fn set_begin(&mut self, t: TType, n: usize) -> Result<(), Error> {
-        self.write_set_begin(t, n)
-    }
-    fn map_begin(&mut self, k: TType, v: TType, n: usize) -> Result<(), Error> {
-        self.write_map_begin(k, v, n)
     }
     unsafe fn node(
         &mut self,
@@ -189,6 +179,19 @@ fn write_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
             c.len += 4 + b.len();
             return STATUS_OK;
         }
+    } else {
+        // SAFETY: as above.
+        let (c, b) = unsafe { (&mut *ctx, str_bytes(p, kind)) };
+        if b.len() <= i32::MAX as usize && c.cap - c.len >= 5 + b.len() {
+            // SAFETY: room for the longest length varint and the bytes was just checked.
+            unsafe {
+                let dst = c.buf.add(c.len);
+                let k = put_varint(b.len() as u64, dst);
+                std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(k), b.len());
+                c.len += k + b.len();
+            }
+            return STATUS_OK;
+        }
     }
     guarded(ctx, |ctx| {
         // SAFETY: generated code passes a field of the representation it names.
@@ -205,6 +208,13 @@ fn size_str<P: Proto>(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
         let (c, n) = unsafe { (&mut *ctx, str_bytes(p, kind).len()) };
         if n <= i32::MAX as usize {
             c.len += 4 + n;
+            return STATUS_OK;
+        }
+    } else {
+        // SAFETY: as above.
+        let (c, n) = unsafe { (&mut *ctx, str_bytes(p, kind).len()) };
+        if n <= i32::MAX as usize {
+            c.len += varint_len(n as u64) + n;
             return STATUS_OK;
         }
     }
@@ -253,6 +263,11 @@ impl<P: Proto> EncFast<'_, P> {
             {
                 return r;
             }
+            if !P::BINARY
+                && let Some(r) = self.cpt_leaves(node, p, depth)
+            {
+                return r;
+            }
             match node {
                 // Containers of leaves: the interpreter writes them in one go.
                 Node::List(elem, _) | Node::Set(elem, _) if is_leaf(elem) => {
@@ -272,7 +287,7 @@ impl<P: Proto> EncFast<'_, P> {
                 Node::List(elem, SeqRepr::Std(sd)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
                     let (base, len, stride) = ((sd.as_ptr)(p), (sd.len)(p), sd.elem_size);
-                    self.header(&[elem.ttype()], len, false)?;
+                    self.header(&[elem.ttype()], len)?;
                     let e = self.elem(elem);
                     for i in 0..len {
                         self.elem_value(e, elem, base.add(i * stride), depth)
@@ -282,7 +297,7 @@ impl<P: Proto> EncFast<'_, P> {
                 }
                 Node::Set(elem, SetRepr::Std(sd)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
-                    self.header(&[elem.ttype()], (sd.len)(p), true)?;
+                    self.header(&[elem.ttype()], (sd.len)(p))?;
                     let e = self.elem(elem);
                     let mut i = 0;
                     (sd.for_each)(p, &mut |x| {
@@ -295,7 +310,7 @@ impl<P: Proto> EncFast<'_, P> {
                 }
                 Node::Map(key, value, MapRepr::Std(md)) => {
                     let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
-                    self.header(&[key.ttype(), value.ttype()], (md.len)(p), false)?;
+                    self.header(&[key.ttype(), value.ttype()], (md.len)(p))?;
                     let (ke, ve) = (self.elem(key), self.elem(value));
                     let mut i = 0;
                     (md.for_each)(p, &mut |k, v| {
@@ -313,20 +328,29 @@ impl<P: Proto> EncFast<'_, P> {
     }
 
     /// A container header: the element type codes (list and set: one; map: two), then the
-    /// count (Binary here; Compact through its writer).
-    fn header(&self, types: &[TType], n: usize, set: bool) -> Result<(), Error> {
+    /// count, written (or counted) straight into the context.
+    fn header(&self, types: &[TType], n: usize) -> Result<(), Error> {
         if P::BINARY {
             // SAFETY: the context is live for the call; no other reference to it is held now.
             let c = unsafe { &mut *self.ctx };
             let codes: [u8; 2] = [types[0] as u8, types.get(1).map_or(0, |t| *t as u8)];
             return self.bin_header(c, &codes[..types.len()], n);
         }
-        match types {
-            [t] if set => self.emit(|w| w.set_begin(*t, n)),
-            [t] => self.emit(|w| w.list_begin(*t, n)),
-            [k, v] => self.emit(|w| w.map_begin(*k, *v, n)),
-            _ => Ok(()),
+        // Compact: a list and a set header are the same.
+        let (h, len) = match types {
+            [t] => cpt_list_header(compact_code(*t), n)?,
+            [k, v] => cpt_map_header(compact_code(*k), compact_code(*v), n)?,
+            _ => return Ok(()),
+        };
+        // SAFETY: the context is live for the call; no other reference to it is held now.
+        let c = unsafe { &mut *self.ctx };
+        if self.size {
+            c.len += len;
+        } else {
+            // SAFETY: write mode.
+            unsafe { put_bytes(c, &h[..len]) };
         }
+        Ok(())
     }
 
     /// How elements of `node` are written: decided once per container.
@@ -335,6 +359,11 @@ impl<P: Proto> EncFast<'_, P> {
             && let Some(l) = BinLeaf::of(node)
         {
             return Elem::Leaf(l);
+        }
+        if !P::BINARY
+            && let Some(l) = CptLeaf::of(node)
+        {
+            return Elem::CptLeaf(l);
         }
         match node {
             Node::Struct(si) => match self.fns.get(*si).copied().flatten() {
@@ -362,6 +391,15 @@ impl<P: Proto> EncFast<'_, P> {
         unsafe {
             match e {
                 Elem::Leaf(l) => {
+                    let c = &mut *self.ctx;
+                    if self.size {
+                        c.len += l.size(p)?;
+                        Ok(())
+                    } else {
+                        l.put_ctx(c, p)
+                    }
+                }
+                Elem::CptLeaf(l) => {
                     let c = &mut *self.ctx;
                     if self.size {
                         c.len += l.size(p)?;
@@ -561,6 +599,8 @@ impl<P: Proto> EncFast<'_, P> {
 enum Elem<'a> {
     /// Binary leaves, written here.
     Leaf(BinLeaf<'a>),
+    /// Compact leaves, written here.
+    CptLeaf(CptLeaf<'a>),
     /// Structs with compiled code.
     Compiled((EncodeFn, EncodeFn)),
     /// Anything else: [`EncFast::value`].
@@ -749,6 +789,530 @@ impl<'a> BinLeaf<'a> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Compact leaves: lists, sets and maps of leaves written (or sized) here in one loop each,
+// straight into the context's buffer, with the bytes of `CompactWriter` (zigzag varints,
+// little-endian doubles, bools as 1/2, short list headers, map headers with both type codes).
+
+/// A leaf value as the Compact protocol writes it.
+#[derive(Clone, Copy)]
+enum CptLeaf<'a> {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    Double,
+    Uuid,
+    Enum(&'a EnumDesc),
+    /// A string or binary of this representation (`STR_*`).
+    Str(i32),
+}
+
+/// Writes `v` as a varint at `dst` (room for 10 bytes); returns its length.
+///
+/// # Safety
+/// `dst` has room for `varint_len(v)` bytes.
+#[inline(always)]
+unsafe fn put_varint(mut v: u64, dst: *mut u8) -> usize {
+    let mut i = 0;
+    while v >= 0x80 {
+        // SAFETY: the caller's contract (one byte per 7 bits).
+        unsafe { *dst.add(i) = (v as u8) | 0x80 };
+        v >>= 7;
+        i += 1;
+    }
+    // SAFETY: as above.
+    unsafe { *dst.add(i) = v as u8 };
+    i + 1
+}
+
+/// Appends `b` at the context's length (the output grows when there is no room).
+///
+/// # Safety
+/// `c` is a write-mode context.
+#[inline]
+unsafe fn put_bytes(c: &mut EncCtx, b: &[u8]) {
+    if c.cap - c.len >= b.len() {
+        // SAFETY: room checked; the context's buffer is the output's.
+        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), c.buf.add(c.len), b.len()) };
+        c.len += b.len();
+        return;
+    }
+    // SAFETY: the caller's contract.
+    let _ = unsafe {
+        with_vec(c, |out| {
+            out.extend_from_slice(b);
+            Ok(())
+        })
+    };
+}
+
+/// A list or set header (`n` elements of Compact type `code`), as `write_list_begin`.
+fn cpt_list_header(code: u8, n: usize) -> Result<([u8; 6], usize), Error> {
+    let mut h = [0u8; 6];
+    if n <= 14 {
+        h[0] = ((n as u8) << 4) | code;
+        return Ok((h, 1));
+    }
+    if n > i32::MAX as usize {
+        return Err(too_long(n));
+    }
+    h[0] = 0xf0 | code;
+    // SAFETY: five bytes of room for a varint of at most 31 bits.
+    let k = unsafe { put_varint(n as u64, h.as_mut_ptr().add(1)) };
+    Ok((h, 1 + k))
+}
+
+/// A map header, as `write_map_begin`: one zero byte when empty, else the count then the key
+/// and value type codes.
+fn cpt_map_header(k: u8, v: u8, n: usize) -> Result<([u8; 6], usize), Error> {
+    let mut h = [0u8; 6];
+    if n == 0 {
+        return Ok((h, 1));
+    }
+    if n > i32::MAX as usize {
+        return Err(too_long(n));
+    }
+    // SAFETY: five bytes of room for a varint of at most 31 bits.
+    let len = unsafe { put_varint(n as u64, h.as_mut_ptr()) };
+    h[len] = (k << 4) | v;
+    Ok((h, len + 1))
+}
+
+impl<'a> CptLeaf<'a> {
+    fn of(node: &'a Node) -> Option<CptLeaf<'a>> {
+        Some(match node {
+            Node::Bool => CptLeaf::Bool,
+            Node::I8 => CptLeaf::I8,
+            Node::I16 => CptLeaf::I16,
+            Node::I32 | Node::Enum(EnumRepr::Open) => CptLeaf::I32,
+            Node::I64 => CptLeaf::I64,
+            Node::Double => CptLeaf::Double,
+            Node::Uuid => CptLeaf::Uuid,
+            Node::Enum(EnumRepr::Rust(ed)) => CptLeaf::Enum(ed),
+            Node::String(_) | Node::Binary(_) => CptLeaf::Str(crate::lower::str_kind(node)),
+            _ => return None,
+        })
+    }
+
+    /// Bytes of every value, when that does not depend on the value.
+    fn width(self) -> Option<usize> {
+        match self {
+            CptLeaf::Bool | CptLeaf::I8 => Some(1),
+            CptLeaf::Double => Some(8),
+            CptLeaf::Uuid => Some(16),
+            _ => None,
+        }
+    }
+
+    /// # Safety
+    /// `p` is a live value of this leaf's representation.
+    #[inline]
+    unsafe fn size(self, p: *const u8) -> Result<usize, Error> {
+        // SAFETY: (whole body) the caller's contract.
+        unsafe {
+            Ok(match self {
+                CptLeaf::Bool | CptLeaf::I8 => 1,
+                CptLeaf::Double => 8,
+                CptLeaf::Uuid => 16,
+                CptLeaf::I16 => varint_len(zigzag32(*(p as *const i16) as i32) as u64),
+                CptLeaf::I32 => varint_len(zigzag32(*(p as *const i32)) as u64),
+                CptLeaf::Enum(ed) => varint_len(zigzag32((ed.to_i32)(p)) as u64),
+                CptLeaf::I64 => varint_len(zigzag64(*(p as *const i64))),
+                CptLeaf::Str(kind) => {
+                    let n = str_bytes(p, kind).len();
+                    if n > i32::MAX as usize {
+                        return Err(too_long(n));
+                    }
+                    varint_len(n as u64) + n
+                }
+            })
+        }
+    }
+
+    /// Writes a value that is not a string or binary at `dst` (room for 16 bytes); returns
+    /// its length. Strings and binaries: 0, nothing written.
+    ///
+    /// # Safety
+    /// `p` is a live value of this leaf's representation; `dst` has room for 16 bytes.
+    #[inline(always)]
+    unsafe fn put_raw(self, p: *const u8, dst: *mut u8) -> usize {
+        // SAFETY: (whole body) the caller's contract; unaligned stores into the output.
+        unsafe {
+            match self {
+                // 1 true, 2 false, as `write_bool` outside a field header.
+                CptLeaf::Bool => {
+                    *dst = 2 - *(p as *const bool) as u8;
+                    1
+                }
+                CptLeaf::I8 => {
+                    *dst = *p;
+                    1
+                }
+                CptLeaf::I16 => put_varint(zigzag32(*(p as *const i16) as i32) as u64, dst),
+                CptLeaf::I32 => put_varint(zigzag32(*(p as *const i32)) as u64, dst),
+                CptLeaf::Enum(ed) => put_varint(zigzag32((ed.to_i32)(p)) as u64, dst),
+                CptLeaf::I64 => put_varint(zigzag64(*(p as *const i64)), dst),
+                CptLeaf::Double => {
+                    (dst as *mut [u8; 8])
+                        .write_unaligned((*(p as *const f64)).to_bits().to_le_bytes());
+                    8
+                }
+                CptLeaf::Uuid => {
+                    std::ptr::copy_nonoverlapping(p, dst, 16);
+                    16
+                }
+                CptLeaf::Str(_) => 0,
+            }
+        }
+    }
+
+    /// Writes the leaf at `p` into the context's buffer (which grows when needed).
+    ///
+    /// # Safety
+    /// `p` is a live value of this leaf's representation; `c` is a write-mode context.
+    #[inline]
+    unsafe fn put_ctx(self, c: &mut EncCtx, p: *const u8) -> Result<(), Error> {
+        // SAFETY: (whole body) the caller's contract; room is checked before every store.
+        unsafe {
+            if let CptLeaf::Str(kind) = self {
+                let b = str_bytes(p, kind);
+                if b.len() > i32::MAX as usize {
+                    return Err(too_long(b.len()));
+                }
+                if c.cap - c.len >= 5 + b.len() {
+                    let dst = c.buf.add(c.len);
+                    let k = put_varint(b.len() as u64, dst);
+                    std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(k), b.len());
+                    c.len += k + b.len();
+                    return Ok(());
+                }
+                let mut h = [0u8; 5];
+                let k = put_varint(b.len() as u64, h.as_mut_ptr());
+                return with_vec(c, |out| {
+                    out.reserve(k + b.len());
+                    out.extend_from_slice(&h[..k]);
+                    out.extend_from_slice(b);
+                    Ok(())
+                });
+            }
+            if c.cap - c.len >= 16 {
+                c.len += self.put_raw(p, c.buf.add(c.len));
+            } else {
+                // Near the end of an exactly sized buffer: no more than the value's bytes.
+                let mut a = [0u8; 16];
+                let n = self.put_raw(p, a.as_mut_ptr());
+                put_bytes(c, &a[..n]);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes (`size`: sizes) `n` leaves of a vector at `base + i * stride`: for values that are
+/// not strings, one loop per kind writing runs straight into the buffer, a run as long as the
+/// room left allows for values of the largest size (so an exactly sized buffer never grows).
+///
+/// # Safety
+/// `base` holds `n` live values of `leaf`'s representation, `stride` bytes apart; `c` is a
+/// write-mode context unless `size`.
+unsafe fn cpt_seq(
+    c: &mut EncCtx,
+    leaf: CptLeaf<'_>,
+    base: *const u8,
+    n: usize,
+    stride: usize,
+    size: bool,
+) -> Result<(), Error> {
+    /// # Safety
+    /// As `cpt_seq`, write mode; `put` writes at most `max` bytes.
+    #[inline(always)]
+    unsafe fn run(
+        c: &mut EncCtx,
+        base: *const u8,
+        n: usize,
+        stride: usize,
+        max: usize,
+        put: impl Fn(*const u8, *mut u8) -> usize,
+    ) {
+        let mut i = 0;
+        while i < n {
+            let room = (c.cap - c.len) / max;
+            if room == 0 {
+                // SAFETY: the caller's contract.
+                unsafe {
+                    let mut a = [0u8; 16];
+                    let k = put(base.add(i * stride), a.as_mut_ptr());
+                    put_bytes(c, &a[..k]);
+                }
+                i += 1;
+                continue;
+            }
+            let end = n.min(i + room);
+            // SAFETY: room for `end - i` values of at most `max` bytes; values as above.
+            unsafe {
+                let mut dst = c.buf.add(c.len);
+                let start = dst;
+                while i < end {
+                    dst = dst.add(put(base.add(i * stride), dst));
+                    i += 1;
+                }
+                c.len += dst.offset_from(start) as usize;
+            }
+        }
+    }
+    /// # Safety
+    /// `base` holds `n` live values for `len`, `stride` bytes apart.
+    #[inline(always)]
+    unsafe fn total(
+        base: *const u8,
+        n: usize,
+        stride: usize,
+        len: impl Fn(*const u8) -> usize,
+    ) -> usize {
+        // SAFETY: the caller's contract.
+        (0..n).map(|i| len(unsafe { base.add(i * stride) })).sum()
+    }
+    // SAFETY: (whole body) the caller's contract; the closures read values of the leaf's
+    // representation and write within the room `run` checked.
+    unsafe {
+        if size {
+            c.len += match leaf {
+                CptLeaf::Str(_) => {
+                    let mut t = 0;
+                    for i in 0..n {
+                        t += leaf.size(base.add(i * stride)).map_err(|e| e.at_index(i))?;
+                    }
+                    t
+                }
+                CptLeaf::I16 => total(base, n, stride, |p| {
+                    varint_len(zigzag32(*(p as *const i16) as i32) as u64)
+                }),
+                CptLeaf::I32 => total(base, n, stride, |p| {
+                    varint_len(zigzag32(*(p as *const i32)) as u64)
+                }),
+                CptLeaf::I64 => total(base, n, stride, |p| {
+                    varint_len(zigzag64(*(p as *const i64)))
+                }),
+                CptLeaf::Enum(ed) => total(base, n, stride, |p| {
+                    varint_len(zigzag32((ed.to_i32)(p)) as u64)
+                }),
+                fixed => n * fixed.width().unwrap_or(0),
+            };
+            return Ok(());
+        }
+        match leaf {
+            CptLeaf::Str(_) => {
+                for i in 0..n {
+                    leaf.put_ctx(c, base.add(i * stride))
+                        .map_err(|e| e.at_index(i))?;
+                }
+            }
+            CptLeaf::Bool => run(c, base, n, stride, 1, |p, d| {
+                *d = 2 - *(p as *const bool) as u8;
+                1
+            }),
+            CptLeaf::I8 => run(c, base, n, stride, 1, |p, d| {
+                *d = *p;
+                1
+            }),
+            CptLeaf::I16 => run(c, base, n, stride, 3, |p, d| {
+                put_varint(zigzag32(*(p as *const i16) as i32) as u64, d)
+            }),
+            CptLeaf::I32 => run(c, base, n, stride, 5, |p, d| {
+                put_varint(zigzag32(*(p as *const i32)) as u64, d)
+            }),
+            CptLeaf::Enum(ed) => run(c, base, n, stride, 5, |p, d| {
+                put_varint(zigzag32((ed.to_i32)(p)) as u64, d)
+            }),
+            CptLeaf::I64 => run(c, base, n, stride, 10, |p, d| {
+                put_varint(zigzag64(*(p as *const i64)), d)
+            }),
+            CptLeaf::Double => run(c, base, n, stride, 8, |p, d| {
+                (d as *mut [u8; 8]).write_unaligned((*(p as *const f64)).to_bits().to_le_bytes());
+                8
+            }),
+            CptLeaf::Uuid => run(c, base, n, stride, 16, |p, d| {
+                std::ptr::copy_nonoverlapping(p, d, 16);
+                16
+            }),
+        }
+        Ok(())
+    }
+}
+
+impl<P: Proto> EncFast<'_, P> {
+    /// Compact: a leaf, or a list, set or map of leaves, written (or sized) here instead of
+    /// the interpreter's walk: the same bytes, limits, errors and paths. `None`: not such a
+    /// value.
+    ///
+    /// # Safety
+    /// `p` is a live value of `node`'s representation.
+    unsafe fn cpt_leaves(
+        &self,
+        node: &Node,
+        p: *const u8,
+        depth: u32,
+    ) -> Option<Result<(), Error>> {
+        // SAFETY: the context is live for the call; no other reference to it is held now.
+        let c = unsafe { &mut *self.ctx };
+        let size = self.size;
+        if let Some(leaf) = CptLeaf::of(node) {
+            // SAFETY: `p` is a live leaf of that representation.
+            return Some(unsafe {
+                if size {
+                    leaf.size(p).map(|n| c.len += n)
+                } else {
+                    leaf.put_ctx(c, p)
+                }
+            });
+        }
+        let header = |c: &mut EncCtx, h: Result<([u8; 6], usize), Error>| {
+            let (h, n) = h?;
+            if size {
+                c.len += n;
+            } else {
+                // SAFETY: write mode.
+                unsafe { put_bytes(c, &h[..n]) };
+            }
+            Ok::<(), Error>(())
+        };
+        match node {
+            Node::List(elem, repr) => {
+                let leaf = CptLeaf::of(elem)?;
+                if depth == 0 {
+                    return Some(Err(enc_depth_error()));
+                }
+                // SAFETY: `p` is the container its representation describes.
+                let (base, n, stride) = unsafe {
+                    match repr {
+                        SeqRepr::Std(sd) => ((sd.as_ptr)(p), (sd.len)(p), sd.elem_size),
+                        SeqRepr::Raw(el) => {
+                            let v = &*(p as *const RawVec);
+                            (v.ptr as *const u8, v.len, el.size)
+                        }
+                    }
+                };
+                let code = compact_code(elem.ttype());
+                Some(
+                    header(c, cpt_list_header(code, n))
+                        // SAFETY: `n` live elements at `base`, `stride` apart.
+                        .and_then(|()| unsafe { cpt_seq(c, leaf, base, n, stride, size) }),
+                )
+            }
+            Node::Set(elem, repr) => {
+                let leaf = CptLeaf::of(elem)?;
+                if depth == 0 {
+                    return Some(Err(enc_depth_error()));
+                }
+                let code = compact_code(elem.ttype());
+                Some(match repr {
+                    SetRepr::Std(sd) => {
+                        // SAFETY: `p` is the set its descriptor describes.
+                        let n = unsafe { (sd.len)(p) };
+                        header(c, cpt_list_header(code, n)).and_then(|()| {
+                            if size && let Some(w) = leaf.width() {
+                                c.len += n * w;
+                                return Ok(());
+                            }
+                            let mut i = 0;
+                            // SAFETY: the set hands over live elements.
+                            unsafe {
+                                (sd.for_each)(p, &mut |e| {
+                                    let r = if size {
+                                        leaf.size(e).map(|k| c.len += k)
+                                    } else {
+                                        leaf.put_ctx(c, e)
+                                    };
+                                    let r = r.map_err(|err| err.at_index(i));
+                                    i += 1;
+                                    r
+                                })
+                            }
+                        })
+                    }
+                    SetRepr::Raw(el) => {
+                        // SAFETY: `p` is a raw vector of the set's elements.
+                        let v = unsafe { &*(p as *const RawVec) };
+                        header(c, cpt_list_header(code, v.len)).and_then(|()| {
+                            // SAFETY: `v.len` live elements, `el.size` apart.
+                            unsafe { cpt_seq(c, leaf, v.ptr, v.len, el.size, size) }
+                        })
+                    }
+                })
+            }
+            Node::Map(key, value, repr) => {
+                let (kl, vl) = (CptLeaf::of(key)?, CptLeaf::of(value)?);
+                if depth == 0 {
+                    return Some(Err(enc_depth_error()));
+                }
+                let (kc, vc) = (compact_code(key.ttype()), compact_code(value.ttype()));
+                // One entry: key then value, errors with the interpreter's path segments.
+                let entry = |c: &mut EncCtx, k: *const u8, v: *const u8, i: usize| {
+                    // SAFETY: `k` and `v` are a live entry of the map.
+                    unsafe {
+                        if size {
+                            c.len += kl
+                                .size(k)
+                                .map_err(|e| leaf_path(e, Some(key), k, i, false))?;
+                            c.len += vl
+                                .size(v)
+                                .map_err(|e| leaf_path(e, Some(key), k, i, true))?;
+                        } else {
+                            kl.put_ctx(c, k)
+                                .map_err(|e| leaf_path(e, Some(key), k, i, false))?;
+                            vl.put_ctx(c, v)
+                                .map_err(|e| leaf_path(e, Some(key), k, i, true))?;
+                        }
+                    }
+                    Ok::<(), Error>(())
+                };
+                Some(match repr {
+                    MapRepr::Std(md) => {
+                        // SAFETY: `p` is the map its descriptor describes.
+                        let n = unsafe { (md.len)(p) };
+                        header(c, cpt_map_header(kc, vc, n)).and_then(|()| {
+                            if size && let (Some(a), Some(b)) = (kl.width(), vl.width()) {
+                                c.len += n * (a + b);
+                                return Ok(());
+                            }
+                            let mut i = 0;
+                            // SAFETY: the map hands over live entries.
+                            unsafe {
+                                (md.for_each)(p, &mut |k, v| {
+                                    entry(c, k, v, i)?;
+                                    i += 1;
+                                    Ok(())
+                                })
+                            }
+                        })
+                    }
+                    MapRepr::Raw { key: ka, value: va } => {
+                        // SAFETY: `p` is a raw map of the entries.
+                        let m = unsafe { &*(p as *const RawMap) };
+                        let n = m.keys.len;
+                        header(c, cpt_map_header(kc, vc, n)).and_then(|()| {
+                            for i in 0..n {
+                                // SAFETY: `n` live keys and values in the two vectors.
+                                let (k, v) = unsafe {
+                                    (
+                                        m.keys.ptr.add(i * ka.size) as *const u8,
+                                        m.values.ptr.add(i * va.size) as *const u8,
+                                    )
+                                };
+                                entry(c, k, v, i)?;
+                            }
+                            Ok(())
+                        })
+                    }
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Values with no struct inside (nothing compiled to call back into).
 fn is_leaf(node: &Node) -> bool {
     matches!(
@@ -878,6 +1442,20 @@ pub extern "C" fn rt_cnode(
 pub extern "C" fn rt_option_get(od: *const OptionDesc, slot: *const u8) -> *const u8 {
     // SAFETY: `od` is a static descriptor and `slot` the `Option<T>` it describes.
     unsafe { ((*od).get)(slot) }
+}
+
+/// The value inside the (possibly nested) boxes of `node` at `p`.
+pub extern "C" fn rt_unbox(node: *const Node, p: *const u8) -> *const u8 {
+    // SAFETY: `node` points into the plan; `p` holds a value of its representation, whose
+    // box descriptors give the boxed value's address.
+    unsafe {
+        let (mut node, mut p) = (&*node, p);
+        while let Node::Boxed(inner, bd) = node {
+            p = (bd.get)(p);
+            node = inner;
+        }
+        p
+    }
 }
 
 /// A C-like enum's value.
@@ -1045,6 +1623,14 @@ pub extern "C" fn rt_cdec_skip(ctx: *mut DecCtx, code: u32, depth: u32) -> i32 {
                 format!("invalid type code {code}"),
             )
         })?;
+        if matches!(code, 9..=11) && depth > 0 {
+            // SAFETY: the context describes the live input of this decode call.
+            let all = unsafe { input(ctx) };
+            if let Some(end) = cskip_flat(all, ctx.pos, code == 11) {
+                ctx.pos = end;
+                return Ok(());
+            }
+        }
         skip_at::<CptF>(ctx, t, depth)
     })
 }
@@ -1065,6 +1651,84 @@ fn compact_ttype(code: u32) -> Option<TType> {
         13 => TType::Uuid,
         _ => return None,
     })
+}
+
+/// Compact: a varint of at most `max` bytes at `at`: its value and the offset after it.
+#[inline]
+fn cvarint(all: &[u8], mut at: usize, max: usize) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for i in 0..max {
+        let b = *all.get(at)?;
+        at += 1;
+        v |= ((b & 0x7f) as u64) << (7 * i);
+        if b < 0x80 {
+            return Some((v, at));
+        }
+    }
+    None
+}
+
+/// Compact: skips one value of element type code `code` (a scalar, string or binary) at
+/// `at`; `None` for other types and whenever the reader would fail.
+#[inline]
+fn cskip_leaf(all: &[u8], at: usize, code: u8) -> Option<usize> {
+    let fixed = |n: usize| Some(at + n).filter(|&end| end <= all.len());
+    match code {
+        // Bool elements are one byte each.
+        1..=3 => fixed(1),
+        7 => fixed(8),
+        13 => fixed(16),
+        4..=6 => cvarint(all, at, 10).map(|(_, end)| end),
+        8 => {
+            let (n, at) = cvarint(all, at, 5)?;
+            let end = at.checked_add(usize::try_from(n).ok()?)?;
+            (n <= i32::MAX as u64 && end <= all.len()).then_some(end)
+        }
+        _ => None,
+    }
+}
+
+/// Compact: skips a list or set (`map`: a map) of scalars, strings or binaries at `at` in one
+/// loop, without the reader's dispatch per element; returns the offset after it, or `None`
+/// when it holds anything else or anything is unusual (the reader then skips it from the same
+/// offset and reports its error). The caller checked the nesting budget.
+fn cskip_flat(all: &[u8], at: usize, map: bool) -> Option<usize> {
+    let (n, mut at, codes) = if map {
+        let (n, at) = cvarint(all, at, 5)?;
+        if n == 0 {
+            return Some(at);
+        }
+        let kv = *all.get(at)?;
+        (n, at + 1, [kv >> 4, kv & 0x0f])
+    } else {
+        let b = *all.get(at)?;
+        let (n, at) = match b >> 4 {
+            15 => cvarint(all, at + 1, 5)?,
+            short => (short as u64, at + 1),
+        };
+        (n, at, [b & 0x0f, 0])
+    };
+    if n > i32::MAX as u64 {
+        return None;
+    }
+    let width = |c: u8| match c {
+        1..=6 | 8 => Some(1),
+        7 => Some(8),
+        13 => Some(16),
+        _ => None,
+    };
+    // The reader's check of the count against the input left.
+    let min = width(codes[0])? + if map { width(codes[1])? } else { 0 };
+    if (n as usize).saturating_mul(min) > all.len() - at {
+        return None;
+    }
+    for _ in 0..n {
+        at = cskip_leaf(all, at, codes[0])?;
+        if map {
+            at = cskip_leaf(all, at, codes[1])?;
+        }
+    }
+    Some(at)
 }
 
 /// Compact: the zigzag varint field id of a long-form field header at the context's offset

@@ -201,7 +201,7 @@ impl Schemas {
 }
 
 /// Builds (and checks) every group: small, medium, large in Binary and Compact, encode and
-/// decode; then skip decode of small and medium in Binary.
+/// decode; then skip decode of small and medium in both.
 pub fn groups(schemas: &Schemas) -> Vec<Group> {
     let mut out = Vec::new();
     for protocol in [Protocol::Binary, Protocol::Compact] {
@@ -233,26 +233,30 @@ pub fn groups(schemas: &Schemas) -> Vec<Group> {
             (&schemas.baseline, "Nesting2"),
         ));
     }
-    out.push(skip::<
-        tk::PartialSimple,
-        samples::fast::PartialSimple,
-        pp::PartialSimple,
-        ap::PartialSimple,
-    >(
-        Workload::SkipSmall,
-        &tk::simple(),
-        (&schemas.partial, "PartialSimple"),
-    ));
-    out.push(skip::<
-        tk::PartialNesting,
-        samples::fast::PartialNesting,
-        pp::PartialNesting,
-        ap::PartialNesting,
-    >(
-        Workload::SkipMedium,
-        &tk::nesting(),
-        (&schemas.partial, "PartialNesting"),
-    ));
+    for protocol in [Protocol::Binary, Protocol::Compact] {
+        out.push(skip::<
+            tk::PartialSimple,
+            samples::fast::PartialSimple,
+            pp::PartialSimple,
+            ap::PartialSimple,
+        >(
+            Workload::SkipSmall,
+            protocol,
+            &tk::simple(),
+            (&schemas.partial, "PartialSimple"),
+        ));
+        out.push(skip::<
+            tk::PartialNesting,
+            samples::fast::PartialNesting,
+            pp::PartialNesting,
+            ap::PartialNesting,
+        >(
+            Workload::SkipMedium,
+            protocol,
+            &tk::nesting(),
+            (&schemas.partial, "PartialNesting"),
+        ));
+    }
     out
 }
 
@@ -675,12 +679,13 @@ fn memcpy_rows(input: &Bytes) -> (Bench, Bench) {
     (encode, decode)
 }
 
-/// Skip decode (Binary): the full bytes of `full` read as the partial type `T` by each
-/// implementation. Checked by re-encoding each result: it must equal the encoding of our
-/// derived partial value.
+/// Skip decode: the full bytes of `full` read as the partial type `T` by each implementation
+/// (no pilota row in Compact). Checked by re-encoding each result: it must equal the encoding
+/// of our derived partial value.
 fn skip<T, F, P, A>(
     workload: Workload,
-    full: &impl Describe,
+    protocol: Protocol,
+    full: &(impl Describe + 'static),
     (types, idl_name): (&Arc<DynSchema>, &'static str),
 ) -> Group
 where
@@ -689,10 +694,13 @@ where
     P: Message + Debug + 'static,
     A: TSerializable + Debug + 'static,
 {
-    let protocol = Protocol::Binary;
     let what = workload.name().to_string();
-    let input = Bytes::from(dynthrift::encode(full).expect("encode"));
-    let codec = Codec::<T>::new().expect("codec");
+    let input = Bytes::from(
+        Codec::with_options(Options::default().protocol(protocol))
+            .and_then(|c| c.encode(full))
+            .expect("encode"),
+    );
+    let codec = Codec::<T>::with_options(Options::default().protocol(protocol)).expect("codec");
     let partial = codec.decode(&input).expect("partial decode");
     let reference = Reference::new::<A>(
         what,
@@ -735,7 +743,7 @@ where
             }),
         });
     }
-    {
+    if protocol == Protocol::Binary {
         let mut buf = BytesMut::new();
         pilota_encode(&pilota_decode::<P>(&input), &mut buf);
         reference.check("pilota", &buf);
