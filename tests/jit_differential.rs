@@ -854,6 +854,9 @@ enum Wide {
     Again(Box<Wide>),
     #[thrift(id = 13)]
     Names(BTreeMap<String, Leaf>),
+    /// In Compact a bool's value is in its field header, boxed or not.
+    #[thrift(id = 14)]
+    BoxedFlag(Box<bool>),
 }
 
 #[derive(Thrift, Debug, Clone, PartialEq)]
@@ -874,6 +877,8 @@ fn wides() -> Vec<Wide> {
     vec![
         Wide::Flag(true),
         Wide::Flag(false),
+        Wide::BoxedFlag(Box::new(true)),
+        Wide::BoxedFlag(Box::new(false)),
         Wide::Small(-7),
         Wide::Short(-300),
         Wide::Num(1 << 40),
