@@ -322,6 +322,32 @@ impl<P: Proto> EncFast<'_, P> {
                         Ok(())
                     })
                 }
+                // IDL-only records' containers: raw vectors, in wire order.
+                Node::List(elem, SeqRepr::Raw(el)) | Node::Set(elem, SetRepr::Raw(el)) => {
+                    let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
+                    let v = &*(p as *const RawVec);
+                    self.header(&[elem.ttype()], v.len)?;
+                    let e = self.elem(elem);
+                    for i in 0..v.len {
+                        self.elem_value(e, elem, v.ptr.add(i * el.size), depth)
+                            .map_err(|e| e.at_index(i))?;
+                    }
+                    Ok(())
+                }
+                Node::Map(key, value, MapRepr::Raw { key: kl, value: vl }) => {
+                    let depth = depth.checked_sub(1).ok_or_else(enc_depth_error)?;
+                    let m = &*(p as *const RawMap);
+                    self.header(&[key.ttype(), value.ttype()], m.keys.len)?;
+                    let (ke, ve) = (self.elem(key), self.elem(value));
+                    for i in 0..m.keys.len {
+                        let k = m.keys.ptr.add(i * kl.size);
+                        self.elem_value(ke, key, k, depth)
+                            .map_err(|e| e.push(PathSegment::KeyAt(i)))?;
+                        self.elem_value(ve, value, m.values.ptr.add(i * vl.size), depth)
+                            .map_err(|e| e.push(run::key_segment(key, k, i)))?;
+                    }
+                    Ok(())
+                }
                 _ => self.emit(|w| w.node(self.plan, node, p, depth)),
             }
         }
@@ -370,6 +396,10 @@ impl<P: Proto> EncFast<'_, P> {
                 Some(fs) => Elem::Compiled(fs),
                 None => Elem::Other,
             },
+            Node::Record(si) => match self.fns.get(*si).copied().flatten() {
+                Some(fs) => Elem::CompiledRecord(fs),
+                None => Elem::Other,
+            },
             _ => Elem::Other,
         }
     }
@@ -409,6 +439,11 @@ impl<P: Proto> EncFast<'_, P> {
                     }
                 }
                 Elem::Compiled(fs) => self.call(fs, p, depth),
+                Elem::CompiledRecord(fs) => match *(p as *const *const u8) {
+                    // An unset record: its empty value, as the interpreter writes it.
+                    rec if rec.is_null() => self.value(node, p, depth),
+                    rec => self.call(fs, rec, depth),
+                },
                 Elem::Other => self.value(node, p, depth),
             }
         }
@@ -446,6 +481,31 @@ impl<P: Proto> EncFast<'_, P> {
             Node::Set(elem, SetRepr::Std(sd)) => {
                 // SAFETY: as above.
                 (BinLeaf::of(elem)?, unsafe { (sd.len)(p) })
+            }
+            Node::List(elem, SeqRepr::Raw(_)) | Node::Set(elem, SetRepr::Raw(_)) => {
+                // SAFETY: as above (a raw vector).
+                (BinLeaf::of(elem)?, unsafe { (*(p as *const RawVec)).len })
+            }
+            Node::Map(key, value, MapRepr::Raw { key: kl, value: vl }) => {
+                let (k, v) = (BinLeaf::of(key)?, BinLeaf::of(value)?);
+                // SAFETY: as above (two raw vectors of equal length).
+                let m = unsafe { &*(p as *const RawMap) };
+                if depth == 0 {
+                    return Some(Err(enc_depth_error()));
+                }
+                let header = [key.ttype() as u8, value.ttype() as u8];
+                let (kl, vl) = (*kl, *vl);
+                // SAFETY: `m.keys.len` live keys and values, `size` apart.
+                return Some(unsafe {
+                    self.bin_header(c, &header, m.keys.len).and_then(|()| {
+                        self.bin_run(c, k, Some(v), Some(key), m.keys.len, |f| {
+                            for i in 0..m.keys.len {
+                                f(m.keys.ptr.add(i * kl.size), m.values.ptr.add(i * vl.size))?;
+                            }
+                            Ok(())
+                        })
+                    })
+                });
             }
             Node::Map(key, value, MapRepr::Std(md)) => {
                 let (k, v) = (BinLeaf::of(key)?, BinLeaf::of(value)?);
@@ -487,6 +547,13 @@ impl<P: Proto> EncFast<'_, P> {
                     }
                     Node::Set(_, SetRepr::Std(sd)) => {
                         (sd.for_each)(p, &mut |e| f(e, std::ptr::null()))
+                    }
+                    Node::List(_, SeqRepr::Raw(el)) | Node::Set(_, SetRepr::Raw(el)) => {
+                        let v = &*(p as *const RawVec);
+                        for i in 0..count {
+                            f(v.ptr.add(i * el.size), std::ptr::null())?;
+                        }
+                        Ok(())
                     }
                     _ => Ok(()),
                 })
@@ -603,6 +670,8 @@ enum Elem<'a> {
     CptLeaf(CptLeaf<'a>),
     /// Structs with compiled code.
     Compiled((EncodeFn, EncodeFn)),
+    /// IDL-only records (a pointer to the record) with compiled code.
+    CompiledRecord((EncodeFn, EncodeFn)),
     /// Anything else: [`EncFast::value`].
     Other,
 }
