@@ -436,6 +436,29 @@ struct Decoder<'p, 'r, 'a, R> {
     strs: SharedInput,
 }
 
+/// Stores a copy of `s` in `dst`, reusing its buffer when it is big enough, else one
+/// allocation of exactly `s.len()` (no growth policy: a fresh value gets what it needs).
+#[inline]
+pub fn set_string(dst: &mut String, s: &str) {
+    if dst.capacity() < s.len() {
+        *dst = s.to_owned();
+    } else {
+        dst.clear();
+        dst.push_str(s);
+    }
+}
+
+/// [`set_string`] for bytes.
+#[inline]
+pub fn set_vec(dst: &mut Vec<u8>, b: &[u8]) {
+    if dst.capacity() < b.len() {
+        *dst = b.to_vec();
+    } else {
+        dst.clear();
+        dst.extend_from_slice(b);
+    }
+}
+
 /// The input (`source`) shared as a `faststr::BytesRef` for the `FastStr`s of one decode call,
 /// so that each string after the first only bumps one reference count (no allocation). Made at
 /// the second shared string: the first shares the input on its own, as cheaply when it is the
@@ -722,9 +745,7 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
                 Node::Uuid => *(p as *mut [u8; 16]) = self.r.read_uuid()?,
                 Node::String(StrRepr::Std) => {
                     let s = self.read_str()?;
-                    let dst = &mut *(p as *mut String);
-                    dst.clear();
-                    dst.push_str(s);
+                    set_string(&mut *(p as *mut String), s);
                 }
                 #[cfg(feature = "faststr")]
                 Node::String(StrRepr::FastStr) => {
@@ -734,9 +755,7 @@ impl<'a, R: ProtoRead<'a>> Decoder<'_, '_, 'a, R> {
                 }
                 Node::Binary(BinRepr::Vec) => {
                     let b = self.read_bytes()?;
-                    let dst = &mut *(p as *mut Vec<u8>);
-                    dst.clear();
-                    dst.extend_from_slice(b);
+                    set_vec(&mut *(p as *mut Vec<u8>), b);
                 }
                 Node::Binary(BinRepr::Bytes) => {
                     let b = self.read_bytes()?;

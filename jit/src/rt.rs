@@ -2087,9 +2087,7 @@ impl<'a> Fast<'a> {
                 Node::Uuid => *(p as *mut [u8; 16]) = r.read_uuid()?,
                 Node::String(StrRepr::Std) => {
                     let s = self.read_str(r)?;
-                    let dst = &mut *(p as *mut String);
-                    dst.clear();
-                    dst.push_str(s);
+                    run::set_string(&mut *(p as *mut String), s);
                 }
                 #[cfg(feature = "faststr")]
                 Node::String(StrRepr::FastStr) => {
@@ -2102,9 +2100,7 @@ impl<'a> Fast<'a> {
                 }
                 Node::Binary(BinRepr::Vec) => {
                     let b = self.read_bytes(r)?;
-                    let dst = &mut *(p as *mut Vec<u8>);
-                    dst.clear();
-                    dst.extend_from_slice(b);
+                    run::set_vec(&mut *(p as *mut Vec<u8>), b);
                 }
                 Node::Binary(BinRepr::Bytes) => {
                     let b = self.read_bytes(r)?;
@@ -2571,14 +2567,10 @@ fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -
                     let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
                         return false;
                     };
-                    let dst = &mut *(p as *mut String);
-                    dst.clear();
-                    dst.push_str(s);
+                    run::set_string(&mut *(p as *mut String), s);
                 }
                 STR_VEC => {
-                    let dst = &mut *(p as *mut Vec<u8>);
-                    dst.clear();
-                    dst.extend_from_slice(b);
+                    run::set_vec(&mut *(p as *mut Vec<u8>), b);
                 }
                 #[cfg(feature = "faststr")]
                 STR_FASTSTR => {
