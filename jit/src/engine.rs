@@ -54,14 +54,15 @@ fn host_isa() -> std::result::Result<OwnedTargetIsa, String> {
     .clone()
 }
 
-/// Builds the IR of every function declared in the tables: per struct, writer, sizer and
-/// decoder.
+/// Builds the IR of every function declared in the tables: per struct, writer, sizer,
+/// decoder and skip.
 fn build_all(
     module: &mut JITModule,
     plan: &Plan,
     proto: Proto,
     enc_table: &lower::FuncTable,
     dec_table: &[Option<FuncId>],
+    skip_table: &[Option<FuncId>],
 ) -> Vec<Job> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
@@ -78,6 +79,11 @@ fn build_all(
         }
         let id =
             crate::lower_decode::build(module, plan, dec_table, si, proto, &mut ctx, &mut fctx);
+        if let Some(id) = id {
+            jobs.push(Job::take(id, name, module, &mut ctx));
+        }
+        let id =
+            crate::lower_skip::build(module, plan, skip_table, si, proto, &mut ctx, &mut fctx);
         if let Some(id) = id {
             jobs.push(Job::take(id, name, module, &mut ctx));
         }
@@ -243,6 +249,7 @@ const JIT_ARENA_BYTES: usize = 64 << 20;
 
 type EncFns = Box<[Option<(EncodeFn, EncodeFn)>]>;
 type DecFns = Box<[Option<crate::abi::DecodeFn>]>;
+type SkipFns = Box<[Option<crate::abi::SkipFn>]>;
 
 /// Machine code for every struct of a plan that the JIT compiles: encoder, sizer and decoder
 /// of one protocol, in one module finalized once. Frees the code when dropped.
@@ -250,6 +257,7 @@ struct Code {
     module: Option<JITModule>,
     enc: EncFns,
     dec: DecFns,
+    skip: SkipFns,
 }
 
 // SAFETY: after `finalize_definitions` the module is never touched again until it is freed in
@@ -277,9 +285,17 @@ impl Code {
         let compiled = (|| {
             let enc_table = lower::declare(&mut module, plan, proto)?;
             let dec_table = crate::lower_decode::declare(&mut module, plan, proto)?;
+            let skip_table = crate::lower_skip::declare(&mut module, plan, proto)?;
             // Build every function's IR, then compile them (on several threads when that
             // pays) and define the machine code.
-            let jobs = build_all(&mut module, plan, proto, &enc_table, &dec_table);
+            let jobs = build_all(
+                &mut module,
+                plan,
+                proto,
+                &enc_table,
+                &dec_table,
+                &skip_table,
+            );
             for f in compile_all(jobs, compile_threads())? {
                 module
                     .define_function_bytes(f.id, f.align, &f.code, &f.relocs)
@@ -316,13 +332,24 @@ impl Code {
                     })
                 })
                 .collect();
-            Ok::<_, String>((enc, dec))
+            let skip: SkipFns = skip_table
+                .iter()
+                .map(|id| {
+                    id.map(|id| {
+                        let f = module.get_finalized_function(id);
+                        // SAFETY: every skip is defined with the `SkipFn` signature.
+                        unsafe { std::mem::transmute::<*const u8, crate::abi::SkipFn>(f) }
+                    })
+                })
+                .collect();
+            Ok::<_, String>((enc, dec, skip))
         })();
         match compiled {
-            Ok((enc, dec)) => Ok(Code {
+            Ok((enc, dec, skip)) => Ok(Code {
                 module: Some(module),
                 enc,
                 dec,
+                skip,
             }),
             Err(reason) => {
                 // SAFETY: nothing from this module escaped.
@@ -458,6 +485,60 @@ impl Code {
     }
 }
 
+thread_local! {
+    /// Compiled skips run on this thread (see [`compiled_skips`]).
+    static SKIPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many compiled skips (of any type) this thread has run: lets tests check that a
+/// codec's `skip` runs compiled code. Thread-local, so free of contention.
+#[doc(hidden)]
+pub fn compiled_skips() -> u64 {
+    SKIPS.with(|c| c.get())
+}
+
+impl Code {
+    /// The length of the struct at the start of `input`, without decoding it: what the
+    /// generic skip of any struct returns (the same length, or the same error), through the
+    /// compiled skip of struct `si`. `None` when that is not compiled.
+    fn skip(&self, plan: &Plan, si: usize, input: &[u8], depth: u32) -> Option<Result<usize>> {
+        let Some(Some(skip)) = self.skip.get(si) else {
+            return None;
+        };
+        SKIPS.with(|c| c.set(c.get().wrapping_add(1)));
+        // Skip functions and the helpers they call read only `buf`, `pos` and `len`; the
+        // rest is filled as for a decode.
+        let limits = dynthrift_interp::Limits::default();
+        let mut ctx = crate::abi::DecCtx {
+            buf: input.as_ptr(),
+            pos: 0,
+            len: input.len(),
+            plan: plan as *const Plan,
+            source: std::ptr::null(),
+            limits: &limits as *const dynthrift_interp::Limits,
+            fns: self.dec.as_ptr(),
+            fns_len: self.dec.len(),
+            error: None,
+            #[cfg(feature = "faststr")]
+            strs: Default::default(),
+        };
+        // SAFETY: the code was compiled from `plan`; the context describes `input`, which
+        // outlives the call; skip functions write nothing but the context.
+        let status = unsafe { skip(&mut ctx, depth) };
+        Some(if status == STATUS_OK {
+            Ok(ctx.pos)
+        } else {
+            Err(ctx.error.unwrap_or_else(|| {
+                Error::decode(
+                    ErrorKind::InvalidData,
+                    ctx.pos,
+                    "compiled skip failed without an error",
+                )
+            }))
+        })
+    }
+}
+
 fn proto_of(p: Protocol) -> Proto {
     match p {
         Protocol::Binary => Proto::Binary,
@@ -501,6 +582,13 @@ impl PlanJit {
 
     pub fn plan(&self) -> &Arc<Plan> {
         &self.plan
+    }
+
+    /// The length of the struct at the start of `input` without decoding it, as the generic
+    /// skip of any struct (same length, same error), nested at most `depth` levels. `None`
+    /// when the skip is not compiled.
+    pub fn skip(&self, input: &[u8], depth: u32) -> Option<Result<usize>> {
+        self.code.skip(&self.plan, 0, input, depth)
     }
 
     /// Appends the Binary encoding of the root value at `value` to `out`.
@@ -648,6 +736,13 @@ impl DynJit {
         }
     }
 
+    /// The length of the struct at the start of `input` without decoding it, through the
+    /// compiled skip of struct `si` (the same length or error as the generic skip of any
+    /// struct), nested at most `depth` levels. `None` when that is not compiled.
+    pub fn skip(&self, si: usize, input: &[u8], depth: u32) -> Option<Result<usize>> {
+        self.code.skip(self.types.plan(), si, input, depth)
+    }
+
     /// Decodes the Binary struct at the start of `input` into `v` (fields on the wire replace
     /// its fields); returns the bytes used.
     pub fn decode_into(
@@ -677,7 +772,8 @@ mod tests {
         let mut module = new_module().expect("module");
         let enc = lower::declare(&mut module, plan, Proto::Binary).expect("declare");
         let dec = crate::lower_decode::declare(&mut module, plan, Proto::Binary).expect("declare");
-        let jobs = build_all(&mut module, plan, Proto::Binary, &enc, &dec);
+        let skip = crate::lower_skip::declare(&mut module, plan, Proto::Binary).expect("declare");
+        let jobs = build_all(&mut module, plan, Proto::Binary, &enc, &dec, &skip);
         (module, jobs)
     }
 

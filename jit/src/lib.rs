@@ -25,10 +25,11 @@ pub mod abi;
 mod engine;
 mod lower;
 mod lower_decode;
+mod lower_skip;
 #[allow(unsafe_code)]
 mod rt;
 #[allow(unsafe_code)]
 mod typed;
 
-pub use engine::{DynJit, PlanJit};
+pub use engine::{DynJit, PlanJit, compiled_skips};
 pub use typed::TypedJit;
