@@ -15,7 +15,9 @@ use dynthrift_testkit::fuzz;
 use dynthrift_testkit::oracle::PROTOCOLS;
 use dynthrift_testkit::schemagen::{self, Config};
 use dynthrift_testkit::shapes::{self, Containers, Every, Inner, Strict, StrictInner};
-use dynthrift_testkit::workloads::{self, Nesting, Nesting2, PartialNesting, PartialSimple, Simple};
+use dynthrift_testkit::workloads::{
+    self, Nesting, Nesting2, PartialNesting, PartialSimple, Simple,
+};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -73,7 +75,10 @@ fn typed<T: Describe + 'static>(name: &str, options: Options) -> Skipper {
     expect_backend(jit.pretouch(), name);
     let interp = Codec::<T>::with_options(options.backend(Backend::Interpreter)).unwrap();
     Skipper {
-        name: format!("{name} {:?} depth {}", options.protocol, options.limits.depth),
+        name: format!(
+            "{name} {:?} depth {}",
+            options.protocol, options.limits.depth
+        ),
         jit: Box::new(move |b| jit.skip(b)),
         interp: Box::new(move |b| interp.skip(b)),
     }
@@ -84,7 +89,10 @@ fn dynamic(types: &Arc<DynSchema>, name: &str, options: Options) -> Skipper {
     expect_backend(jit.pretouch(), name);
     let interp = DynCodec::new(types, name, options.backend(Backend::Interpreter)).unwrap();
     Skipper {
-        name: format!("{name} {:?} depth {}", options.protocol, options.limits.depth),
+        name: format!(
+            "{name} {:?} depth {}",
+            options.protocol, options.limits.depth
+        ),
         jit: Box::new(move |b| jit.skip(b)),
         interp: Box::new(move |b| interp.skip(b)),
     }
@@ -196,7 +204,10 @@ fn derived_samples(protocol: Protocol) -> Vec<(String, Vec<u8>)> {
     for _ in 0..4 {
         let e: Every = shapes::every().new_tree(&mut runner).unwrap().current();
         out.push(("Every", enc(&e, o)));
-        let c: Containers = shapes::containers().new_tree(&mut runner).unwrap().current();
+        let c: Containers = shapes::containers()
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
         out.push(("Containers", enc(&c, o)));
     }
     let out: Vec<(String, Vec<u8>)> = out
@@ -316,8 +327,7 @@ fn random_schemas_agree() {
                 else {
                     continue;
                 };
-                let codec =
-                    DynCodec::new(&g.types, name, o.backend(Backend::Interpreter)).unwrap();
+                let codec = DynCodec::new(&g.types, name, o.backend(Backend::Interpreter)).unwrap();
                 if let Ok(bytes) = codec.encode(&v) {
                     samples.push((name.clone(), bytes));
                 }
@@ -349,10 +359,9 @@ fn compiled_skip_is_what_runs() {
             .unwrap();
         let jit = Codec::<Nesting>::with_options(o).unwrap();
         let interp = Codec::<Nesting>::with_options(o.backend(Backend::Interpreter)).unwrap();
-        let types = DynSchema::new(
-            dynthrift::idl::parse_str(fuzz::BASELINE_IDL).expect("baseline IDL"),
-        )
-        .unwrap();
+        let types =
+            DynSchema::new(dynthrift::idl::parse_str(fuzz::BASELINE_IDL).expect("baseline IDL"))
+                .unwrap();
         let djit = DynCodec::new(&types, "Nesting", o).unwrap();
         let dinterp = DynCodec::new(&types, "Nesting", o.backend(Backend::Interpreter)).unwrap();
         let compiled = jit.pretouch() == BackendInfo::Jit;

@@ -82,8 +82,7 @@ fn build_all(
         if let Some(id) = id {
             jobs.push(Job::take(id, name, module, &mut ctx));
         }
-        let id =
-            crate::lower_skip::build(module, plan, skip_table, si, proto, &mut ctx, &mut fctx);
+        let id = crate::lower_skip::build(module, plan, skip_table, si, proto, &mut ctx, &mut fctx);
         if let Some(id) = id {
             jobs.push(Job::take(id, name, module, &mut ctx));
         }

@@ -15,7 +15,9 @@
 //! helpers) compiled in all three; strings, binaries, lists, sets, maps, boxes and record fields
 //! through one helper per value that bulk-reads plain Binary lists and calls back into
 //! compiled decoders for every struct it meets (`FastStr` from `Bytes` shares the input
-//! through one view per call). Derived types ([`TypedJit`], code kept in
+//! through one view per call). Skip: per struct, header loop, prediction and id dispatch,
+//! fixed widths and strings inline, nested structs by direct calls, everything else through
+//! the generic protocol skip (same lengths and errors). Derived types ([`TypedJit`], code kept in
 //! the type's plan) and IDL-only records of a whole schema ([`DynJit`]).
 #![deny(unsafe_code)]
 

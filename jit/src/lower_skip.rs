@@ -383,7 +383,9 @@ impl Lower<'_> {
                         .icmp_imm_s(IntCC::Equal, t, compact_code(tt) as i64)
                 }
             };
-            self.b.ins().brif(same, skips[i], &[], unknown, &unknown_call);
+            self.b
+                .ins()
+                .brif(same, skips[i], &[], unknown, &unknown_call);
             self.b.switch_to_block(skips[i]);
             self.lower_field(f, depth);
             match self.proto {
@@ -679,13 +681,15 @@ impl Lower<'_> {
         self.b.switch_to_block(one);
         let n1 = self.b.ins().uextend(self.ptr, b0);
         let d1 = self.b.ins().iadd_imm_s(p, 1);
-        self.b.ins().jump(
-            check,
-            &[ir::BlockArg::Value(n1), ir::BlockArg::Value(d1)],
-        );
+        self.b
+            .ins()
+            .jump(check, &[ir::BlockArg::Value(n1), ir::BlockArg::Value(d1)]);
         self.b.switch_to_block(two_room);
         let d2 = self.b.ins().iadd_imm_s(p, 2);
-        let room2 = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, d2, self.len);
+        let room2 = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, d2, self.len);
         self.b.ins().brif(room2, two, &[], slow, &[]);
         self.b.switch_to_block(two);
         let b1 = self.b.ins().uload8(types::I32, input_flags(), at, 1);
@@ -700,10 +704,9 @@ impl Lower<'_> {
         let hi = self.b.ins().ishl_imm_s(b1, 7);
         let n2 = self.b.ins().bor(lo, hi);
         let n2 = self.b.ins().uextend(self.ptr, n2);
-        self.b.ins().jump(
-            check,
-            &[ir::BlockArg::Value(n2), ir::BlockArg::Value(d2)],
-        );
+        self.b
+            .ins()
+            .jump(check, &[ir::BlockArg::Value(n2), ir::BlockArg::Value(d2)]);
         self.b.switch_to_block(check);
         let rest = self.b.ins().isub(self.len, data);
         let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
