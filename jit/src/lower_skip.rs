@@ -76,12 +76,20 @@ pub(crate) fn build(
     // Only the structs this one's fields name are called directly.
     let mut refs: Vec<Option<ir::FuncRef>> = vec![None; table.len()];
     for f in &plan.structs[si].fields {
-        if let Some(target) = struct_of(&f.node)
-            && f.ttype == TType::Struct
-            && refs[target].is_none()
-            && let Some(fid) = table[target]
-        {
-            refs[target] = Some(module.declare_func_in_func(fid, &mut ctx.func));
+        let node = unboxed(&f.node);
+        let mut named: Vec<&Node> = vec![node];
+        match node {
+            Node::List(e, _) | Node::Set(e, _) => named.push(e),
+            Node::Map(k, v, _) => named.extend([&**k, &**v]),
+            _ => {}
+        }
+        for n in named {
+            if let Some(target) = struct_of(n)
+                && refs[target].is_none()
+                && let Some(fid) = table[target]
+            {
+                refs[target] = Some(module.declare_func_in_func(fid, &mut ctx.func));
+            }
         }
     }
     let frontend = module.target_config();
@@ -121,6 +129,35 @@ fn struct_of(node: &Node) -> Option<usize> {
         Node::Boxed(inner, _) => struct_of(inner),
         _ => None,
     }
+}
+
+/// A node without its boxes.
+fn unboxed(node: &Node) -> &Node {
+    match node {
+        Node::Boxed(inner, _) => unboxed(inner),
+        n => n,
+    }
+}
+
+/// How one container element is skipped inline.
+#[derive(Clone, Copy)]
+enum Elem {
+    /// A value of this many bytes.
+    Fixed(usize),
+    /// A Compact varint.
+    Varint,
+    /// A string or binary.
+    Str,
+    /// A struct, by its compiled skip.
+    Struct(ir::FuncRef),
+}
+
+/// A container's elements (list, set) or keys and values (map), each with the wire type
+/// code expected for it.
+#[derive(Clone, Copy)]
+enum Elems {
+    One((Elem, u8)),
+    Two((Elem, u8), (Elem, u8)),
 }
 
 /// Bytes a value of wire type `t` takes when that is fixed (Binary).
@@ -530,8 +567,9 @@ impl Lower<'_> {
 
     /// Skips field `f`'s value, its wire type being the expected one.
     fn lower_field(&mut self, f: &FieldPlan, depth: Value) {
+        let node = unboxed(&f.node);
         if f.ttype == TType::Struct
-            && let Some(si) = struct_of(&f.node)
+            && let Some(si) = struct_of(node)
             && let Some(fref) = self.refs[si]
         {
             self.sync_out();
@@ -542,26 +580,77 @@ impl Lower<'_> {
             self.sync_in();
             return;
         }
-        match self.proto {
-            Proto::Binary => {
-                if let Some(n) = binary_width(f.ttype) {
-                    self.fixed(n);
-                } else if f.ttype == TType::String {
-                    self.string(depth);
-                } else {
-                    self.generic_code(f.ttype as u8, depth);
-                }
-            }
-            Proto::Compact => match f.ttype {
-                TType::Bool => {}
-                TType::I8 => self.fixed(1),
-                TType::Double => self.fixed(8),
-                TType::Uuid => self.fixed(16),
-                TType::I16 | TType::I32 | TType::I64 => self.varint(compact_code(f.ttype), depth),
-                TType::String => self.cstring(depth),
-                tt => self.generic_code(compact_code(tt), depth),
-            },
+        let code = self.code(f.ttype);
+        if matches!(f.ttype, TType::List | TType::Set | TType::Map)
+            && f.ttype == node.ttype()
+            && let Some(elems) = self.elems_of(node)
+        {
+            self.with_slow(code, depth, |l, slow| {
+                l.container(f.ttype, elems, depth, slow)
+            });
+            return;
         }
+        match (self.proto, f.ttype) {
+            (_, TType::String) => self.with_slow(code, depth, |l, slow| l.str_in(slow)),
+            (Proto::Binary, tt) if let Some(n) = binary_width(tt) => self.fixed(n),
+            (Proto::Compact, TType::Bool) => {}
+            (Proto::Compact, TType::I8) => self.fixed(1),
+            (Proto::Compact, TType::Double) => self.fixed(8),
+            (Proto::Compact, TType::Uuid) => self.fixed(16),
+            (Proto::Compact, TType::I16 | TType::I32 | TType::I64) => {
+                self.with_slow(code, depth, |l, slow| l.varint_in(slow))
+            }
+            _ => self.generic_code(code, depth),
+        }
+    }
+
+    /// The protocol's code of wire type `t`.
+    fn code(&self, t: TType) -> u8 {
+        match self.proto {
+            Proto::Binary => t as u8,
+            Proto::Compact => compact_code(t),
+        }
+    }
+
+    /// A container's element (or key and value) as skipped inline, with the wire codes
+    /// expected for them; `None` when some element is not skipped inline.
+    fn elems_of(&self, node: &Node) -> Option<Elems> {
+        match node {
+            Node::List(e, _) | Node::Set(e, _) => Some(Elems::One(self.elem_of(e)?)),
+            Node::Map(k, v, _) => Some(Elems::Two(self.elem_of(k)?, self.elem_of(v)?)),
+            _ => None,
+        }
+    }
+
+    fn elem_of(&self, node: &Node) -> Option<(Elem, u8)> {
+        let node = unboxed(node);
+        let tt = node.ttype();
+        let e = match (self.proto, tt) {
+            (_, TType::Struct) => Elem::Struct(self.refs[struct_of(node)?]?),
+            (_, TType::String) => Elem::Str,
+            (Proto::Binary, tt) => Elem::Fixed(binary_width(tt)?),
+            (Proto::Compact, TType::Bool | TType::I8) => Elem::Fixed(1),
+            (Proto::Compact, TType::Double) => Elem::Fixed(8),
+            (Proto::Compact, TType::Uuid) => Elem::Fixed(16),
+            (Proto::Compact, TType::I16 | TType::I32 | TType::I64) => Elem::Varint,
+            _ => return None,
+        };
+        Some((e, self.code(tt)))
+    }
+
+    /// Runs `fast` with a cold block it jumps to on anything unusual (the offset variable
+    /// then at the value's start): there the generic skip of a value of protocol code
+    /// `code` runs from that offset. Leaves the block after both current.
+    fn with_slow(&mut self, code: u8, depth: Value, fast: impl FnOnce(&mut Self, Block)) {
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(slow);
+        fast(self, slow);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(slow);
+        self.generic_code(code, depth);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
     }
 
     /// A value of `n` bytes: one bounds check, then past it.
@@ -572,52 +661,101 @@ impl Lower<'_> {
         self.b.def_var(self.pos, p);
     }
 
-    /// Binary string or binary: the length read inline; past the bytes when they are in the
-    /// input, else (negative or too long) the generic skip reports the error.
-    fn string(&mut self, depth: Value) {
-        let p = self.b.use_var(self.pos);
+    /// Jumps to `slow` unless `n` bytes remain after `p`.
+    fn need_or(&mut self, p: Value, n: usize, slow: Block) {
         let avail = self.b.ins().isub(self.len, p);
-        let slow = self.b.create_block();
-        let have = self.b.create_block();
-        let fits = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let room = self
+        let short = self
             .b
             .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
-        self.b.ins().brif(room, have, &[], slow, &[]);
-        self.b.switch_to_block(have);
-        let at = self.b.ins().iadd(self.buf, p);
-        let n = self.b.ins().load(types::I32, input_flags(), at, 0);
-        let n = self.b.ins().bswap(n);
-        // Sign-extended: a negative length is huge, so never fits.
-        let n = self.b.ins().sextend(self.ptr, n);
-        let rest = self.b.ins().iadd_imm_s(avail, -4);
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
-        self.b.ins().brif(ok, fits, &[], slow, &[]);
-        self.b.switch_to_block(fits);
-        let q = self.b.ins().iadd(p, n);
-        let q = self.b.ins().iadd_imm_s(q, 4);
+            .icmp_imm_u(IntCC::UnsignedLessThan, avail, n as i64);
+        let cont = self.b.create_block();
+        self.b.ins().brif(short, slow, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// A string or binary whose bytes are all in the input: past it; else on to `slow`.
+    fn str_in(&mut self, slow: Block) {
+        let p = self.b.use_var(self.pos);
+        let (n, data) = match self.proto {
+            Proto::Binary => {
+                self.need_or(p, 4, slow);
+                let at = self.b.ins().iadd(self.buf, p);
+                let n = self.b.ins().load(types::I32, input_flags(), at, 0);
+                let n = self.b.ins().bswap(n);
+                // Sign-extended: a negative length is huge, so never fits.
+                let n = self.b.ins().sextend(self.ptr, n);
+                (n, self.b.ins().iadd_imm_s(p, 4))
+            }
+            Proto::Compact => self.small_varint(p, slow),
+        };
+        let rest = self.b.ins().isub(self.len, data);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+        let ok = self.b.create_block();
+        self.b.ins().brif(fits, ok, &[], slow, &[]);
+        self.b.switch_to_block(ok);
+        let q = self.b.ins().iadd(data, n);
         self.b.def_var(self.pos, q);
-        self.b.ins().jump(done, &[]);
-        self.b.switch_to_block(slow);
-        self.generic_code(TType::String as u8, depth);
-        self.b.ins().jump(done, &[]);
-        self.b.switch_to_block(done);
+    }
+
+    /// Compact: a varint of one or two bytes at `p`: its value and the offset after it;
+    /// longer ones, or running out of input, go to `slow`.
+    fn small_varint(&mut self, p: Value, slow: Block) -> (Value, Value) {
+        let one = self.b.create_block();
+        let two_room = self.b.create_block();
+        let two = self.b.create_block();
+        let got = self.b.create_block();
+        let n = self.b.append_block_param(got, self.ptr);
+        let q = self.b.append_block_param(got, self.ptr);
+        self.need_or(p, 1, slow);
+        let at = self.b.ins().iadd(self.buf, p);
+        let b0 = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+        let big = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b0, 0x80);
+        self.b.ins().brif(big, two_room, &[], one, &[]);
+        self.b.switch_to_block(one);
+        let n1 = self.b.ins().uextend(self.ptr, b0);
+        let q1 = self.b.ins().iadd_imm_s(p, 1);
+        self.b
+            .ins()
+            .jump(got, &[ir::BlockArg::Value(n1), ir::BlockArg::Value(q1)]);
+        self.b.switch_to_block(two_room);
+        let avail = self.b.ins().isub(self.len, p);
+        let room2 = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 2);
+        self.b.ins().brif(room2, two, &[], slow, &[]);
+        self.b.switch_to_block(two);
+        let b1 = self.b.ins().uload8(types::I32, input_flags(), at, 1);
+        let big1 = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b1, 0x80);
+        let two_ok = self.b.create_block();
+        self.b.ins().brif(big1, slow, &[], two_ok, &[]);
+        self.b.switch_to_block(two_ok);
+        let lo = self.b.ins().band_imm_s(b0, 0x7f);
+        let hi = self.b.ins().ishl_imm_s(b1, 7);
+        let n2 = self.b.ins().bor(lo, hi);
+        let n2 = self.b.ins().uextend(self.ptr, n2);
+        let q2 = self.b.ins().iadd_imm_s(p, 2);
+        self.b
+            .ins()
+            .jump(got, &[ir::BlockArg::Value(n2), ir::BlockArg::Value(q2)]);
+        self.b.switch_to_block(got);
+        (n, q)
     }
 
     /// Compact integer: a varint of at most 10 bytes scanned inline; running out of input
-    /// or a longer one goes to the generic skip (Compact type `code`) for its error.
-    fn varint(&mut self, code: u8, depth: Value) {
+    /// or a longer one goes to `slow`.
+    fn varint_in(&mut self, slow: Block) {
         let p = self.b.use_var(self.pos);
         let lp = self.b.create_block();
         let body = self.b.create_block();
         let next = self.b.create_block();
         let found = self.b.create_block();
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.set_cold_block(slow);
         let i = self.b.append_block_param(lp, self.ptr);
         let end_at = self.b.append_block_param(found, self.ptr);
         self.b.ins().jump(lp, &[ir::BlockArg::Value(p)]);
@@ -646,80 +784,187 @@ impl Lower<'_> {
             .brif(long, slow, &[], lp, &[ir::BlockArg::Value(i1)]);
         self.b.switch_to_block(found);
         self.b.def_var(self.pos, end_at);
-        self.b.ins().jump(done, &[]);
-        // The offset variable still holds the value's start here.
-        self.b.switch_to_block(slow);
-        self.generic_code(code, depth);
-        self.b.ins().jump(done, &[]);
-        self.b.switch_to_block(done);
     }
 
-    /// Compact string or binary: a length of one or two varint bytes read inline; past the
-    /// bytes when they are in the input; anything else through the generic skip.
-    fn cstring(&mut self, depth: Value) {
-        let p = self.b.use_var(self.pos);
-        let slow = self.b.create_block();
-        let have = self.b.create_block();
-        let one = self.b.create_block();
-        let two_room = self.b.create_block();
-        let two = self.b.create_block();
-        let check = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let n = self.b.append_block_param(check, self.ptr);
-        let data = self.b.append_block_param(check, self.ptr);
-        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, p, self.len);
-        self.b.ins().brif(room, have, &[], slow, &[]);
-        self.b.switch_to_block(have);
-        let at = self.b.ins().iadd(self.buf, p);
-        let b0 = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let big = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b0, 0x80);
-        self.b.ins().brif(big, two_room, &[], one, &[]);
-        self.b.switch_to_block(one);
-        let n1 = self.b.ins().uextend(self.ptr, b0);
-        let d1 = self.b.ins().iadd_imm_s(p, 1);
-        self.b
-            .ins()
-            .jump(check, &[ir::BlockArg::Value(n1), ir::BlockArg::Value(d1)]);
-        self.b.switch_to_block(two_room);
-        let d2 = self.b.ins().iadd_imm_s(p, 2);
-        let room2 = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, d2, self.len);
-        self.b.ins().brif(room2, two, &[], slow, &[]);
-        self.b.switch_to_block(two);
-        let b1 = self.b.ins().uload8(types::I32, input_flags(), at, 1);
-        let big1 = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b1, 0x80);
-        let two_ok = self.b.create_block();
-        self.b.ins().brif(big1, slow, &[], two_ok, &[]);
-        self.b.switch_to_block(two_ok);
-        let lo = self.b.ins().band_imm_s(b0, 0x7f);
-        let hi = self.b.ins().ishl_imm_s(b1, 7);
-        let n2 = self.b.ins().bor(lo, hi);
-        let n2 = self.b.ins().uextend(self.ptr, n2);
-        self.b
-            .ins()
-            .jump(check, &[ir::BlockArg::Value(n2), ir::BlockArg::Value(d2)]);
-        self.b.switch_to_block(check);
-        let rest = self.b.ins().isub(self.len, data);
-        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+    /// One element of a container (its wire type checked by the header); `depth` is the
+    /// budget inside the container.
+    fn elem(&mut self, e: Elem, depth: Value, slow: Block) {
+        match e {
+            Elem::Fixed(n) => {
+                let p = self.b.use_var(self.pos);
+                self.need_or(p, n, slow);
+                let q = self.b.ins().iadd_imm_s(p, n as i64);
+                self.b.def_var(self.pos, q);
+            }
+            Elem::Str => self.str_in(slow),
+            Elem::Varint => self.varint_in(slow),
+            Elem::Struct(fref) => {
+                self.sync_out();
+                let cx = self.cx;
+                let call = self.b.ins().call(fref, &[cx, depth]);
+                let st = self.b.inst_results(call)[0];
+                let ok = self.b.create_block();
+                self.b.ins().brif(st, slow, &[], ok, &[]);
+                self.b.switch_to_block(ok);
+                self.sync_in();
+            }
+        }
+    }
+
+    /// A list, set or map (wire type `t`) whose elements are skipped inline: the header
+    /// read inline, then fixed-size elements in one step and others one by one. Anything
+    /// unexpected (element types, lengths, the input running out, an element failing, the
+    /// depth) goes to `slow`, which skips the whole container generically from its start:
+    /// the generic skip then returns what it would have, length or error.
+    fn container(&mut self, t: TType, elems: Elems, depth: Value, slow: Block) {
+        let start = self.b.use_var(self.pos);
+        // Reached from the middle of the container too: restart from its start.
+        let restart = self.b.create_block();
+        self.b.set_cold_block(restart);
         let ok = self.b.create_block();
-        self.b.ins().brif(fits, ok, &[], slow, &[]);
+        // The container takes one level.
+        self.b.ins().brif(depth, ok, &[], restart, &[]);
         self.b.switch_to_block(ok);
-        let q = self.b.ins().iadd(data, n);
-        self.b.def_var(self.pos, q);
-        self.b.ins().jump(done, &[]);
-        self.b.switch_to_block(slow);
-        self.generic_code(compact_code(TType::String), depth);
-        self.b.ins().jump(done, &[]);
-        self.b.switch_to_block(done);
+        let inner = self.b.ins().iadd_imm_s(depth, -1);
+        let at = self.b.ins().iadd(self.buf, start);
+        let elems_done = self.b.create_block();
+        let n = match (self.proto, t) {
+            (Proto::Binary, TType::Map) => {
+                let Elems::Two(k, v) = elems else {
+                    unreachable!("a map has keys and values")
+                };
+                self.need_or(start, 6, restart);
+                let kt = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                let vt = self.b.ins().uload8(types::I32, input_flags(), at, 1);
+                let kt = self.b.ins().icmp_imm_s(IntCC::NotEqual, kt, k.1 as i64);
+                let vt = self.b.ins().icmp_imm_s(IntCC::NotEqual, vt, v.1 as i64);
+                let bad = self.b.ins().bor(kt, vt);
+                let cont = self.b.create_block();
+                self.b.ins().brif(bad, restart, &[], cont, &[]);
+                self.b.switch_to_block(cont);
+                let n = self.b.ins().load(types::I32, input_flags(), at, 2);
+                let n = self.b.ins().bswap(n);
+                let q = self.b.ins().iadd_imm_s(start, 6);
+                self.b.def_var(self.pos, q);
+                self.b.ins().sextend(self.ptr, n)
+            }
+            (Proto::Binary, _) => {
+                let Elems::One(e) = elems else {
+                    unreachable!("a list has elements")
+                };
+                self.need_or(start, 5, restart);
+                let et = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                let bad = self.b.ins().icmp_imm_s(IntCC::NotEqual, et, e.1 as i64);
+                let cont = self.b.create_block();
+                self.b.ins().brif(bad, restart, &[], cont, &[]);
+                self.b.switch_to_block(cont);
+                let n = self.b.ins().load(types::I32, input_flags(), at, 1);
+                let n = self.b.ins().bswap(n);
+                let q = self.b.ins().iadd_imm_s(start, 5);
+                self.b.def_var(self.pos, q);
+                self.b.ins().sextend(self.ptr, n)
+            }
+            (Proto::Compact, TType::Map) => {
+                let Elems::Two(k, v) = elems else {
+                    unreachable!("a map has keys and values")
+                };
+                let (n, q) = self.small_varint(start, restart);
+                self.b.def_var(self.pos, q);
+                // An empty map has no key and value types.
+                let some = self.b.create_block();
+                self.b.ins().brif(n, some, &[], elems_done, &[]);
+                self.b.switch_to_block(some);
+                self.need_or(q, 1, restart);
+                let kvat = self.b.ins().iadd(self.buf, q);
+                let kv = self.b.ins().uload8(types::I32, input_flags(), kvat, 0);
+                let expect_kv = ((k.1 as i64) << 4) | (v.1 as i64);
+                let bad = self.b.ins().icmp_imm_s(IntCC::NotEqual, kv, expect_kv);
+                let cont = self.b.create_block();
+                self.b.ins().brif(bad, restart, &[], cont, &[]);
+                self.b.switch_to_block(cont);
+                let q = self.b.ins().iadd_imm_s(q, 1);
+                self.b.def_var(self.pos, q);
+                n
+            }
+            (Proto::Compact, _) => {
+                let Elems::One(e) = elems else {
+                    unreachable!("a list has elements")
+                };
+                self.need_or(start, 1, restart);
+                let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                let et = self.b.ins().band_imm_s(b, 0x0f);
+                let bad = self.b.ins().icmp_imm_s(IntCC::NotEqual, et, e.1 as i64);
+                let cont = self.b.create_block();
+                self.b.ins().brif(bad, restart, &[], cont, &[]);
+                self.b.switch_to_block(cont);
+                let short = self.b.ins().ushr_imm_u(b, 4);
+                let is_long = self.b.ins().icmp_imm_s(IntCC::Equal, short, 15);
+                let long = self.b.create_block();
+                let small = self.b.create_block();
+                let got = self.b.create_block();
+                let n = self.b.append_block_param(got, self.ptr);
+                self.b.ins().brif(is_long, long, &[], small, &[]);
+                self.b.switch_to_block(small);
+                let ns = self.b.ins().uextend(self.ptr, short);
+                let q = self.b.ins().iadd_imm_s(start, 1);
+                self.b.def_var(self.pos, q);
+                self.b.ins().jump(got, &[ir::BlockArg::Value(ns)]);
+                self.b.switch_to_block(long);
+                let p1 = self.b.ins().iadd_imm_s(start, 1);
+                let (nl, q) = self.small_varint(p1, restart);
+                self.b.def_var(self.pos, q);
+                self.b.ins().jump(got, &[ir::BlockArg::Value(nl)]);
+                self.b.switch_to_block(got);
+                n
+            }
+        };
+        // Binary lengths are signed: a negative one is the generic skip's error.
+        let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, n, 0);
+        let counted = self.b.create_block();
+        self.b.ins().brif(neg, restart, &[], counted, &[]);
+        self.b.switch_to_block(counted);
+        let widths = match elems {
+            Elems::One((Elem::Fixed(a), _)) => Some(a),
+            Elems::Two((Elem::Fixed(a), _), (Elem::Fixed(b), _)) => Some(a + b),
+            _ => None,
+        };
+        if let Some(w) = widths {
+            // All in one step (n < 2^31 and w <= 32: no overflow).
+            let p = self.b.use_var(self.pos);
+            let total = self.b.ins().imul_imm_u(n, w as i64);
+            let rest = self.b.ins().isub(self.len, p);
+            let fits = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, total, rest);
+            let ok = self.b.create_block();
+            self.b.ins().brif(fits, ok, &[], restart, &[]);
+            self.b.switch_to_block(ok);
+            let q = self.b.ins().iadd(p, total);
+            self.b.def_var(self.pos, q);
+            self.b.ins().jump(elems_done, &[]);
+        } else {
+            let lp = self.b.create_block();
+            let body = self.b.create_block();
+            let i = self.b.append_block_param(lp, self.ptr);
+            self.b.ins().jump(lp, &[ir::BlockArg::Value(n)]);
+            self.b.switch_to_block(lp);
+            self.b.ins().brif(i, body, &[], elems_done, &[]);
+            self.b.switch_to_block(body);
+            match elems {
+                Elems::One((e, _)) => self.elem(e, inner, restart),
+                Elems::Two((k, _), (v, _)) => {
+                    self.elem(k, inner, restart);
+                    self.elem(v, inner, restart);
+                }
+            }
+            let i1 = self.b.ins().iadd_imm_s(i, -1);
+            self.b.ins().jump(lp, &[ir::BlockArg::Value(i1)]);
+        }
+        self.b.switch_to_block(restart);
+        self.b.def_var(self.pos, start);
+        self.b.ins().jump(slow, &[]);
+        self.b.switch_to_block(elems_done);
     }
 
     /// Binary: skips values of fixed size, and strings that fit in the input, inline (then on
