@@ -425,3 +425,88 @@ proptest! {
         s.same(&framed, "framed noise");
     }
 }
+
+/// Container headers written by hand into `Nesting`'s fields 5 (`list<i32>`), 9
+/// (`map<i32,i64>`), 10 (`list<string>`) and 2 (`list<Simple>`): other element types, odd
+/// counts, long count forms, empty maps.
+#[test]
+fn container_headers_agree() {
+    let be = |n: i32| n.to_be_bytes();
+    let mut binary: Vec<Vec<u8>> = Vec::new();
+    for (et, n, data) in [
+        (8u8, 2i32, vec![0u8; 8]),
+        (8, 0, vec![]),
+        (8, -1, vec![]),
+        (8, i32::MAX, vec![0; 8]),
+        (10, 1, vec![0; 8]),
+        (1, 1, vec![0; 4]),
+        (2, 3, vec![1, 0, 1]),
+        (12, 2, vec![0, 0]),
+        (11, 1, vec![0, 0, 0, 1, b'a']),
+    ] {
+        for id in [5u8, 10, 2] {
+            let mut v = vec![15, 0, id, et];
+            v.extend_from_slice(&be(n));
+            v.extend_from_slice(&data);
+            v.push(0);
+            binary.push(v);
+        }
+    }
+    for (kt, vt, n, data) in [
+        (8u8, 10u8, 1i32, vec![0u8; 12]),
+        (8, 10, 0, vec![]),
+        (8, 10, -5, vec![]),
+        (10, 8, 1, vec![0; 12]),
+        (8, 12, 1, vec![0; 5]),
+    ] {
+        let mut v = vec![13, 0, 9, kt, vt];
+        v.extend_from_slice(&be(n));
+        v.extend_from_slice(&data);
+        v.push(0);
+        binary.push(v);
+    }
+    let compact: Vec<Vec<u8>> = vec![
+        // list<i32>: 2 short-form, 3 long-form, a long varint element, i64 elements.
+        vec![0x59, 0x25, 2, 4, 0],
+        vec![0x59, 0xf5, 3, 2, 4, 6, 0],
+        vec![0x59, 0xf5, 0x80, 0x01, 0],
+        vec![
+            0x59, 0x15, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0,
+        ],
+        vec![
+            0x59, 0x15, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0,
+        ],
+        vec![0x59, 0x16, 2, 0],
+        vec![0x59, 0x11, 1, 0],
+        vec![0x59, 0x12, 1, 0],
+        // map<i32,i64>: one entry, empty, other types, huge count.
+        vec![0x9b, 1, 0x56, 2, 4, 0],
+        vec![0x9b, 0, 0],
+        vec![0x9b, 0, 0x56, 0],
+        vec![0x9b, 1, 0x65, 2, 4, 0],
+        vec![0x9b, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x56, 0],
+        vec![0x9b, 0xff, 0xff, 0xff, 0xff, 0x07, 0x56, 0],
+        // list<string>, list<Simple>.
+        vec![0xa9, 0x28, 1, b'a', 0x81, 0x01, 0],
+        vec![0xa9, 0x18, 0x80, 0x01, 0],
+        vec![0x29, 0x2c, 0, 0x15, 2, 0, 0],
+        vec![0x29, 0x1c, 0x1c, 0, 0, 0],
+    ];
+    for (protocol, cases) in [(Protocol::Binary, binary), (Protocol::Compact, compact)] {
+        for depth in [1, 2, 64] {
+            let o = Options::default().protocol(protocol).max_depth(depth);
+            let s = typed::<Nesting>("Nesting", o);
+            for bytes in &cases {
+                battery(&s, bytes);
+            }
+            if depth == 64 {
+                // Not all errors: the valid ones skip to their end.
+                let ok = cases
+                    .iter()
+                    .filter(|b| (s.jit)(b).ok() == Some(b.len()))
+                    .count();
+                assert!(ok >= 8, "{protocol:?}: only {ok} valid cases");
+            }
+        }
+    }
+}

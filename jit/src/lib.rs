@@ -16,8 +16,9 @@
 //! through one helper per value that bulk-reads plain Binary lists and calls back into
 //! compiled decoders for every struct it meets (`FastStr` from `Bytes` shares the input
 //! through one view per call). Skip: per struct, header loop, prediction and id dispatch,
-//! fixed widths and strings inline, nested structs by direct calls, everything else through
-//! the generic protocol skip (same lengths and errors). Derived types ([`TypedJit`], code kept in
+//! fixed widths, strings and lists, sets and maps of leaves and structs inline, nested structs
+//! by direct calls, everything else through the generic protocol skip (same lengths and
+//! errors). Derived types ([`TypedJit`], code kept in
 //! the type's plan) and IDL-only records of a whole schema ([`DynJit`]).
 #![deny(unsafe_code)]
 

@@ -2,14 +2,16 @@
 //! that reads a field header, predicts the next field (then goes straight to its skip),
 //! dispatches on the id otherwise, and skips a known field of the expected wire type with
 //! what the type says (fixed widths after one bounds check, strings by their length, nested
-//! structs through their own compiled skip); containers, unknown fields and fields of
-//! another type are skipped generically (`rt_dec_skip`/`rt_cdec_skip`, the protocol's own
-//! skip). The offset lives in a register and is written back to the context only around
-//! helper calls and at the end.
+//! structs through their own compiled skip, lists, sets and maps of such elements by their
+//! header and then in one step (fixed sizes) or element by element); other containers,
+//! unknown fields and fields of another type are skipped generically
+//! (`rt_dec_skip`/`rt_cdec_skip`, the protocol's own skip). The offset lives in a register
+//! and is written back to the context only around helper calls and at the end.
 //!
 //! A skip accepts exactly what the generic struct skip (`ProtoRead::skip` of a struct)
 //! accepts, and fails with the same error (kind, offset, message): every path that is not
-//! plainly valid falls back to the generic helper from the same offset, which then reports
+//! plainly valid falls back to the generic helper from the value's start (a container's
+//! start, even from the middle of its elements: skipping has no effects), which then reports
 //! the error the generic skip would. No UTF-8 check, no string or container limits, only the
 //! nesting depth, as there.
 
