@@ -28,8 +28,8 @@ pub enum BackendInfo {
     /// [`crate::DynCodec`]), compiled on first use or by `pretouch`. Strings, containers and
     /// maps are read by runtime helpers that call back into compiled code for their struct
     /// elements; some values (maps and sets on encode, lists in Compact encode) still run on
-    /// the interpreter. `skip` is compiled too (unknown fields and nested containers skipped by the
-    /// generic protocol skip).
+    /// the interpreter. `skip` is compiled too, on its first call (unknown fields and nested
+    /// containers skipped by the generic protocol skip).
     Jit,
     /// The interpreter, and why.
     Interpreter(String),

@@ -247,16 +247,30 @@ fn new_module() -> std::result::Result<JITModule, String> {
 const JIT_ARENA_BYTES: usize = 64 << 20;
 
 type EncFns = Box<[Option<(EncodeFn, EncodeFn)>]>;
+
+/// What one module holds: encoders, sizers and decoders (compiled on first use or by
+/// `pretouch`), or skips (compiled on the first `skip`, in a module of their own: they
+/// would add about half to the compile time of every type, and most users never skip).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Codec,
+    Skip,
+}
+
+/// A plan's skip code, compiled on first use (or why there is none).
+type LazySkip = std::sync::OnceLock<std::result::Result<Code, String>>;
 type DecFns = Box<[Option<crate::abi::DecodeFn>]>;
 type SkipFns = Box<[Option<crate::abi::SkipFn>]>;
 
 /// Machine code for every struct of a plan that the JIT compiles: encoder, sizer and decoder
-/// of one protocol, in one module finalized once. Frees the code when dropped.
+/// (or skip, see [`Part`]) of one protocol, in one module finalized once. Frees the code
+/// when dropped.
 struct Code {
     module: Option<JITModule>,
     enc: EncFns,
     dec: DecFns,
     skip: SkipFns,
+    proto: Proto,
 }
 
 // SAFETY: after `finalize_definitions` the module is never touched again until it is freed in
@@ -277,14 +291,24 @@ impl Drop for Code {
 }
 
 impl Code {
-    /// Compiles every struct of `plan` the JIT compiles, encoder, sizer and decoder, in one
-    /// module with one finalize.
-    fn compile(plan: &Plan, proto: Proto) -> std::result::Result<Code, String> {
+    /// Compiles every struct of `plan` the JIT compiles, encoder, sizer and decoder (or
+    /// skip), in one module with one finalize.
+    fn compile(plan: &Plan, proto: Proto, part: Part) -> std::result::Result<Code, String> {
         let mut module = new_module()?;
         let compiled = (|| {
-            let enc_table = lower::declare(&mut module, plan, proto)?;
-            let dec_table = crate::lower_decode::declare(&mut module, plan, proto)?;
-            let skip_table = crate::lower_skip::declare(&mut module, plan, proto)?;
+            let n = plan.structs.len();
+            let (enc_table, dec_table, skip_table) = match part {
+                Part::Codec => (
+                    lower::declare(&mut module, plan, proto)?,
+                    crate::lower_decode::declare(&mut module, plan, proto)?,
+                    vec![None; n],
+                ),
+                Part::Skip => (
+                    vec![None; n],
+                    vec![None; n],
+                    crate::lower_skip::declare(&mut module, plan, proto)?,
+                ),
+            };
             // Build every function's IR, then compile them (on several threads when that
             // pays) and define the machine code.
             let jobs = build_all(
@@ -349,6 +373,7 @@ impl Code {
                 enc,
                 dec,
                 skip,
+                proto,
             }),
             Err(reason) => {
                 // SAFETY: nothing from this module escaped.
@@ -538,6 +563,14 @@ impl Code {
     }
 }
 
+/// The skip code of `plan` in `slot`, compiled on the first call; `None` when it does not
+/// compile (the generic skip then runs).
+fn skip_code<'a>(slot: &'a LazySkip, plan: &Plan, proto: Proto) -> Option<&'a Code> {
+    slot.get_or_init(|| Code::compile(plan, proto, Part::Skip))
+        .as_ref()
+        .ok()
+}
+
 fn proto_of(p: Protocol) -> Proto {
     match p {
         Protocol::Binary => Proto::Binary,
@@ -559,6 +592,7 @@ fn enc_error(plan: &Plan, si: usize, e: Option<Error>) -> Error {
 /// root and of every struct it reaches (one module, one finalize).
 pub struct PlanJit {
     code: Code,
+    skip: LazySkip,
     plan: Arc<Plan>,
 }
 
@@ -572,11 +606,16 @@ impl PlanJit {
     /// Compiles `plan`'s root struct and everything it reaches. The error is the reason the
     /// JIT cannot be used for this type.
     pub fn compile(plan: Arc<Plan>, protocol: Protocol) -> std::result::Result<PlanJit, String> {
-        let code = Code::compile(&plan, proto_of(protocol))?;
+        let proto = proto_of(protocol);
+        let code = Code::compile(&plan, proto, Part::Codec)?;
         if !code.compiles(0) {
             return Err("root not compiled".into());
         }
-        Ok(PlanJit { code, plan })
+        Ok(PlanJit {
+            code,
+            skip: LazySkip::new(),
+            plan,
+        })
     }
 
     pub fn plan(&self) -> &Arc<Plan> {
@@ -586,8 +625,9 @@ impl PlanJit {
     /// The length of the struct at the start of `input` without decoding it, as the generic
     /// skip of any struct (same length, same error), nested at most `depth` levels. `None`
     /// when the skip is not compiled.
+    /// Compiles the skips on the first call.
     pub fn skip(&self, input: &[u8], depth: u32) -> Option<Result<usize>> {
-        self.code.skip(&self.plan, 0, input, depth)
+        skip_code(&self.skip, &self.plan, self.code.proto)?.skip(&self.plan, 0, input, depth)
     }
 
     /// Appends the Binary encoding of the root value at `value` to `out`.
@@ -638,6 +678,7 @@ use dynthrift_interp::{DynSchema, DynStruct};
 /// IDL-only records. Keeps the schema (and so the plan the code points into) alive.
 pub struct DynJit {
     code: Code,
+    skip: LazySkip,
     types: Arc<DynSchema>,
     protocol: Protocol,
 }
@@ -687,9 +728,10 @@ impl DynJit {
         types: Arc<DynSchema>,
         protocol: Protocol,
     ) -> std::result::Result<DynJit, String> {
-        let code = Code::compile(types.plan(), proto_of(protocol))?;
+        let code = Code::compile(types.plan(), proto_of(protocol), Part::Codec)?;
         Ok(DynJit {
             code,
+            skip: LazySkip::new(),
             types,
             protocol,
         })
@@ -738,8 +780,10 @@ impl DynJit {
     /// The length of the struct at the start of `input` without decoding it, through the
     /// compiled skip of struct `si` (the same length or error as the generic skip of any
     /// struct), nested at most `depth` levels. `None` when that is not compiled.
+    /// Compiles the skips of every struct of the schema on the first call.
     pub fn skip(&self, si: usize, input: &[u8], depth: u32) -> Option<Result<usize>> {
-        self.code.skip(self.types.plan(), si, input, depth)
+        let plan = self.types.plan();
+        skip_code(&self.skip, plan, self.code.proto)?.skip(plan, si, input, depth)
     }
 
     /// Decodes the Binary struct at the start of `input` into `v` (fields on the wire replace
