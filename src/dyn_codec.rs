@@ -197,7 +197,7 @@ impl DynCodec {
 
     /// The length of the struct at the start of `bytes`, without decoding it.
     /// With the JIT, the struct's compiled skip runs: it accepts the same bytes (any struct)
-    /// and returns the same length or error as [`crate::codec::skip_struct`].
+    /// and returns the same length or error as [`crate::skip_struct`].
     pub fn skip(&self, bytes: &[u8]) -> Result<usize> {
         #[cfg(feature = "jit")]
         if let Some(jit) = self.jit()
