@@ -28,7 +28,8 @@ pub enum BackendInfo {
     /// [`crate::DynCodec`]), compiled on first use or by `pretouch`. Strings, containers and
     /// maps are read by runtime helpers that call back into compiled code for their struct
     /// elements; some values (maps and sets on encode, lists in Compact encode) still run on
-    /// the interpreter, and so does `skip`.
+    /// the interpreter. `skip` is compiled too, on its first call (unknown fields and nested
+    /// containers skipped by the generic protocol skip).
     Jit,
     /// The interpreter, and why.
     Interpreter(String),
@@ -427,7 +428,15 @@ impl<T: Describe> Codec<T> {
     }
 
     /// The length of the struct at the start of `bytes`, without decoding it.
+    /// With the JIT, `T`'s compiled skip runs: it accepts the same bytes (any struct) and
+    /// returns the same length or error as [`skip_struct`].
     pub fn skip(&self, bytes: &[u8]) -> Result<usize> {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = self.jit()
+            && let Some(r) = jit.skip(bytes, self.options.limits.depth)
+        {
+            return r;
+        }
         skip_struct(bytes, &self.options)
     }
 }

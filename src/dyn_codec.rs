@@ -196,7 +196,15 @@ impl DynCodec {
     }
 
     /// The length of the struct at the start of `bytes`, without decoding it.
+    /// With the JIT, the struct's compiled skip runs: it accepts the same bytes (any struct)
+    /// and returns the same length or error as [`crate::skip_struct`].
     pub fn skip(&self, bytes: &[u8]) -> Result<usize> {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = self.jit()
+            && let Some(r) = jit.skip(self.id.0 as usize, bytes, self.options.limits.depth)
+        {
+            return r;
+        }
         skip_struct(bytes, &self.options)
     }
 }

@@ -95,6 +95,11 @@ pub const DEC_LEN: i32 = std::mem::offset_of!(DecCtx, len) as i32;
 /// nesting budget left. Returns [`STATUS_OK`] or [`STATUS_ERROR`] with `ctx.error` set.
 pub type DecodeFn = unsafe extern "C" fn(ctx: *mut DecCtx, value: *mut u8, depth: u32) -> i32;
 
+/// A compiled struct skip: context (its `pos` at the struct's start; no value), nesting
+/// budget left. Returns [`STATUS_OK`] with `ctx.pos` past the struct, or [`STATUS_ERROR`]
+/// with `ctx.error` set.
+pub type SkipFn = unsafe extern "C" fn(ctx: *mut DecCtx, depth: u32) -> i32;
+
 #[cfg(test)]
 mod dec_tests {
     use super::*;

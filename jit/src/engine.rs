@@ -54,14 +54,15 @@ fn host_isa() -> std::result::Result<OwnedTargetIsa, String> {
     .clone()
 }
 
-/// Builds the IR of every function declared in the tables: per struct, writer, sizer and
-/// decoder.
+/// Builds the IR of every function declared in the tables: per struct, writer, sizer,
+/// decoder and skip.
 fn build_all(
     module: &mut JITModule,
     plan: &Plan,
     proto: Proto,
     enc_table: &lower::FuncTable,
     dec_table: &[Option<FuncId>],
+    skip_table: &[Option<FuncId>],
 ) -> Vec<Job> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
@@ -78,6 +79,10 @@ fn build_all(
         }
         let id =
             crate::lower_decode::build(module, plan, dec_table, si, proto, &mut ctx, &mut fctx);
+        if let Some(id) = id {
+            jobs.push(Job::take(id, name, module, &mut ctx));
+        }
+        let id = crate::lower_skip::build(module, plan, skip_table, si, proto, &mut ctx, &mut fctx);
         if let Some(id) = id {
             jobs.push(Job::take(id, name, module, &mut ctx));
         }
@@ -281,14 +286,30 @@ fn new_module() -> std::result::Result<JITModule, String> {
 const JIT_ARENA_BYTES: usize = 64 << 20;
 
 type EncFns = Box<[Option<(EncodeFn, EncodeFn)>]>;
+
+/// What one module holds: encoders, sizers and decoders (compiled on first use or by
+/// `pretouch`), or skips (compiled on the first `skip`, in a module of their own: they
+/// would add about half to the compile time of every type, and most users never skip).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Codec,
+    Skip,
+}
+
+/// A plan's skip code, compiled on first use (or why there is none).
+type LazySkip = std::sync::OnceLock<std::result::Result<Code, String>>;
 type DecFns = Box<[Option<crate::abi::DecodeFn>]>;
+type SkipFns = Box<[Option<crate::abi::SkipFn>]>;
 
 /// Machine code for every struct of a plan that the JIT compiles: encoder, sizer and decoder
-/// of one protocol, in one module finalized once. Frees the code when dropped.
+/// (or skip, see [`Part`]) of one protocol, in one module finalized once. Frees the code
+/// when dropped.
 struct Code {
     module: Option<JITModule>,
     enc: EncFns,
     dec: DecFns,
+    skip: SkipFns,
+    proto: Proto,
 }
 
 // SAFETY: after `finalize_definitions` the module is never touched again until it is freed in
@@ -309,16 +330,34 @@ impl Drop for Code {
 }
 
 impl Code {
-    /// Compiles every struct of `plan` the JIT compiles, encoder, sizer and decoder, in one
-    /// module with one finalize.
-    fn compile(plan: &Plan, proto: Proto) -> std::result::Result<Code, String> {
+    /// Compiles every struct of `plan` the JIT compiles, encoder, sizer and decoder (or
+    /// skip), in one module with one finalize.
+    fn compile(plan: &Plan, proto: Proto, part: Part) -> std::result::Result<Code, String> {
         let mut module = new_module()?;
         let compiled = (|| {
-            let enc_table = lower::declare(&mut module, plan, proto)?;
-            let dec_table = crate::lower_decode::declare(&mut module, plan, proto)?;
+            let n = plan.structs.len();
+            let (enc_table, dec_table, skip_table) = match part {
+                Part::Codec => (
+                    lower::declare(&mut module, plan, proto)?,
+                    crate::lower_decode::declare(&mut module, plan, proto)?,
+                    vec![None; n],
+                ),
+                Part::Skip => (
+                    vec![None; n],
+                    vec![None; n],
+                    crate::lower_skip::declare(&mut module, plan, proto)?,
+                ),
+            };
             // Build every function's IR, then compile them (on several threads when that
             // pays) and define the machine code.
-            let jobs = build_all(&mut module, plan, proto, &enc_table, &dec_table);
+            let jobs = build_all(
+                &mut module,
+                plan,
+                proto,
+                &enc_table,
+                &dec_table,
+                &skip_table,
+            );
             for f in compile_all(jobs, compile_threads())? {
                 module
                     .define_function_bytes(f.id, f.align, &f.code, &f.relocs)
@@ -355,13 +394,25 @@ impl Code {
                     })
                 })
                 .collect();
-            Ok::<_, String>((enc, dec))
+            let skip: SkipFns = skip_table
+                .iter()
+                .map(|id| {
+                    id.map(|id| {
+                        let f = module.get_finalized_function(id);
+                        // SAFETY: every skip is defined with the `SkipFn` signature.
+                        unsafe { std::mem::transmute::<*const u8, crate::abi::SkipFn>(f) }
+                    })
+                })
+                .collect();
+            Ok::<_, String>((enc, dec, skip))
         })();
         match compiled {
-            Ok((enc, dec)) => Ok(Code {
+            Ok((enc, dec, skip)) => Ok(Code {
                 module: Some(module),
                 enc,
                 dec,
+                skip,
+                proto,
             }),
             Err(reason) => {
                 // SAFETY: nothing from this module escaped.
@@ -497,6 +548,68 @@ impl Code {
     }
 }
 
+thread_local! {
+    /// Compiled skips run on this thread (see [`compiled_skips`]).
+    static SKIPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many compiled skips (of any type) this thread has run: lets tests check that a
+/// codec's `skip` runs compiled code. Thread-local, so free of contention.
+#[doc(hidden)]
+pub fn compiled_skips() -> u64 {
+    SKIPS.with(|c| c.get())
+}
+
+impl Code {
+    /// The length of the struct at the start of `input`, without decoding it: what the
+    /// generic skip of any struct returns (the same length, or the same error), through the
+    /// compiled skip of struct `si`. `None` when that is not compiled.
+    fn skip(&self, plan: &Plan, si: usize, input: &[u8], depth: u32) -> Option<Result<usize>> {
+        let Some(Some(skip)) = self.skip.get(si) else {
+            return None;
+        };
+        SKIPS.with(|c| c.set(c.get().wrapping_add(1)));
+        // Skip functions and the helpers they call read only `buf`, `pos` and `len`; the
+        // rest is filled as for a decode.
+        let limits = dynthrift_interp::Limits::default();
+        let mut ctx = crate::abi::DecCtx {
+            buf: input.as_ptr(),
+            pos: 0,
+            len: input.len(),
+            plan: plan as *const Plan,
+            source: std::ptr::null(),
+            limits: &limits as *const dynthrift_interp::Limits,
+            fns: self.dec.as_ptr(),
+            fns_len: self.dec.len(),
+            error: None,
+            #[cfg(feature = "faststr")]
+            strs: Default::default(),
+        };
+        // SAFETY: the code was compiled from `plan`; the context describes `input`, which
+        // outlives the call; skip functions write nothing but the context.
+        let status = unsafe { skip(&mut ctx, depth) };
+        Some(if status == STATUS_OK {
+            Ok(ctx.pos)
+        } else {
+            Err(ctx.error.unwrap_or_else(|| {
+                Error::decode(
+                    ErrorKind::InvalidData,
+                    ctx.pos,
+                    "compiled skip failed without an error",
+                )
+            }))
+        })
+    }
+}
+
+/// The skip code of `plan` in `slot`, compiled on the first call; `None` when it does not
+/// compile (the generic skip then runs).
+fn skip_code<'a>(slot: &'a LazySkip, plan: &Plan, proto: Proto) -> Option<&'a Code> {
+    slot.get_or_init(|| Code::compile(plan, proto, Part::Skip))
+        .as_ref()
+        .ok()
+}
+
 fn proto_of(p: Protocol) -> Proto {
     match p {
         Protocol::Binary => Proto::Binary,
@@ -518,6 +631,7 @@ fn enc_error(plan: &Plan, si: usize, e: Option<Error>) -> Error {
 /// root and of every struct it reaches (one module, one finalize).
 pub struct PlanJit {
     code: Code,
+    skip: LazySkip,
     plan: Arc<Plan>,
 }
 
@@ -531,15 +645,28 @@ impl PlanJit {
     /// Compiles `plan`'s root struct and everything it reaches. The error is the reason the
     /// JIT cannot be used for this type.
     pub fn compile(plan: Arc<Plan>, protocol: Protocol) -> std::result::Result<PlanJit, String> {
-        let code = Code::compile(&plan, proto_of(protocol))?;
+        let proto = proto_of(protocol);
+        let code = Code::compile(&plan, proto, Part::Codec)?;
         if !code.compiles(0) {
             return Err("root not compiled".into());
         }
-        Ok(PlanJit { code, plan })
+        Ok(PlanJit {
+            code,
+            skip: LazySkip::new(),
+            plan,
+        })
     }
 
     pub fn plan(&self) -> &Arc<Plan> {
         &self.plan
+    }
+
+    /// The length of the struct at the start of `input` without decoding it, as the generic
+    /// skip of any struct (same length, same error), nested at most `depth` levels. `None`
+    /// when the skip is not compiled.
+    /// Compiles the skips on the first call.
+    pub fn skip(&self, input: &[u8], depth: u32) -> Option<Result<usize>> {
+        skip_code(&self.skip, &self.plan, self.code.proto)?.skip(&self.plan, 0, input, depth)
     }
 
     /// Appends the Binary encoding of the root value at `value` to `out`.
@@ -590,6 +717,7 @@ use dynthrift_interp::{DynSchema, DynStruct};
 /// IDL-only records. Keeps the schema (and so the plan the code points into) alive.
 pub struct DynJit {
     code: Code,
+    skip: LazySkip,
     types: Arc<DynSchema>,
     protocol: Protocol,
 }
@@ -639,9 +767,10 @@ impl DynJit {
         types: Arc<DynSchema>,
         protocol: Protocol,
     ) -> std::result::Result<DynJit, String> {
-        let code = Code::compile(types.plan(), proto_of(protocol))?;
+        let code = Code::compile(types.plan(), proto_of(protocol), Part::Codec)?;
         Ok(DynJit {
             code,
+            skip: LazySkip::new(),
             types,
             protocol,
         })
@@ -687,6 +816,15 @@ impl DynJit {
         }
     }
 
+    /// The length of the struct at the start of `input` without decoding it, through the
+    /// compiled skip of struct `si` (the same length or error as the generic skip of any
+    /// struct), nested at most `depth` levels. `None` when that is not compiled.
+    /// Compiles the skips of every struct of the schema on the first call.
+    pub fn skip(&self, si: usize, input: &[u8], depth: u32) -> Option<Result<usize>> {
+        let plan = self.types.plan();
+        skip_code(&self.skip, plan, self.code.proto)?.skip(plan, si, input, depth)
+    }
+
     /// Decodes the Binary struct at the start of `input` into `v` (fields on the wire replace
     /// its fields); returns the bytes used.
     pub fn decode_into(
@@ -716,7 +854,8 @@ mod tests {
         let mut module = new_module().expect("module");
         let enc = lower::declare(&mut module, plan, Proto::Binary).expect("declare");
         let dec = crate::lower_decode::declare(&mut module, plan, Proto::Binary).expect("declare");
-        let jobs = build_all(&mut module, plan, Proto::Binary, &enc, &dec);
+        let skip = crate::lower_skip::declare(&mut module, plan, Proto::Binary).expect("declare");
+        let jobs = build_all(&mut module, plan, Proto::Binary, &enc, &dec, &skip);
         (module, jobs)
     }
 

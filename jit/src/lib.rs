@@ -15,7 +15,10 @@
 //! helpers) compiled in all three; strings, binaries, lists, sets, maps, boxes and record fields
 //! through one helper per value that bulk-reads plain Binary lists and calls back into
 //! compiled decoders for every struct it meets (`FastStr` from `Bytes` shares the input
-//! through one view per call). Derived types ([`TypedJit`], code kept in
+//! through one view per call). Skip: per struct, header loop, prediction and id dispatch,
+//! fixed widths, strings and lists, sets and maps of leaves and structs inline, nested structs
+//! by direct calls, everything else through the generic protocol skip (same lengths and
+//! errors). Derived types ([`TypedJit`], code kept in
 //! the type's plan) and IDL-only records of a whole schema ([`DynJit`]).
 #![deny(unsafe_code)]
 
@@ -25,10 +28,11 @@ pub mod abi;
 mod engine;
 mod lower;
 mod lower_decode;
+mod lower_skip;
 #[allow(unsafe_code)]
 mod rt;
 #[allow(unsafe_code)]
 mod typed;
 
-pub use engine::{DynJit, PlanJit};
+pub use engine::{DynJit, PlanJit, compiled_skips};
 pub use typed::TypedJit;

@@ -100,6 +100,13 @@ impl<T: Describe> TypedJit<T> {
         })
     }
 
+    /// The length of the struct at the start of `input` without decoding it, through the
+    /// compiled skip of `T` (the same length or error as the generic skip of any struct).
+    /// `None` when the skip is not compiled.
+    pub fn skip(&self, input: &[u8], depth: u32) -> Option<Result<usize>> {
+        self.code.skip(input, depth)
+    }
+
     /// The encoded size of `v`.
     pub fn encoded_len(&self, v: &T, depth: u32) -> Result<usize> {
         // SAFETY: as for `encode`.
