@@ -694,7 +694,9 @@ impl Lower<'_> {
         let at = self.b.ins().iadd(buf, pos);
         let n = self.b.ins().load(types::I32, input_flags(), at, 0);
         let n = self.b.ins().bswap(n);
-        let n = self.b.ins().uextend(self.ptr, n);
+        // Sign-extended: a negative length never fits (even in an input over 2 GiB), so
+        // the helper reports it.
+        let n = self.b.ins().sextend(self.ptr, n);
         let rest = self.b.ins().iadd_imm_s(avail, -4);
         let ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
         self.b.ins().brif(ok, fits, &[], helper, &[]);
@@ -1227,7 +1229,9 @@ impl Lower<'_> {
         let at = self.b.ins().iadd(buf, pos);
         let n = self.b.ins().load(types::I32, input_flags(), at, 0);
         let n = self.b.ins().bswap(n);
-        let n = self.b.ins().uextend(self.ptr, n);
+        // Sign-extended: a negative length never fits (even in an input over 2 GiB), so
+        // the helper reports it.
+        let n = self.b.ins().sextend(self.ptr, n);
         let rest = self.b.ins().iadd_imm_s(avail, -4);
         let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
         self.b.ins().brif(fits, call, &[], slow, &[]);
