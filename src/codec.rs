@@ -25,10 +25,9 @@ pub enum Backend {
 pub enum BackendInfo {
     /// Compiled code for the codec's protocol (Binary or Compact): encoder, sizer and decoder
     /// of every struct the type reaches (derived types, and IDL-only records through
-    /// [`crate::DynCodec`]), compiled on first use or by `pretouch`. Strings, containers and
-    /// maps are read by runtime helpers that call back into compiled code for their struct
-    /// elements; some values (maps and sets on encode, lists in Compact encode) still run on
-    /// the interpreter. `skip` is compiled too, on its first call (unknown fields and nested
+    /// [`crate::DynCodec`]), compiled on first use or by `pretouch`. Containers and strings are
+    /// handled by runtime helpers that call back into compiled code for their struct and
+    /// record elements. `skip` is compiled too, on its first call (unknown fields and nested
     /// containers skipped by the generic protocol skip).
     Jit,
     /// The interpreter, and why.
