@@ -318,6 +318,10 @@ pub fn decode_dyn(pair: &DynPair, bytes: &[u8]) -> Option<DynStruct> {
             show(&b)
         ),
     }
+    // Skips (compiled on the JIT's side, generic on the interpreter's) agree on any input:
+    // the same length, or the same error.
+    let skips = SIDES.map(|side| pair.side(side).skip(bytes).map_err(|e| e.to_string()));
+    assert_eq!(skips[0], skips[1], "{}: skips differ", ctx());
     // The length of the struct at the start: all of it when the whole input decoded.
     let used = match &b {
         Ok(_) => Some(bytes.len()),
