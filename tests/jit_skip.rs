@@ -393,28 +393,22 @@ fn counter() -> u64 {
     0
 }
 
-fn fixed_skippers() -> &'static [Skipper] {
-    // Built per test thread: skippers are not `Sync` (boxed closures); cheap after the
-    // first (compiled code is shared process-wide).
-    thread_local! {
-        static S: &'static [Skipper] = {
-            let mut v = Vec::new();
-            for p in PROTOCOLS {
-                v.extend(derived_skippers(Options::default().protocol(p)));
-            }
-            Box::leak(v.into_boxed_slice())
-        };
+/// The derived types' skippers, both protocols (cheap after the first call: plans and
+/// compiled code are cached process-wide).
+fn fixed_skippers() -> Vec<Skipper> {
+    let mut v = Vec::new();
+    for p in PROTOCOLS {
+        v.extend(derived_skippers(Options::default().protocol(p)));
     }
-    S.with(|s| *s)
+    v
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
     /// Noise: both skips agree on arbitrary bytes (mostly errors, some short structs).
     #[test]
     fn noise_agrees(which in 0usize..20, bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
-        let s = &fixed_skippers()[which];
+        let skippers = fixed_skippers();
+        let s = &skippers[which];
         s.same(&bytes, "noise");
         // Noise behind a valid-looking field header run, to get past the first byte.
         let mut framed = match which / 10 {
