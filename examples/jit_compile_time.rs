@@ -72,11 +72,31 @@ fn main() {
                 .min()
                 .unwrap_or_default()
         };
-        let enc = best(&mut || {
-            out.clear();
-            c.encode_into(&v, &mut out).expect("encode");
-        });
-        let dec = best(&mut || drop(c.decode(&bytes).expect("decode")));
-        println!("Nesting: encode {enc:.2?}, decode {dec:.2?} (cpu, best of 5)");
+        // `run N encode` or `run N decode` times one of them (for a profiler).
+        let only = args.get(3).map(String::as_str);
+        let enc = if only == Some("decode") {
+            Duration::ZERO
+        } else {
+            best(&mut || {
+                out.clear();
+                c.encode_into(&v, &mut out).expect("encode");
+            })
+        };
+        let dec = if only == Some("encode") {
+            Duration::ZERO
+        } else {
+            best(&mut || drop(c.decode(&bytes).expect("decode")))
+        };
+        let write = if only.is_some() {
+            Duration::ZERO
+        } else {
+            best(&mut || {
+                out.clear();
+                c.write(&v, &mut out).expect("write");
+            })
+        };
+        println!(
+            "Nesting: encode {enc:.2?} (write alone {write:.2?}), decode {dec:.2?} (cpu, best of 5)"
+        );
     }
 }
