@@ -28,7 +28,7 @@ pub enum BackendInfo {
     /// [`crate::DynCodec`]), compiled on first use or by `pretouch`. Containers and strings are
     /// handled by runtime helpers that call back into compiled code for their struct and
     /// record elements. `skip` is compiled too, on its first call (unknown fields and nested
-    /// containers skipped by the generic protocol skip).
+    /// containers skipped by the generic protocol skip); [`Codec::skip_backend`] tells.
     Jit,
     /// The interpreter, and why.
     Interpreter(String),
@@ -227,6 +227,19 @@ impl<T: Describe> Codec<T> {
         } else {
             "built without the `jit` feature".into()
         })
+    }
+
+    /// Which backend [`Codec::skip`] runs, and why not the JIT when it is the generic skip.
+    /// The skip code is compiled on the first `skip` (or by this call), apart from the rest.
+    pub fn skip_backend(&self) -> BackendInfo {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = self.jit() {
+            return match jit.skip_status() {
+                Ok(()) => BackendInfo::Jit,
+                Err(reason) => BackendInfo::Interpreter(reason),
+            };
+        }
+        self.backend()
     }
 
     pub fn options(&self) -> &Options {

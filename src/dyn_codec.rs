@@ -95,6 +95,20 @@ impl DynCodec {
         })
     }
 
+    /// Which backend [`DynCodec::skip`] runs, and why not the JIT when it is the generic
+    /// skip. The skip code is compiled on the first `skip` (or by this call), apart from the
+    /// rest.
+    pub fn skip_backend(&self) -> BackendInfo {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = self.jit() {
+            return match jit.skip_status(self.id.0 as usize) {
+                Ok(()) => BackendInfo::Jit,
+                Err(reason) => BackendInfo::Interpreter(reason),
+            };
+        }
+        self.backend()
+    }
+
     pub fn options(&self) -> &Options {
         &self.options
     }

@@ -367,6 +367,12 @@ fn compiled_skip_is_what_runs() {
         let compiled = jit.pretouch() == BackendInfo::Jit;
         expect_backend(jit.backend(), "Nesting");
         expect_backend(djit.pretouch(), "Nesting (IDL)");
+        // The skip code compiles apart from the rest; its backend is queried on its own.
+        expect_backend(jit.skip_backend(), "Nesting skip");
+        expect_backend(djit.skip_backend(), "Nesting (IDL) skip");
+        for c in [&interp.skip_backend(), &dinterp.skip_backend()] {
+            assert!(matches!(c, BackendInfo::Interpreter(_)), "{c:?}");
+        }
         for (skip, expect_compiled) in [
             (&|b: &[u8]| jit.skip(b) as Result<usize>, compiled),
             (&|b: &[u8]| interp.skip(b), false),

@@ -603,11 +603,29 @@ impl Code {
 }
 
 /// The skip code of `plan` in `slot`, compiled on the first call; `None` when it does not
-/// compile (the generic skip then runs).
+/// compile (the generic skip then runs; [`skip_status`] says why).
 fn skip_code<'a>(slot: &'a LazySkip, plan: &Plan, proto: Proto) -> Option<&'a Code> {
     slot.get_or_init(|| Code::compile(plan, proto, Part::Skip))
         .as_ref()
         .ok()
+}
+
+/// Whether `skip` of struct `si` runs compiled code (compiling the skips now if that has not
+/// happened yet), or why it does not.
+fn skip_status(
+    slot: &LazySkip,
+    plan: &Plan,
+    proto: Proto,
+    si: usize,
+) -> std::result::Result<(), String> {
+    match slot.get_or_init(|| Code::compile(plan, proto, Part::Skip)) {
+        Err(e) => Err(format!("the skip code did not compile: {e}")),
+        Ok(code) if matches!(code.skip.get(si), Some(Some(_))) => Ok(()),
+        Ok(_) => Err(format!(
+            "no compiled skip for struct {}",
+            plan.structs.get(si).map_or("?", |s| &s.name)
+        )),
+    }
 }
 
 fn proto_of(p: Protocol) -> Proto {
@@ -667,6 +685,12 @@ impl PlanJit {
     /// Compiles the skips on the first call.
     pub fn skip(&self, input: &[u8], depth: u32) -> Option<Result<usize>> {
         skip_code(&self.skip, &self.plan, self.code.proto)?.skip(&self.plan, 0, input, depth)
+    }
+
+    /// `Ok` when [`PlanJit::skip`] runs compiled code, or why it does not (the generic skip
+    /// runs then). Compiles the skips if no call has yet.
+    pub fn skip_status(&self) -> std::result::Result<(), String> {
+        skip_status(&self.skip, &self.plan, self.code.proto, 0)
     }
 
     /// Appends the Binary encoding of the root value at `value` to `out`.
@@ -823,6 +847,12 @@ impl DynJit {
     pub fn skip(&self, si: usize, input: &[u8], depth: u32) -> Option<Result<usize>> {
         let plan = self.types.plan();
         skip_code(&self.skip, plan, self.code.proto)?.skip(plan, si, input, depth)
+    }
+
+    /// `Ok` when [`DynJit::skip`] of struct `si` runs compiled code, or why it does not (the
+    /// generic skip runs then). Compiles the skips if no call has yet.
+    pub fn skip_status(&self, si: usize) -> std::result::Result<(), String> {
+        skip_status(&self.skip, self.types.plan(), self.code.proto, si)
     }
 
     /// Decodes the Binary struct at the start of `input` into `v` (fields on the wire replace

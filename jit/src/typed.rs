@@ -107,6 +107,12 @@ impl<T: Describe> TypedJit<T> {
         self.code.skip(input, depth)
     }
 
+    /// `Ok` when [`TypedJit::skip`] runs compiled code, or why it does not. Compiles the
+    /// skips if no call has yet.
+    pub fn skip_status(&self) -> std::result::Result<(), String> {
+        self.code.skip_status()
+    }
+
     /// The encoded size of `v`.
     pub fn encoded_len(&self, v: &T, depth: u32) -> Result<usize> {
         // SAFETY: as for `encode`.
