@@ -154,6 +154,7 @@ const ROW_HELP: &[&str] = &[
     "`interp` dynthrift interpreter, derived Rust structs with std types (String, Bytes, std HashMap)",
     "`interp-faststr` the same on pilota's host types (FastStr, Bytes, ahash HashMap), decoding from `Bytes` (zero-copy)",
     "`interp-idl` IDL-only values (`DynStruct`) from `baseline.thrift`/`partial.thrift` loaded at run time",
+    "`jit-write` (encode only) the `jit` codec writing without the size pass (`Codec::write` into the reused buffer), like for like with `apache`",
     "`pilota` pilota 0.13.1 generated code, `TBinaryProtocol`, decoding from `Bytes` (zero-copy); no Compact (pilota#371)",
     "`pilota-unsafe` pilota through `TBinaryUnsafeInputProtocol` (no bounds checks; decode only)",
     "`apache` Apache Thrift 0.17 generated Rust code + `thrift` crate 0.17 (no size pass: writes straight into the reused buffer)",

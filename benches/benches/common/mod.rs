@@ -8,6 +8,8 @@
 //! - `interp-faststr`: the same on the host types pilota uses (`FastStr`, `Bytes`, ahash maps;
 //!   [`samples::fast`]), decoding from `Bytes` so that strings and binaries share the input;
 //! - `interp-idl`: IDL-only values (`DynStruct`) of `baseline.thrift` loaded at run time;
+//! - `jit-write` (encode only): the `jit` row's codec writing without the size pass, as
+//!   Apache's code does (`Codec::write` into the reused buffer);
 //! - `pilota`: pilota 0.13 generated code, `TBinaryProtocol` (Binary only: pilota 0.13.1's
 //!   Compact decoder is broken upstream, cloudwego/pilota#371), decoding from `Bytes`;
 //! - `pilota-unsafe` (decode only): the same code through `TBinaryUnsafeInputProtocol`, which
@@ -100,6 +102,7 @@ pub const ROWS: &[&str] = &[
     "jit",
     "jit-faststr",
     "jit-idl",
+    "jit-write",
     "pilota",
     "pilota-unsafe",
     "apache",
@@ -414,6 +417,9 @@ where
         );
         enc.push(e);
         dec.push(d);
+        if backend == Backend::Jit {
+            enc.push(write_row("jit-write", &derived, options, &reference));
+        }
         let (e, d) = derived_rows(
             backend.row(Variant::FastStr),
             &fast,
@@ -523,6 +529,30 @@ fn derived_rows<T: Describe + PartialEq + Debug + Clone + 'static>(
         }),
     };
     (encode, decode)
+}
+
+/// Encode without the size pass (`Codec::write` into the reused buffer), as Apache's row
+/// does: the like-for-like comparison with it.
+fn write_row<T: Describe + Clone + 'static>(
+    name: &'static str,
+    sample: &T,
+    options: Options,
+    reference: &Reference,
+) -> Bench {
+    let codec = Codec::<T>::with_options(options).expect("codec");
+    check_backend(name, &codec);
+    let mut buf = Vec::new();
+    codec.write(sample, &mut buf).expect("write");
+    reference.check(name, &buf);
+    let sample = sample.clone();
+    Bench {
+        name,
+        op: Box::new(move || {
+            buf.clear();
+            codec.write(black_box(&sample), &mut buf).expect("write");
+            black_box(buf.len());
+        }),
+    }
 }
 
 /// A `DynCodec` for the IDL rows, checked to run the backend its row names.
