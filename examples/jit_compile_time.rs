@@ -56,7 +56,14 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("run") {
         // Run time of the compiled code (to weigh compile settings against it).
         let n: u32 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
-        let c = Codec::<tk::Nesting>::new().expect("codec");
+        // `run N encode|decode|both compact` for the Compact protocol.
+        let protocol = if args.get(4).map(String::as_str) == Some("compact") {
+            dynthrift::Protocol::Compact
+        } else {
+            dynthrift::Protocol::Binary
+        };
+        let c = Codec::<tk::Nesting>::with_options(Options::default().protocol(protocol))
+            .expect("codec");
         let v = tk::nesting();
         let bytes = c.encode(&v).expect("encode");
         let mut out = Vec::with_capacity(bytes.len());
@@ -73,7 +80,10 @@ fn main() {
                 .unwrap_or_default()
         };
         // `run N encode` or `run N decode` times one of them (for a profiler).
-        let only = args.get(3).map(String::as_str);
+        let only = args.get(3).map(String::as_str).filter(|s| *s != "both");
+        let size = best(&mut || {
+            std::hint::black_box(c.encoded_len(&v).expect("size"));
+        });
         let enc = if only == Some("decode") {
             Duration::ZERO
         } else {
@@ -96,7 +106,7 @@ fn main() {
             })
         };
         println!(
-            "Nesting: encode {enc:.2?} (write alone {write:.2?}), decode {dec:.2?} (cpu, best of 5)"
+            "Nesting {protocol:?}: encode {enc:.2?} (size alone {size:.2?}, write alone {write:.2?}), decode {dec:.2?} (cpu, best of 5)"
         );
     }
 }

@@ -246,17 +246,28 @@ impl<T: Describe> Codec<T> {
         &self.options
     }
 
-    /// The encoding of `v` in a new buffer of exactly the right size.
+    /// The encoding of `v` in a new buffer of the right size (one allocation).
     pub fn encode(&self, v: &T) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(self.encoded_len(v)?);
+        let mut out = Vec::with_capacity(self.room(self.encoded_len(v)?));
         self.write(v, &mut out)?;
         Ok(out)
     }
 
-    /// Appends the encoding of `v` to `out`, reserving the exact size first.
+    /// Appends the encoding of `v` to `out`, reserving its size first (the buffer does not
+    /// grow while it is written).
     pub fn encode_into(&self, v: &T, out: &mut Vec<u8>) -> Result<()> {
-        out.reserve(self.encoded_len(v)?);
+        out.reserve(self.room(self.encoded_len(v)?));
         self.write(v, out)
+    }
+
+    /// What to reserve for writing `len` bytes: compiled writers want a few spare bytes (see
+    /// `dynthrift_jit::WRITE_SLACK`), the interpreter none.
+    fn room(&self, len: usize) -> usize {
+        #[cfg(feature = "jit")]
+        if self.jit().is_some() {
+            return len + dynthrift_jit::WRITE_SLACK;
+        }
+        len
     }
 
     /// Appends the encoding of `v` to `out` without computing its size first.

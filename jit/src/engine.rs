@@ -282,6 +282,13 @@ fn new_module() -> std::result::Result<JITModule, String> {
     Ok(JITModule::new(builder))
 }
 
+/// Spare bytes to reserve beyond a value's exact encoded size so that compiled writers never
+/// grow the buffer: before writing a Compact value they check for room for its longest
+/// encoding (a field header and a ten-byte varint, say), up to 12 bytes more than they
+/// then write. With an exactly sized buffer that check would fail at the last fields and
+/// reallocate the whole output.
+pub const WRITE_SLACK: usize = 16;
+
 /// Address space reserved per compiled module (see [`new_module`]).
 const JIT_ARENA_BYTES: usize = 64 << 20;
 

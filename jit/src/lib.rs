@@ -34,5 +34,5 @@ mod rt;
 #[allow(unsafe_code)]
 mod typed;
 
-pub use engine::{DynJit, PlanJit, compiled_skips};
+pub use engine::{DynJit, PlanJit, WRITE_SLACK, compiled_skips};
 pub use typed::TypedJit;
