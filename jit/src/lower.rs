@@ -101,6 +101,7 @@ pub(crate) fn build(
     let params = b.block_params(entry).to_vec();
     let frontend = module.target_config();
     let last = b.declare_var(types::I32);
+    let (len, buf, cap) = (b.declare_var(ptr), b.declare_var(ptr), b.declare_var(ptr));
     let mut l = Lower {
         b,
         ptr,
@@ -111,7 +112,11 @@ pub(crate) fn build(
         refs,
         last,
         count: None,
+        len,
+        buf,
+        cap,
     };
+    l.reload_out();
     l.lower_struct(&plan.structs[si], params[1], params[2]);
     l.b.seal_all_blocks();
     l.b.finalize(frontend);
@@ -171,6 +176,12 @@ struct Lower<'f> {
     last: Variable,
     /// An IDL-only union: the number of members written so far.
     count: Option<Variable>,
+    /// The context's output length, buffer and capacity, kept in registers: stored back
+    /// (the length; the others only change in helpers) before every call that takes the
+    /// context and before returning, and read again after such calls.
+    len: Variable,
+    buf: Variable,
+    cap: Variable,
 }
 
 /// Loads from the context and from values: aligned, never trapping.
@@ -188,10 +199,54 @@ impl Lower<'_> {
         self.b.ins().iconst(self.ptr, v as i64)
     }
 
+    /// Calls a runtime helper; one that takes the context sees (and may change) the output
+    /// state kept in registers.
     fn call_helper(&mut self, sig: SigRef, addr: usize, args: &[Value]) -> Value {
         let f = self.iconst_ptr(addr);
+        let uses_ctx = args.contains(&self.cx);
+        if uses_ctx {
+            self.flush_out();
+        }
         let call = self.b.ins().call_indirect(sig, f, args);
-        self.b.inst_results(call)[0]
+        let r = self.b.inst_results(call)[0];
+        if uses_ctx {
+            self.reload_out();
+        }
+        r
+    }
+
+    /// Calls a compiled struct function (it takes the context).
+    fn call_fn(&mut self, f: ir::FuncRef, args: &[Value]) -> Value {
+        self.flush_out();
+        let call = self.b.ins().call(f, args);
+        let r = self.b.inst_results(call)[0];
+        self.reload_out();
+        r
+    }
+
+    /// Returns `status`, with the output length stored back in the context.
+    fn ret(&mut self, status: Value) {
+        self.flush_out();
+        self.b.ins().return_(&[status]);
+    }
+
+    /// Stores the output length kept in a register into the context.
+    fn flush_out(&mut self) {
+        let len = self.b.use_var(self.len);
+        self.b.ins().store(trusted(), len, self.cx, ENC_LEN);
+    }
+
+    /// Reads the context's output state into registers (at entry and after calls).
+    fn reload_out(&mut self) {
+        let cx = self.cx;
+        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        self.b.def_var(self.len, len);
+        if self.mode == Mode::Write {
+            let buf = self.b.ins().load(self.ptr, trusted(), cx, ENC_BUF);
+            let cap = self.b.ins().load(self.ptr, trusted(), cx, ENC_CAP);
+            self.b.def_var(self.buf, buf);
+            self.b.def_var(self.cap, cap);
+        }
     }
 
     /// Returns `STATUS_ERROR` from the function when `status` is not `STATUS_OK`, adding
@@ -212,7 +267,7 @@ impl Lower<'_> {
             );
         }
         let e = self.b.ins().iconst(types::I32, STATUS_ERROR as i64);
-        self.b.ins().return_(&[e]);
+        self.ret(e);
         self.b.switch_to_block(cont);
     }
 
@@ -221,13 +276,13 @@ impl Lower<'_> {
     fn emit_reserve(&mut self, n: usize) -> Option<(Value, Value)> {
         let cx = self.cx;
         if self.mode == Mode::Size {
-            let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+            let len = self.b.use_var(self.len);
             let len = self.b.ins().iadd_imm_s(len, n as i64);
-            self.b.ins().store(trusted(), len, cx, ENC_LEN);
+            self.b.def_var(self.len, len);
             return None;
         }
-        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
-        let cap = self.b.ins().load(self.ptr, trusted(), cx, ENC_CAP);
+        let len = self.b.use_var(self.len);
+        let cap = self.b.use_var(self.cap);
         let avail = self.b.ins().isub(cap, len);
         let enough = self
             .b
@@ -247,8 +302,8 @@ impl Lower<'_> {
         self.emit_check(st, None);
         self.b.ins().jump(cont, &[]);
         self.b.switch_to_block(cont);
-        let buf = self.b.ins().load(self.ptr, trusted(), cx, ENC_BUF);
-        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        let buf = self.b.use_var(self.buf);
+        let len = self.b.use_var(self.len);
         let dst = self.b.ins().iadd(buf, len);
         Some((dst, len))
     }
@@ -392,7 +447,7 @@ impl Lower<'_> {
             } else if let Some((dst, len)) = self.emit_reserve(4) {
                 let h = self.emit_cheader(Some(dst), code, f.id);
                 let len = self.b.ins().iadd(len, h);
-                self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                self.b.def_var(self.len, len);
             }
             return;
         }
@@ -416,9 +471,9 @@ impl Lower<'_> {
                     None => self.iconst_ptr(max),
                 };
                 let n = self.b.ins().iadd(h, v);
-                let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                let len = self.b.use_var(self.len);
                 let len = self.b.ins().iadd(len, n);
-                self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                self.b.def_var(self.len, len);
                 return;
             }
             let Some((dst, len)) = self.emit_reserve(4 + max) else {
@@ -443,7 +498,7 @@ impl Lower<'_> {
             };
             let n = self.b.ins().iadd(h, v);
             let len = self.b.ins().iadd(len, n);
-            self.b.ins().store(trusted(), len, cx, ENC_LEN);
+            self.b.def_var(self.len, len);
             return;
         }
         if self.mode == Mode::Size {
@@ -452,29 +507,19 @@ impl Lower<'_> {
             let c = self.b.ins().iconst(types::I8, code as i64);
             let h = self.emit_cheader(Some(dst), c, f.id);
             let len = self.b.ins().iadd(len, h);
-            self.b.ins().store(trusted(), len, cx, ENC_LEN);
+            self.b.def_var(self.len, len);
         }
         let st = match &f.node {
             Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
                 self.lower_clist(elem, sd, p, depth)
             }
-            Node::String(_) | Node::Binary(_) => {
-                let kind = self.b.ins().iconst(types::I32, str_kind(&f.node) as i64);
-                let helper = if self.mode == Mode::Write {
-                    rt::rt_cwrite_str as *const () as usize
-                } else {
-                    rt::rt_csize_str as *const () as usize
-                };
-                self.call_helper(self.sigs.str_op, helper, &[cx, p, kind])
-            }
+            Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                let call = self.b.ins().call(fref, &[cx, p, depth]);
-                self.b.inst_results(call)[0]
+                self.call_fn(fref, &[cx, p, depth])
             }
             Node::Record(si) if let Some(fref) = self.refs[*si] => {
                 let rec = self.b.ins().load(self.ptr, trusted(), p, 0);
-                let call = self.b.ins().call(fref, &[cx, rec, depth]);
-                self.b.inst_results(call)[0]
+                self.call_fn(fref, &[cx, rec, depth])
             }
             node => {
                 let np = self.iconst_ptr(node as *const Node as usize);
@@ -518,16 +563,14 @@ impl Lower<'_> {
             Some(e) => self.b.ins().iadd(h, e),
             None => h,
         };
-        let cx = self.cx;
-        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        let len = self.b.use_var(self.len);
         let len = self.b.ins().iadd(len, n);
-        self.b.ins().store(trusted(), len, cx, ENC_LEN);
+        self.b.def_var(self.len, len);
     }
 
     fn emit_commit(&mut self, len: Value, n: usize) {
         let len = self.b.ins().iadd_imm_s(len, n as i64);
-        let cx = self.cx;
-        self.b.ins().store(trusted(), len, cx, ENC_LEN);
+        self.b.def_var(self.len, len);
     }
 
     /// Writes a Binary field header (type byte, big-endian id) at `dst`.
@@ -550,7 +593,7 @@ impl Lower<'_> {
         self.b.switch_to_block(out);
         let cx = self.cx;
         let st = self.call_helper(self.sigs.depth, rt::rt_depth as *const () as usize, &[cx]);
-        self.b.ins().return_(&[st]);
+        self.ret(st);
         self.b.switch_to_block(cont);
         let depth = self.b.ins().iadd_imm_s(depth, -1);
         let zero = self.b.ins().iconst(types::I32, 0);
@@ -583,7 +626,7 @@ impl Lower<'_> {
             self.emit_commit(len, 1);
         }
         let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
-        self.b.ins().return_(&[ok]);
+        self.ret(ok);
     }
 
     /// A union held in a Rust enum: the variant its table reports, as that field.
@@ -621,7 +664,7 @@ impl Lower<'_> {
             rt::rt_union_bad_variant as *const () as usize,
             &[cx, i],
         );
-        self.b.ins().return_(&[st]);
+        self.ret(st);
         self.b.switch_to_block(dispatch);
         let blocks: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
         let pool = &mut self.b.func.dfg.value_lists;
@@ -675,7 +718,7 @@ impl Lower<'_> {
                 self.lower_fixed_run(&s.fields[i..i + run], v, ends);
                 if ends {
                     let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
-                    self.b.ins().return_(&[ok]);
+                    self.ret(ok);
                     return true;
                 }
                 i += run;
@@ -702,7 +745,7 @@ impl Lower<'_> {
                 rt::rt_union_count as *const () as usize,
                 &[cx, n],
             );
-            self.b.ins().return_(&[st]);
+            self.ret(st);
             self.b.switch_to_block(ok);
         }
         false
@@ -792,7 +835,7 @@ impl Lower<'_> {
                 rt::rt_missing as *const () as usize,
                 &[cx, fp],
             );
-            self.b.ins().return_(&[st]);
+            self.ret(st);
         } else {
             self.b.ins().jump(next, &[]);
         }
@@ -829,14 +872,12 @@ impl Lower<'_> {
             }
             Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                let call = self.b.ins().call(fref, &[cx, p, depth]);
-                self.b.inst_results(call)[0]
+                self.call_fn(fref, &[cx, p, depth])
             }
             // A record field: `lower_presence` checked the pointer is not null.
             Node::Record(si) if let Some(fref) = self.refs[*si] => {
                 let rec = self.b.ins().load(self.ptr, trusted(), p, 0);
-                let call = self.b.ins().call(fref, &[cx, rec, depth]);
-                self.b.inst_results(call)[0]
+                self.call_fn(fref, &[cx, rec, depth])
             }
             node => {
                 let np = self.iconst_ptr(node as *const Node as usize);
@@ -941,12 +982,11 @@ impl Lower<'_> {
         if let Some(k) = fixed {
             // Plain elements: one bounds check for the whole run, then a copy loop.
             let bytes = self.b.ins().imul_imm_u(n, k as i64);
-            let cx = self.cx;
             match self.mode {
                 Mode::Size => {
-                    let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                    let len = self.b.use_var(self.len);
                     let len = self.b.ins().iadd(len, bytes);
-                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                    self.b.def_var(self.len, len);
                     self.b.ins().jump(done, &[BlockArg::Value(zero)]);
                 }
                 Mode::Write => {
@@ -971,7 +1011,7 @@ impl Lower<'_> {
                     self.b.ins().jump(head, &[BlockArg::Value(next)]);
                     self.b.switch_to_block(exit);
                     let len = self.b.ins().iadd(len, bytes);
-                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                    self.b.def_var(self.len, len);
                     self.b.ins().jump(done, &[BlockArg::Value(zero)]);
                 }
             }
@@ -997,8 +1037,7 @@ impl Lower<'_> {
             let cx = self.cx;
             let st = match elem {
                 Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                    let call = self.b.ins().call(fref, &[cx, e, depth]);
-                    self.b.inst_results(call)[0]
+                    self.call_fn(fref, &[cx, e, depth])
                 }
                 _ => self.emit_str(elem, e),
             };
@@ -1084,9 +1123,9 @@ impl Lower<'_> {
                 let long = self.b.ins().iadd_imm_s(vl, 1);
                 let one = self.iconst_ptr(1);
                 let h = self.b.ins().select(short, one, long);
-                let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                let len = self.b.use_var(self.len);
                 let len = self.b.ins().iadd(len, h);
-                self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                self.b.def_var(self.len, len);
             }
             Mode::Write => {
                 let (dst, len) = self.emit_reserve_dyn_const(6);
@@ -1112,7 +1151,7 @@ impl Lower<'_> {
                 self.b.switch_to_block(join);
                 let h = self.b.block_params(join)[0];
                 let len = self.b.ins().iadd(len, h);
-                self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                self.b.def_var(self.len, len);
             }
         }
 
@@ -1132,9 +1171,9 @@ impl Lower<'_> {
             let bytes = self.b.ins().imul_imm_u(n, k);
             match self.mode {
                 Mode::Size => {
-                    let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                    let len = self.b.use_var(self.len);
                     let len = self.b.ins().iadd(len, bytes);
-                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                    self.b.def_var(self.len, len);
                 }
                 Mode::Write => {
                     let (dst, len) = self.emit_reserve_dyn(bytes);
@@ -1162,7 +1201,7 @@ impl Lower<'_> {
                     self.b.ins().jump(head, &[BlockArg::Value(next)]);
                     self.b.switch_to_block(exit);
                     let len = self.b.ins().iadd(len, bytes);
-                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                    self.b.def_var(self.len, len);
                 }
             }
             self.b.ins().jump(done, &[BlockArg::Value(zero)]);
@@ -1199,9 +1238,9 @@ impl Lower<'_> {
             let total = self.b.block_params(exit)[0];
             match self.mode {
                 Mode::Size => {
-                    let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                    let len = self.b.use_var(self.len);
                     let len = self.b.ins().iadd(len, total);
-                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                    self.b.def_var(self.len, len);
                 }
                 Mode::Write => {
                     let (dst, len) = self.emit_reserve_dyn(total);
@@ -1230,7 +1269,7 @@ impl Lower<'_> {
                         .jump(head, &[BlockArg::Value(next), BlockArg::Value(q)]);
                     self.b.switch_to_block(exit);
                     let len = self.b.ins().iadd(len, total);
-                    self.b.ins().store(trusted(), len, cx, ENC_LEN);
+                    self.b.def_var(self.len, len);
                 }
             }
             self.b.ins().jump(done, &[BlockArg::Value(zero)]);
@@ -1255,18 +1294,9 @@ impl Lower<'_> {
             let e = self.b.ins().iadd(base, off);
             let st = match elem {
                 Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                    let call = self.b.ins().call(fref, &[cx, e, depth]);
-                    self.b.inst_results(call)[0]
+                    self.call_fn(fref, &[cx, e, depth])
                 }
-                _ => {
-                    let kind = self.b.ins().iconst(types::I32, str_kind(elem) as i64);
-                    let helper = if self.mode == Mode::Write {
-                        rt::rt_cwrite_str as *const () as usize
-                    } else {
-                        rt::rt_csize_str as *const () as usize
-                    };
-                    self.call_helper(self.sigs.str_op, helper, &[cx, e, kind])
-                }
+                _ => self.emit_str(elem, e),
             };
             let next = self.b.ins().iadd_imm_s(i, 1);
             self.b.ins().brif(
@@ -1312,9 +1342,10 @@ impl Lower<'_> {
         self.emit_reserve_dyn(nv)
     }
 
-    /// Binary string or binary at `p`: length and data read at the probed layout offsets,
-    /// written (or counted) inline; the helper when the layout is unknown or the length does
-    /// not fit in an i32 (it reports the error). Returns the status.
+    /// String or binary at `p`: length and data read at the probed layout offsets, written
+    /// (or counted) inline after the length (Binary: big-endian i32; Compact: varint); the
+    /// helper when the layout is unknown or the length does not fit in an i32 (it reports the
+    /// error). Returns the status.
     fn emit_str(&mut self, node: &Node, p: Value) -> Value {
         let cx = self.cx;
         let kind = str_kind(node);
@@ -1334,10 +1365,11 @@ impl Lower<'_> {
         let fast_str: Option<()> = None;
         let helper = |l: &mut Self| {
             let k = l.b.ins().iconst(types::I32, kind as i64);
-            let helper = if l.mode == Mode::Write {
-                rt::rt_write_str as *const () as usize
-            } else {
-                rt::rt_size_str as *const () as usize
+            let helper = match (l.proto, l.mode) {
+                (Proto::Binary, Mode::Write) => rt::rt_write_str as *const () as usize,
+                (Proto::Binary, Mode::Size) => rt::rt_size_str as *const () as usize,
+                (Proto::Compact, Mode::Write) => rt::rt_cwrite_str as *const () as usize,
+                (Proto::Compact, Mode::Size) => rt::rt_csize_str as *const () as usize,
             };
             l.call_helper(l.sigs.str_op, helper, &[cx, p, k])
         };
@@ -1403,27 +1435,38 @@ impl Lower<'_> {
         let st = helper(self);
         self.b.ins().jump(done, &[BlockArg::Value(st)]);
         self.b.switch_to_block(fast);
-        let n = self.b.ins().iadd_imm_s(len, 4);
+        let prefix = match self.proto {
+            Proto::Binary => self.iconst_ptr(4),
+            Proto::Compact => self.emit_varint_len(len),
+        };
+        let n = self.b.ins().iadd(len, prefix);
         let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
         match self.mode {
             Mode::Size => {
-                let cur = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+                let cur = self.b.use_var(self.len);
                 let cur = self.b.ins().iadd(cur, n);
-                self.b.ins().store(trusted(), cur, cx, ENC_LEN);
+                self.b.def_var(self.len, cur);
             }
             Mode::Write => {
                 let (dst, cur) = self.emit_reserve_dyn(n);
-                let l32 = self.b.ins().ireduce(types::I32, len);
-                let l32 = self.b.ins().bswap(l32);
-                self.b.ins().store(out_flags(), l32, dst, 0);
-                let to = self.b.ins().iadd_imm_s(dst, 4);
+                match self.proto {
+                    Proto::Binary => {
+                        let l32 = self.b.ins().ireduce(types::I32, len);
+                        let l32 = self.b.ins().bswap(l32);
+                        self.b.ins().store(out_flags(), l32, dst, 0);
+                    }
+                    Proto::Compact => {
+                        self.emit_varint(len, dst);
+                    }
+                }
+                let to = self.b.ins().iadd(dst, prefix);
                 self.call_helper(
                     self.sigs.copy,
                     rt::rt_copy as *const () as usize,
                     &[to, data, len],
                 );
                 let cur = self.b.ins().iadd(cur, n);
-                self.b.ins().store(trusted(), cur, cx, ENC_LEN);
+                self.b.def_var(self.len, cur);
             }
         }
         self.b.ins().jump(done, &[BlockArg::Value(ok)]);
@@ -1434,8 +1477,8 @@ impl Lower<'_> {
     /// Like [`Self::emit_reserve`] for a run whose size is only known at run time.
     fn emit_reserve_dyn(&mut self, n: Value) -> (Value, Value) {
         let cx = self.cx;
-        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
-        let cap = self.b.ins().load(self.ptr, trusted(), cx, ENC_CAP);
+        let len = self.b.use_var(self.len);
+        let cap = self.b.use_var(self.cap);
         let avail = self.b.ins().isub(cap, len);
         let enough = self
             .b
@@ -1454,8 +1497,8 @@ impl Lower<'_> {
         self.emit_check(st, None);
         self.b.ins().jump(cont, &[]);
         self.b.switch_to_block(cont);
-        let buf = self.b.ins().load(self.ptr, trusted(), cx, ENC_BUF);
-        let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
+        let buf = self.b.use_var(self.buf);
+        let len = self.b.use_var(self.len);
         let dst = self.b.ins().iadd(buf, len);
         (dst, len)
     }
