@@ -133,6 +133,7 @@ pub enum MapRepr {
 }
 
 impl Node {
+    #[inline]
     pub fn ttype(&self) -> TType {
         match self {
             Node::Bool => TType::Bool,

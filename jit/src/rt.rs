@@ -619,28 +619,34 @@ impl<P: Proto> EncFast<'_, P> {
             c.len += total;
             return Ok(());
         }
-        let write = |out: &mut Vec<u8>| {
-            if let Some((a, b)) = fixed {
-                out.reserve(n * (a + b));
-            }
-            let mut i = 0usize;
-            each(&mut |x, y| {
-                // SAFETY: the caller's contract.
+        if let Some((a, b)) = fixed {
+            let need = n * (a + b);
+            if c.cap - c.len < need {
+                // SAFETY: write mode: `out` is the live output vector.
                 unsafe {
-                    first
-                        .put(x, out)
-                        .map_err(|e| leaf_path(e, map_key, x, i, false))?;
-                    if let Some(s) = second {
-                        s.put(y, out)
-                            .map_err(|e| leaf_path(e, map_key, x, i, true))?;
-                    }
+                    with_vec(c, |out| {
+                        out.reserve(need);
+                        Ok(())
+                    })?
+                };
+            }
+        }
+        // Straight into the context's buffer, the vector only when it must grow.
+        let mut i = 0usize;
+        each(&mut |x, y| {
+            // SAFETY: the caller's contract; write mode: the context's buffer is the output's.
+            unsafe {
+                first
+                    .put_ctx(c, x)
+                    .map_err(|e| leaf_path(e, map_key, x, i, false))?;
+                if let Some(s) = second {
+                    s.put_ctx(c, y)
+                        .map_err(|e| leaf_path(e, map_key, x, i, true))?;
                 }
-                i += 1;
-                Ok(())
-            })
-        };
-        // SAFETY: write mode: `out` is the live output vector.
-        unsafe { with_vec(c, write) }
+            }
+            i += 1;
+            Ok(())
+        })
     }
 
     /// Runs a compiled struct encoder (or sizer) on the value at `p`.
