@@ -79,12 +79,12 @@ fn main() {
                 .min()
                 .unwrap_or_default()
         };
-        // `run N encode` or `run N decode` times one of them (for a profiler).
+        // `run N encode|decode|size` times one of them (for a profiler).
         let only = args.get(3).map(String::as_str).filter(|s| *s != "both");
         let size = best(&mut || {
             std::hint::black_box(c.encoded_len(&v).expect("size"));
         });
-        let enc = if only == Some("decode") {
+        let enc = if matches!(only, Some("decode" | "size")) {
             Duration::ZERO
         } else {
             best(&mut || {
@@ -92,7 +92,7 @@ fn main() {
                 c.encode_into(&v, &mut out).expect("encode");
             })
         };
-        let dec = if only == Some("encode") {
+        let dec = if matches!(only, Some("encode" | "size")) {
             Duration::ZERO
         } else {
             best(&mut || drop(c.decode(&bytes).expect("decode")))
