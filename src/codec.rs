@@ -270,7 +270,8 @@ impl<T: Describe> Codec<T> {
         len
     }
 
-    /// Appends the encoding of `v` to `out` without computing its size first.
+    /// Appends the encoding of `v` to `out` without computing its size first (`out` grows as
+    /// needed; [`Codec::encode_into`] reserves the room first).
     pub fn write(&self, v: &T, out: &mut Vec<u8>) -> Result<()> {
         #[cfg(feature = "jit")]
         if let Some(jit) = self.jit() {

@@ -162,8 +162,9 @@ impl DynCodec {
         len
     }
 
-    /// Appends the encoding of `v` to `out` without computing its size first; on error `out`
-    /// is left as it was.
+    /// Appends the encoding of `v` to `out` without computing its size first (`out` grows as
+    /// needed; [`DynCodec::encode_into`] reserves the room first); on error `out` is left as
+    /// it was.
     pub fn write(&self, v: &DynStruct, out: &mut Vec<u8>) -> Result<()> {
         self.check_value(v)?;
         #[cfg(feature = "jit")]
