@@ -6,8 +6,8 @@
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, Block, BlockCall, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature,
-    Type, UserFuncName, Value, types,
+    self, AbiParam, Block, BlockArg, BlockCall, InstBuilder, JumpTableData, MemFlagsData, SigRef,
+    Signature, Type, UserFuncName, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
@@ -1140,27 +1140,89 @@ impl Lower<'_> {
                 self.b.ins().brif(empty, slow, &[], fast, &[]);
                 self.b.switch_to_block(fast);
                 let at = self.b.ins().iadd(buf, pos);
-                let x = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+                let x = self.b.ins().uload8(types::I64, input_flags(), at, 0);
                 let big = self
                     .b
                     .ins()
                     .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, x, 0x80);
-                self.b.ins().brif(big, slow, &[], one, &[]);
+                let multi = self.b.create_block();
+                let n1 = self.iconst_ptr(1);
+                self.b.append_block_param(one, types::I64);
+                self.b.append_block_param(one, self.ptr);
+                self.b.ins().brif(
+                    big,
+                    multi,
+                    &[],
+                    one,
+                    &[BlockArg::Value(x), BlockArg::Value(n1)],
+                );
+                // Longer varints: read inline when ten bytes remain (the longest a varint
+                // may be), as the interpreter's reader does (7 bits a byte, bits past 64
+                // dropped); one longer than ten bytes, or near the end, is the helper's.
+                self.b.switch_to_block(multi);
+                let avail = self.b.ins().isub(len, pos);
+                let room = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 10);
+                let head = self.b.create_block();
+                self.b.append_block_param(head, self.ptr);
+                self.b.append_block_param(head, types::I64);
+                let acc0 = self.b.ins().band_imm_s(x, 0x7f);
+                self.b.ins().brif(
+                    room,
+                    head,
+                    &[BlockArg::Value(n1), BlockArg::Value(acc0)],
+                    slow,
+                    &[],
+                );
+                self.b.switch_to_block(head);
+                let (i, acc) = (self.b.block_params(head)[0], self.b.block_params(head)[1]);
+                let byte_at = self.b.ins().iadd(at, i);
+                let b = self.b.ins().uload8(types::I64, input_flags(), byte_at, 0);
+                let bits = self.b.ins().band_imm_s(b, 0x7f);
+                let shift = self.b.ins().imul_imm_u(i, 7);
+                let bits = self.b.ins().ishl(bits, shift);
+                let acc = self.b.ins().bor(acc, bits);
+                let next = self.b.ins().iadd_imm_s(i, 1);
+                let more = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b, 0x80);
+                let again = self.b.create_block();
+                self.b.ins().brif(
+                    more,
+                    again,
+                    &[],
+                    one,
+                    &[BlockArg::Value(acc), BlockArg::Value(next)],
+                );
+                self.b.switch_to_block(again);
+                let too_long = self.b.ins().icmp_imm_u(IntCC::Equal, next, 10);
+                self.b.ins().brif(
+                    too_long,
+                    slow,
+                    &[],
+                    head,
+                    &[BlockArg::Value(next), BlockArg::Value(acc)],
+                );
                 self.b.switch_to_block(one);
-                // One byte: unzigzag.
+                let (x, n) = (self.b.block_params(one)[0], self.b.block_params(one)[1]);
+                // Unzigzag, then the field's width (the interpreter truncates the same way).
                 let h = self.b.ins().ushr_imm_u(x, 1);
                 let s = self.b.ins().band_imm_s(x, 1);
                 let s = self.b.ins().ineg(s);
-                let v = self.b.ins().bxor(h, s);
-                self.store_pos(pos, 1);
+                let v64 = self.b.ins().bxor(h, s);
+                let end = self.b.ins().iadd(pos, n);
+                self.b.ins().store(trusted(), end, cx, DEC_POS);
+                let v = self.b.ins().ireduce(types::I32, v64);
                 match &f.node {
                     Node::I16 => {
-                        let v = self.b.ins().ireduce(types::I16, v);
+                        let v = self.b.ins().ireduce(types::I16, v64);
                         self.b.ins().store(value_flags(), v, target, 0);
                     }
                     Node::I64 => {
-                        let v = self.b.ins().sextend(types::I64, v);
-                        self.b.ins().store(value_flags(), v, target, 0);
+                        self.b.ins().store(value_flags(), v64, target, 0);
                     }
                     Node::Enum(EnumRepr::Rust(ed)) => {
                         let edp = self.iconst_ptr(*ed as *const _ as usize);

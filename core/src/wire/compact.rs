@@ -128,6 +128,13 @@ impl<'a> CompactReader<'a> {
         if b < 0x80 {
             return Ok(b as u64);
         }
+        // Two bytes (lengths of 128 to 16383, say) are common enough to read here too.
+        if let Some(&b2) = self.buf.get(self.pos)
+            && b2 < 0x80
+        {
+            self.pos += 1;
+            return Ok((b & 0x7f) as u64 | (b2 as u64) << 7);
+        }
         self.read_varint_slow(b)
     }
 
