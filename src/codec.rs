@@ -20,6 +20,18 @@ pub enum Backend {
     Interpreter,
 }
 
+/// Spare bytes that [`Codec::encode`] and [`Codec::encode_into`] (and `DynCodec`'s) reserve
+/// beyond a value's exact size when compiled code writes it: compiled writers check for room
+/// for a value's longest form (a Compact header and a ten-byte varint, say) before writing it,
+/// so with only the exact size reserved the last fields would grow (reallocate and copy) the
+/// whole buffer. Reserve `encoded_len + WRITE_SLACK` before [`Codec::write`] for the same
+/// guarantee. Zero without the `jit` feature.
+#[cfg(feature = "jit")]
+pub const WRITE_SLACK: usize = dynthrift_jit::WRITE_SLACK;
+/// Spare bytes reserved beyond a value's exact size (none without the `jit` feature).
+#[cfg(not(feature = "jit"))]
+pub const WRITE_SLACK: usize = 0;
+
 /// What a codec actually runs (see [`Codec::backend`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackendInfo {
@@ -261,11 +273,11 @@ impl<T: Describe> Codec<T> {
     }
 
     /// What to reserve for writing `len` bytes: compiled writers want a few spare bytes (see
-    /// `dynthrift_jit::WRITE_SLACK`), the interpreter none.
+    /// [`crate::WRITE_SLACK`]), the interpreter none.
     fn room(&self, len: usize) -> usize {
         #[cfg(feature = "jit")]
         if self.jit().is_some() {
-            return len + dynthrift_jit::WRITE_SLACK;
+            return len + crate::WRITE_SLACK;
         }
         len
     }

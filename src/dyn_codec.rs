@@ -153,11 +153,11 @@ impl DynCodec {
     }
 
     /// What to reserve for writing `len` bytes: compiled writers want a few spare bytes (see
-    /// `dynthrift_jit::WRITE_SLACK`), the interpreter none.
+    /// [`crate::WRITE_SLACK`]), the interpreter none.
     fn room(&self, len: usize) -> usize {
         #[cfg(feature = "jit")]
         if self.jit().is_some() {
-            return len + dynthrift_jit::WRITE_SLACK;
+            return len + crate::WRITE_SLACK;
         }
         len
     }

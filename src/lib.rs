@@ -10,8 +10,8 @@ mod validated;
 pub mod volo;
 
 pub use codec::{
-    Backend, BackendInfo, Codec, Options, decode, decode_compact, encode, encode_compact,
-    read_message_header, skip_struct,
+    Backend, BackendInfo, Codec, Options, WRITE_SLACK, decode, decode_compact, encode,
+    encode_compact, read_message_header, skip_struct,
 };
 pub use dyn_codec::DynCodec;
 pub use dynthrift_core::desc::{Describe, OrderedF64, UnknownFields};

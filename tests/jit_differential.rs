@@ -45,7 +45,7 @@ fn same<T: Describe>(v: &T) -> Vec<u8> {
     let a = jit.encode(v).map_err(|e| e.to_string());
     let b = interp.encode(v).map_err(|e| e.to_string());
     if let Ok(bytes) = &a {
-        assert_no_regrowth(bytes);
+        dynthrift_testkit::assert_sized_once(bytes);
     }
     assert_eq!(a, b);
     assert_eq!(
@@ -1343,19 +1343,4 @@ fn kept_bytes_that_do_not_convert_fail_identically() {
             let _ = same_in(&f, p);
         }
     }
-}
-
-/// `encode` sized its buffer once: the writer never had to grow it (which would have
-/// reallocated and copied the whole output, and doubled its capacity).
-fn assert_no_regrowth(bytes: &Vec<u8>) {
-    #[cfg(feature = "jit")]
-    let slack = dynthrift_jit::WRITE_SLACK;
-    #[cfg(not(feature = "jit"))]
-    let slack = 0;
-    assert!(
-        bytes.capacity() <= bytes.len() + slack,
-        "encode grew its buffer: {} bytes in a capacity of {}",
-        bytes.len(),
-        bytes.capacity()
-    );
 }

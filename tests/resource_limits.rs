@@ -516,3 +516,36 @@ fn arbitrary_inputs_are_bounded() {
     }
     rep.print();
 }
+
+/// Encoding allocates the output once (`encode`: one buffer of the right size, never grown)
+/// or not at all (`encode_into` a buffer reused from an earlier encode), on both backends and
+/// both protocols.
+#[test]
+fn encodes_allocate_the_output_once_or_not_at_all() {
+    fn check<T: Describe>(v: &T, what: &str) {
+        for p in PROTOCOLS {
+            for side in SIDES {
+                let c = dynthrift::Codec::<T>::with_options(side.options(p)).unwrap();
+                c.encode(v).unwrap(); // compiles on first use, outside the measure
+                let (bytes, stats) = alloc::measure(|| c.encode(v).unwrap());
+                assert_eq!(stats.count, 1, "{what} {p:?} {side:?}: encode allocations");
+                dynthrift_testkit::assert_sized_once(&bytes);
+                let mut out = Vec::new();
+                c.encode_into(v, &mut out).unwrap();
+                let ((), stats) = alloc::measure(|| {
+                    out.clear();
+                    c.encode_into(v, &mut out).unwrap();
+                });
+                assert_eq!(
+                    stats.count, 0,
+                    "{what} {p:?} {side:?}: encode_into a reused buffer"
+                );
+                assert_eq!(out, bytes);
+            }
+        }
+    }
+    use dynthrift_testkit::workloads as w;
+    check(&w::simple(), "Simple");
+    check(&w::nesting(), "Nesting");
+    check(&w::nesting2(), "Nesting2");
+}

@@ -32,3 +32,14 @@ pub fn testdata(rel: &str) -> std::path::PathBuf {
         .join("../testdata")
         .join(rel)
 }
+
+/// Checks that `encode` sized `bytes`' buffer once: the writer never had to grow it (which
+/// would have reallocated and copied the whole output, and doubled its capacity).
+pub fn assert_sized_once(bytes: &Vec<u8>) {
+    assert!(
+        bytes.capacity() <= bytes.len() + dynthrift::WRITE_SLACK,
+        "encode grew its buffer: {} bytes in a capacity of {}",
+        bytes.len(),
+        bytes.capacity()
+    );
+}
