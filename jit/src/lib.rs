@@ -28,6 +28,7 @@ pub mod abi;
 mod engine;
 mod lower;
 mod lower_decode;
+mod lower_read;
 mod lower_skip;
 #[allow(unsafe_code)]
 mod rt;

@@ -1,25 +1,29 @@
-//! Translation of a plan into a Binary decoder: per struct, a loop that reads a field header,
-//! dispatches on the id (a jump table when ids are dense), reads scalars inline and nested
-//! structs through their compiled decoder, and hands every other value to the interpreter
-//! (`rt_dec_node`) at the current offset. Semantics, errors and offsets are the interpreter's.
+//! Translation of a plan into a decoder, Binary and Compact: per struct, a loop that reads a
+//! field header, dispatches on the id (a jump table when ids are dense), reads scalars inline
+//! and nested structs through their compiled decoder, skips unknown fields, and hands every
+//! other value to the interpreter (`rt_dec_value`, `rt_cdec_value`) at the current offset.
+//! Semantics, errors and offsets are the interpreter's. The header, dispatch, prediction and
+//! inline skips are shared with the skip (`lower_read`); the offset lives in the context.
 
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, Block, BlockArg, BlockCall, InstBuilder, JumpTableData, MemFlagsData, SigRef,
-    Signature, Type, UserFuncName, Value, types,
+    self, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, Type,
+    UserFuncName, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
-use cranelift_module::{FuncId, Linkage, Module};
+use cranelift_module::{FuncId, Module};
 use dynthrift_core::schema::StructKind;
 use dynthrift_interp::Plan;
-use dynthrift_interp::plan::{EnumRepr, FieldPlan, Lookup, Node, Presence, StructPlan};
+use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, StructPlan};
 
 use crate::abi::{DEC_BUF, DEC_LEN, DEC_POS, STATUS_ERROR, STATUS_OK};
 use crate::lower::Proto;
+use crate::lower_read::{
+    Input, ReadSigs, Reader, emit_dispatch, emit_is_type, emit_skip_cbool, input_flags,
+};
 use crate::rt;
-use dynthrift_core::wire::compact::compact_code;
 
 pub(crate) fn declare(
     module: &mut JITModule,
@@ -27,15 +31,7 @@ pub(crate) fn declare(
     proto: Proto,
 ) -> Result<Vec<Option<FuncId>>, String> {
     let sig = sig(module);
-    let p = proto as u8;
-    (0..plan.structs.len())
-        .map(|i| {
-            module
-                .declare_function(&format!("decode_{p}_{i}"), Linkage::Local, &sig)
-                .map(Some)
-                .map_err(|e| format!("declare: {e}"))
-        })
-        .collect()
+    crate::lower_read::declare_each(module, plan, proto, "decode", &sig)
 }
 
 fn sig(module: &JITModule) -> Signature {
@@ -97,14 +93,7 @@ pub(crate) fn build(
 }
 
 struct Sigs {
-    /// `(ctx, usize) -> i32`
-    ctx_usize: SigRef,
-    /// `(ctx, u32, usize) -> i32`
-    ctx_u32_usize: SigRef,
-    /// `(ctx) -> i32`
-    ctx_only: SigRef,
-    /// `(ctx, u32, u32) -> i32`
-    ctx_u32_u32: SigRef,
+    read: ReadSigs,
     /// `(ctx, ptr, ptr, u32) -> i32`
     node: SigRef,
     /// `(ptr, ptr) -> ptr`
@@ -133,6 +122,7 @@ struct Sigs {
 
 impl Sigs {
     fn import(b: &mut FunctionBuilder<'_>, module: &JITModule, ptr: Type) -> Sigs {
+        let read = ReadSigs::import(b, module, ptr);
         let mut sig = |params: &[Type], ret: Type| {
             let mut s = module.make_signature();
             s.params.extend(params.iter().map(|t| AbiParam::new(*t)));
@@ -141,10 +131,7 @@ impl Sigs {
         };
         let i32t = types::I32;
         Sigs {
-            ctx_usize: sig(&[ptr, ptr], i32t),
-            ctx_u32_usize: sig(&[ptr, i32t, ptr], i32t),
-            ctx_only: sig(&[ptr], i32t),
-            ctx_u32_u32: sig(&[ptr, i32t, i32t], i32t),
+            read,
             node: sig(&[ptr, ptr, ptr, i32t], i32t),
             ptr_ptr_ptr: sig(&[ptr, ptr], ptr),
             enum_from: sig(&[ptr, ptr, i32t], i32t),
@@ -181,41 +168,70 @@ fn trusted() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
-/// Loads from the input: in bounds (checked first), possibly unaligned.
-fn input_flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap().with_readonly()
-}
-
 /// Stores into values: aligned fields.
 fn value_flags() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
-/// Wire type codes Thrift defines (bit per code).
-const VALID_TYPES: u32 = (1 << 0)
-    | (1 << 1)
-    | (1 << 2)
-    | (1 << 3)
-    | (1 << 4)
-    | (1 << 6)
-    | (1 << 8)
-    | (1 << 10)
-    | (1 << 11)
-    | (1 << 12)
-    | (1 << 13)
-    | (1 << 14)
-    | (1 << 15)
-    | (1 << 16);
+/// The offset lives in the context: loaded where it is used, stored when it moves.
+impl<'f> Reader<'f> for Lower<'f> {
+    fn b(&mut self) -> &mut FunctionBuilder<'f> {
+        &mut self.b
+    }
+
+    fn ptr(&self) -> Type {
+        self.ptr
+    }
+
+    fn proto(&self) -> Proto {
+        self.proto
+    }
+
+    fn cx(&self) -> Value {
+        self.cx
+    }
+
+    fn sigs(&self) -> &ReadSigs {
+        &self.sigs.read
+    }
+
+    fn last(&self) -> Variable {
+        self.last
+    }
+
+    fn cursor(&mut self) -> (Input, Value) {
+        let (buf, pos, len) = self.load_cursor();
+        (Input { buf, len }, pos)
+    }
+
+    fn set_pos(&mut self, p: Value) {
+        let cx = self.cx;
+        self.b.ins().store(trusted(), p, cx, DEC_POS);
+    }
+
+    fn sync_out(&mut self) {}
+
+    fn sync_in(&mut self) {}
+
+    fn need(&mut self, input: Input, p: Value, n: usize, at: Value) {
+        self.emit_need(p, input.len, n, at, None);
+    }
+
+    fn fail_if(&mut self, cond: Value) {
+        self.emit_check(cond, None);
+    }
+
+    /// A union: records where the header starts (for the error on a second member).
+    fn note_header(&mut self, pos: Value) {
+        if let Some(h) = self.hdr {
+            self.b.def_var(h, pos);
+        }
+    }
+}
 
 impl Lower<'_> {
     fn iconst_ptr(&mut self, v: usize) -> Value {
         self.b.ins().iconst(self.ptr, v as i64)
-    }
-
-    fn call(&mut self, sig: SigRef, addr: *const (), args: &[Value]) -> Value {
-        let f = self.iconst_ptr(addr as usize);
-        let call = self.b.ins().call_indirect(sig, f, args);
-        self.b.inst_results(call)[0]
     }
 
     fn ret(&mut self, status: i32) {
@@ -272,7 +288,11 @@ impl Lower<'_> {
         self.b.ins().brif(short, fail, &[], cont, &[]);
         self.b.switch_to_block(fail);
         let cx = self.cx;
-        let st = self.call(self.sigs.ctx_usize, rt::rt_dec_eof as *const (), &[cx, at]);
+        let st = self.call(
+            self.sigs.read.ctx_usize,
+            rt::rt_dec_eof as *const (),
+            &[cx, at],
+        );
         if let Some(f) = field {
             let fp = self.iconst_ptr(f as *const FieldPlan as usize);
             self.call(
@@ -285,23 +305,14 @@ impl Lower<'_> {
         self.b.switch_to_block(cont);
     }
 
+    /// Moves the offset to `pos + add`.
     fn store_pos(&mut self, pos: Value, add: usize) {
         let p = self.b.ins().iadd_imm_s(pos, add as i64);
-        let cx = self.cx;
-        self.b.ins().store(trusted(), p, cx, DEC_POS);
+        self.set_pos(p);
     }
 
     fn lower_struct(&mut self, s: &StructPlan, v: Value, depth: Value) {
-        let deep = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(deep);
-        self.b.ins().brif(depth, cont, &[], deep, &[]);
-        self.b.switch_to_block(deep);
-        let cx = self.cx;
-        let st = self.call(self.sigs.ctx_only, rt::rt_dec_depth as *const (), &[cx]);
-        self.b.ins().return_(&[st]);
-        self.b.switch_to_block(cont);
-        let depth = self.b.ins().iadd_imm_s(depth, -1);
+        let depth = self.emit_enter(depth);
         let zero = self.b.ins().iconst(types::I64, 0);
         self.b.def_var(self.seen, zero);
         let zero = self.b.ins().iconst(types::I32, 0);
@@ -326,115 +337,17 @@ impl Lower<'_> {
         // Field header.
         self.b.switch_to_block(head);
         let (t, id) = match self.proto {
-            Proto::Binary => {
-                let (buf, pos, len) = self.load_cursor();
-                self.note_header(pos);
-                self.emit_need(pos, len, 1, pos, None);
-                let at = self.b.ins().iadd(buf, pos);
-                let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-                let not_stop = self.b.create_block();
-                let stop = self.b.create_block();
-                self.b.ins().brif(t, not_stop, &[], stop, &[]);
-                self.b.switch_to_block(stop);
-                self.store_pos(pos, 1);
-                self.b.ins().jump(end, &[]);
-
-                self.b.switch_to_block(not_stop);
-                // Unknown type codes: an error at the type byte.
-                let small = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t, 17);
-                let small = self.b.ins().uextend(types::I32, small);
-                let mask = self.b.ins().iconst(types::I32, VALID_TYPES as i64);
-                let shifted = self.b.ins().ushr(mask, t);
-                let bit = self.b.ins().band_imm_s(shifted, 1);
-                let valid = self.b.ins().band(bit, small);
-                let invalid = self.b.create_block();
-                let known = self.b.create_block();
-                self.b.set_cold_block(invalid);
-                self.b.ins().brif(valid, known, &[], invalid, &[]);
-                self.b.switch_to_block(invalid);
-                let cx = self.cx;
-                let st = self.call(
-                    self.sigs.ctx_u32_usize,
-                    rt::rt_dec_invalid_type as *const (),
-                    &[cx, t, pos],
-                );
-                self.b.ins().return_(&[st]);
-
-                self.b.switch_to_block(known);
-                let id_at = self.b.ins().iadd_imm_s(pos, 1);
-                self.emit_need(pos, len, 3, id_at, None);
-                let raw = self.b.ins().load(types::I16, input_flags(), at, 1);
-                let id = self.b.ins().bswap(raw);
-                self.store_pos(pos, 3);
-
-                (t, id)
-            }
+            Proto::Binary => self.lower_header(end),
             Proto::Compact => self.lower_cheader(end),
         };
 
-        // Dispatch on the id.
-        let blocks: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
+        let blocks = emit_dispatch(&mut self.b, s, id, t, unknown);
         let decodes: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
         let unknown_call = [ir::BlockArg::Value(t)];
-        match &s.lookup {
-            Lookup::Dense { min, table } => {
-                let idx = self.b.ins().sextend(types::I32, id);
-                let idx = self.b.ins().iadd_imm_s(idx, -(*min as i64));
-                let default = BlockCall::new(
-                    unknown,
-                    unknown_call.iter().copied(),
-                    &mut self.b.func.dfg.value_lists,
-                );
-                let entries: Vec<BlockCall> = table
-                    .iter()
-                    .map(|&fi| {
-                        if fi == u16::MAX {
-                            BlockCall::new(
-                                unknown,
-                                unknown_call.iter().copied(),
-                                &mut self.b.func.dfg.value_lists,
-                            )
-                        } else {
-                            BlockCall::new(
-                                blocks[fi as usize],
-                                std::iter::empty(),
-                                &mut self.b.func.dfg.value_lists,
-                            )
-                        }
-                    })
-                    .collect();
-                let jt = self
-                    .b
-                    .create_jump_table(JumpTableData::new(default, &entries));
-                self.b.ins().br_table(idx, jt);
-            }
-            Lookup::Sorted(_) => {
-                for (i, f) in s.fields.iter().enumerate() {
-                    let is = self.b.ins().icmp_imm_s(IntCC::Equal, id, f.id as i64);
-                    let next = self.b.create_block();
-                    self.b.ins().brif(is, blocks[i], &[], next, &[]);
-                    self.b.switch_to_block(next);
-                }
-                self.b.ins().jump(unknown, &unknown_call);
-            }
-        }
-
         for (i, f) in s.fields.iter().enumerate() {
             self.b.switch_to_block(blocks[i]);
             // A known id with another wire type is skipped, like an unknown one.
-            let same = match (self.proto, &f.node) {
-                (Proto::Binary, _) => self.b.ins().icmp_imm_s(IntCC::Equal, t, f.ttype as i64),
-                // Compact bools: type code 1 (true) or 2 (false).
-                (Proto::Compact, node) if crate::lower::is_bool(node) => {
-                    let t1 = self.b.ins().iadd_imm_s(t, -1);
-                    self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2)
-                }
-                (Proto::Compact, _) => {
-                    self.b
-                        .ins()
-                        .icmp_imm_s(IntCC::Equal, t, compact_code(f.ttype) as i64)
-                }
-            };
+            let same = emit_is_type(&mut self.b, self.proto, t, f.ttype);
             let decode = decodes[i];
             self.b.ins().brif(same, decode, &[], unknown, &unknown_call);
             self.b.switch_to_block(decode);
@@ -480,35 +393,18 @@ impl Lower<'_> {
             self.lower_end(s);
             return;
         }
-        let skip = match self.proto {
-            Proto::Binary => {
-                self.emit_inline_skip(t, head);
-                rt::rt_dec_skip as *const ()
-            }
+        match self.proto {
+            Proto::Binary => self.emit_inline_skip(t, head),
             Proto::Compact => {
-                // A bool's value is in its header: nothing to skip.
-                let t1 = self.b.ins().iadd_imm_s(t, -1);
-                let is_bool = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2);
-                let other = self.b.create_block();
-                self.b.ins().brif(is_bool, head, &[], other, &[]);
-                self.b.switch_to_block(other);
+                emit_skip_cbool(&mut self.b, t, head);
                 self.emit_inline_cskip(t, head);
-                rt::rt_cdec_skip as *const ()
             }
-        };
-        let st = self.call(self.sigs.ctx_u32_u32, skip, &[cx, t, depth]);
-        self.emit_check(st, None);
+        }
+        self.emit_generic_skip(t, depth);
         self.b.ins().jump(head, &[]);
 
         self.b.switch_to_block(end);
         self.lower_end(s);
-    }
-
-    /// A union: records where a field header starts (`pos`).
-    fn note_header(&mut self, pos: Value) {
-        if let Some(h) = self.hdr {
-            self.b.def_var(h, pos);
-        }
     }
 
     /// A union member on the wire: an error if one was read already (at the header of this
@@ -527,7 +423,7 @@ impl Lower<'_> {
         let two = self.b.ins().iconst(types::I32, 2);
         let cx = self.cx;
         let st = self.call(
-            self.sigs.ctx_u32_usize,
+            self.sigs.read.ctx_u32_usize,
             rt::rt_dec_union as *const (),
             &[cx, two, at],
         );
@@ -572,7 +468,7 @@ impl Lower<'_> {
             let zero = self.b.ins().iconst(types::I32, 0);
             let cx = self.cx;
             let st = self.call(
-                self.sigs.ctx_u32_usize,
+                self.sigs.read.ctx_u32_usize,
                 rt::rt_dec_union as *const (),
                 &[cx, zero, pos],
             );
@@ -580,330 +476,6 @@ impl Lower<'_> {
             self.b.switch_to_block(ok);
         }
         self.ret(STATUS_OK);
-    }
-
-    /// Binary: after field `i`, predicts the next header is field `i + 1`'s (or the stop
-    /// byte after the last field): one compare of the three header bytes, then straight to
-    /// its decoder; anything else takes the general path at `head`.
-    fn emit_predict(
-        &mut self,
-        s: &StructPlan,
-        i: usize,
-        decodes: &[Block],
-        head: Block,
-        end: Block,
-    ) {
-        let (buf, pos, len) = self.load_cursor();
-        let avail = self.b.ins().isub(len, pos);
-        let at = self.b.ins().iadd(buf, pos);
-        let check = self.b.create_block();
-        let hit = self.b.create_block();
-        match s.fields.get(i + 1) {
-            Some(next) => {
-                let room = self
-                    .b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
-                self.b.ins().brif(room, check, &[], head, &[]);
-                self.b.switch_to_block(check);
-                // Little-endian hosts only (x86_64, aarch64): type byte, then the id big-endian.
-                let w = self.b.ins().load(types::I32, input_flags(), at, 0);
-                let w = self.b.ins().band_imm_s(w, 0x00ff_ffff);
-                let id = next.id as u16 as u32;
-                let expect = (next.ttype as u32) | ((id >> 8) << 8) | ((id & 0xff) << 16);
-                let same = self.b.ins().icmp_imm_s(IntCC::Equal, w, expect as i64);
-                self.b.ins().brif(same, hit, &[], head, &[]);
-                self.b.switch_to_block(hit);
-                self.note_header(pos);
-                self.store_pos(pos, 3);
-                self.b.ins().jump(decodes[i + 1], &[]);
-            }
-            None => {
-                let room = self
-                    .b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 1);
-                self.b.ins().brif(room, check, &[], head, &[]);
-                self.b.switch_to_block(check);
-                let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-                self.b.ins().brif(t, head, &[], hit, &[]);
-                self.b.switch_to_block(hit);
-                self.store_pos(pos, 1);
-                self.b.ins().jump(end, &[]);
-            }
-        }
-    }
-
-    /// Binary: skips values of fixed size, and strings that fit in the input, inline (then
-    /// on to `head`); everything else, and every error, falls through to the helper (the
-    /// block this leaves current).
-    fn emit_inline_skip(&mut self, t: Value, head: Block) {
-        let helper = self.b.create_block();
-        let strb = self.b.create_block();
-        let sizes = [1usize, 2, 4, 8, 16];
-        let fixed: Vec<Block> = sizes.iter().map(|_| self.b.create_block()).collect();
-        let size_of = |code: u32| match code {
-            2 | 3 => Some(0),
-            6 => Some(1),
-            8 => Some(2),
-            4 | 10 => Some(3),
-            16 => Some(4),
-            _ => None,
-        };
-        let pool = &mut self.b.func.dfg.value_lists;
-        let entries: Vec<BlockCall> = (0..=16u32)
-            .map(|code| {
-                let target = match (code, size_of(code)) {
-                    (11, _) => strb,
-                    (_, Some(k)) => fixed[k],
-                    _ => helper,
-                };
-                BlockCall::new(target, std::iter::empty(), pool)
-            })
-            .collect();
-        let default = BlockCall::new(helper, std::iter::empty(), pool);
-        let jt = self
-            .b
-            .create_jump_table(JumpTableData::new(default, &entries));
-        self.b.ins().br_table(t, jt);
-        for (k, &n) in sizes.iter().enumerate() {
-            self.b.switch_to_block(fixed[k]);
-            let (_, pos, len) = self.load_cursor();
-            let avail = self.b.ins().isub(len, pos);
-            let ok = self.b.create_block();
-            let room = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, n as i64);
-            self.b.ins().brif(room, ok, &[], helper, &[]);
-            self.b.switch_to_block(ok);
-            self.store_pos(pos, n);
-            self.b.ins().jump(head, &[]);
-        }
-        self.b.switch_to_block(strb);
-        let (buf, pos, len) = self.load_cursor();
-        let avail = self.b.ins().isub(len, pos);
-        let have = self.b.create_block();
-        let fits = self.b.create_block();
-        let room = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
-        self.b.ins().brif(room, have, &[], helper, &[]);
-        self.b.switch_to_block(have);
-        let at = self.b.ins().iadd(buf, pos);
-        let n = self.b.ins().load(types::I32, input_flags(), at, 0);
-        let n = self.b.ins().bswap(n);
-        // Sign-extended: a negative length never fits (even in an input over 2 GiB), so
-        // the helper reports it.
-        let n = self.b.ins().sextend(self.ptr, n);
-        let rest = self.b.ins().iadd_imm_s(avail, -4);
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
-        self.b.ins().brif(ok, fits, &[], helper, &[]);
-        self.b.switch_to_block(fits);
-        let p = self.b.ins().iadd(pos, n);
-        self.store_pos(p, 4);
-        self.b.ins().jump(head, &[]);
-        self.b.switch_to_block(helper);
-    }
-
-    /// Compact: skips fixed-size values, varints and strings or binaries that fit in the
-    /// input inline (then on to `head`); containers, structs, and everything that would fail
-    /// (input too short, a varint over 10 bytes, a length over 5 bytes, negative or past the
-    /// end), fall through to the helper (the block this leaves current), which reads again from
-    /// the same offset and reports the interpreter's error.
-    fn emit_inline_cskip(&mut self, t: Value, head: Block) {
-        let helper = self.b.create_block();
-        let varint = self.b.create_block();
-        let strb = self.b.create_block();
-        let sizes = [1usize, 8, 16];
-        let fixed: Vec<Block> = sizes.iter().map(|_| self.b.create_block()).collect();
-        let pool = &mut self.b.func.dfg.value_lists;
-        // Compact type codes: 3 i8, 4 i16, 5 i32, 6 i64, 7 double, 8 binary, 13 uuid.
-        let entries: Vec<BlockCall> = (0..=13u32)
-            .map(|code| {
-                let target = match code {
-                    3 => fixed[0],
-                    7 => fixed[1],
-                    13 => fixed[2],
-                    4..=6 => varint,
-                    8 => strb,
-                    _ => helper,
-                };
-                BlockCall::new(target, std::iter::empty(), pool)
-            })
-            .collect();
-        let default = BlockCall::new(helper, std::iter::empty(), pool);
-        let jt = self
-            .b
-            .create_jump_table(JumpTableData::new(default, &entries));
-        self.b.ins().br_table(t, jt);
-        for (k, &n) in sizes.iter().enumerate() {
-            self.b.switch_to_block(fixed[k]);
-            let (_, pos, len) = self.load_cursor();
-            let avail = self.b.ins().isub(len, pos);
-            let ok = self.b.create_block();
-            let room = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, n as i64);
-            self.b.ins().brif(room, ok, &[], helper, &[]);
-            self.b.switch_to_block(ok);
-            self.store_pos(pos, n);
-            self.b.ins().jump(head, &[]);
-        }
-
-        // A varint: up to 10 bytes, the last below 0x80.
-        self.b.switch_to_block(varint);
-        let (buf, pos, len) = self.load_cursor();
-        let (end, _) = self.emit_skip_varint(buf, pos, len, 10, helper);
-        self.store_pos(end, 0);
-        self.b.ins().jump(head, &[]);
-
-        // A string or binary: a length varint of up to 5 bytes, at most `i32::MAX`, then that
-        // many bytes of the input.
-        self.b.switch_to_block(strb);
-        let (buf, pos, len) = self.load_cursor();
-        let (at, n) = self.emit_skip_varint(buf, pos, len, 5, helper);
-        let rest = self.b.ins().isub(len, at);
-        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
-        let small = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, n, i32::MAX as i64);
-        let ok = self.b.ins().band(fits, small);
-        let done = self.b.create_block();
-        self.b.ins().brif(ok, done, &[], helper, &[]);
-        self.b.switch_to_block(done);
-        let end = self.b.ins().iadd(at, n);
-        self.store_pos(end, 0);
-        self.b.ins().jump(head, &[]);
-        self.b.switch_to_block(helper);
-    }
-
-    /// Reads a varint of at most `max` bytes at `pos` (within `len`), jumping to `fail` when
-    /// the input ends first or it is longer; returns the offset after it and its value (the
-    /// low 7 bits of each byte, so only meaningful up to 9 bytes).
-    fn emit_skip_varint(
-        &mut self,
-        buf: Value,
-        pos: Value,
-        len: Value,
-        max: usize,
-        fail: Block,
-    ) -> (Value, Value) {
-        let ptr = self.ptr;
-        let head = self.b.create_block();
-        let byte = self.b.create_block();
-        let more = self.b.create_block();
-        let exit = self.b.create_block();
-        for blk in [head, exit] {
-            self.b.append_block_param(blk, ptr);
-            self.b.append_block_param(blk, types::I64);
-        }
-        self.b.append_block_param(head, types::I64);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        self.b.ins().jump(
-            head,
-            &[
-                ir::BlockArg::Value(pos),
-                ir::BlockArg::Value(zero),
-                ir::BlockArg::Value(zero),
-            ],
-        );
-        self.b.switch_to_block(head);
-        let q = self.b.block_params(head)[0];
-        let v = self.b.block_params(head)[1];
-        let shift = self.b.block_params(head)[2];
-        // Past the end of the input, or `max` bytes read already: the helper.
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, q, len);
-        let used = self.b.ins().isub(q, pos);
-        let short = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThan, used, max as i64);
-        let go = self.b.ins().band(inside, short);
-        self.b.ins().brif(go, byte, &[], fail, &[]);
-        self.b.switch_to_block(byte);
-        let at = self.b.ins().iadd(buf, q);
-        let x = self.b.ins().uload8(types::I64, input_flags(), at, 0);
-        let low = self.b.ins().band_imm_s(x, 0x7f);
-        let low = self.b.ins().ishl(low, shift);
-        let v = self.b.ins().bor(v, low);
-        let q1 = self.b.ins().iadd_imm_s(q, 1);
-        let cont = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, x, 0x80);
-        self.b.ins().brif(
-            cont,
-            more,
-            &[],
-            exit,
-            &[ir::BlockArg::Value(q1), ir::BlockArg::Value(v)],
-        );
-        self.b.switch_to_block(more);
-        let shift = self.b.ins().iadd_imm_s(shift, 7);
-        self.b.ins().jump(
-            head,
-            &[
-                ir::BlockArg::Value(q1),
-                ir::BlockArg::Value(v),
-                ir::BlockArg::Value(shift),
-            ],
-        );
-        self.b.switch_to_block(exit);
-        let p = self.b.block_params(exit);
-        (p[0], p[1])
-    }
-
-    /// Compact: after field `i` the last id is known, so the short header of field `i + 1`
-    /// is one constant byte (when the delta fits and the field is not a bool, whose header
-    /// varies); after the last field, the stop byte. A hit goes straight to the decoder.
-    fn emit_cpredict(
-        &mut self,
-        s: &StructPlan,
-        i: usize,
-        decodes: &[Block],
-        head: Block,
-        end: Block,
-    ) {
-        let cur = s.fields[i].id as i32;
-        let (expect, target) = match s.fields.get(i + 1) {
-            Some(next) => {
-                let delta = next.id as i32 - cur;
-                if !(1..=15).contains(&delta) || crate::lower::is_bool(&next.node) {
-                    self.b.ins().jump(head, &[]);
-                    return;
-                }
-                let byte = (delta << 4) | compact_code(next.ttype) as i32;
-                (byte, Some((decodes[i + 1], next.id)))
-            }
-            None => (0, None),
-        };
-        let (buf, pos, len) = self.load_cursor();
-        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, len);
-        let check = self.b.create_block();
-        let hit = self.b.create_block();
-        self.b.ins().brif(room, check, &[], head, &[]);
-        self.b.switch_to_block(check);
-        let at = self.b.ins().iadd(buf, pos);
-        let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let same = self.b.ins().icmp_imm_s(IntCC::Equal, b, expect as i64);
-        self.b.ins().brif(same, hit, &[], head, &[]);
-        self.b.switch_to_block(hit);
-        self.note_header(pos);
-        self.store_pos(pos, 1);
-        match target {
-            Some((block, id)) => {
-                let id = self.b.ins().iconst(types::I32, id as i64);
-                self.b.def_var(self.last, id);
-                self.b.ins().jump(block, &[]);
-            }
-            None => {
-                self.b.ins().jump(end, &[]);
-            }
-        }
     }
 
     fn lower_field(&mut self, s: &StructPlan, i: usize, v: Value, depth: Value, t: Value) {
@@ -1018,71 +590,6 @@ impl Lower<'_> {
             }
         };
         self.emit_check(st, Some(f));
-    }
-
-    /// Compact: reads the field header at the context's offset (the stop byte jumps to
-    /// `end`); returns the type code and the field id (i16).
-    fn lower_cheader(&mut self, end: Block) -> (Value, Value) {
-        let (buf, pos, len) = self.load_cursor();
-        self.note_header(pos);
-        self.emit_need(pos, len, 1, pos, None);
-        let at = self.b.ins().iadd(buf, pos);
-        let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let t = self.b.ins().band_imm_s(b, 0x0f);
-        let not_stop = self.b.create_block();
-        let stop = self.b.create_block();
-        // A stop code with a non-zero delta is still a stop, as in the interpreter.
-        self.b.ins().brif(t, not_stop, &[], stop, &[]);
-        self.b.switch_to_block(stop);
-        self.store_pos(pos, 1);
-        self.b.ins().jump(end, &[]);
-
-        self.b.switch_to_block(not_stop);
-        let invalid = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, t, 13);
-        let bad = self.b.create_block();
-        let known = self.b.create_block();
-        self.b.set_cold_block(bad);
-        self.b.ins().brif(invalid, bad, &[], known, &[]);
-        self.b.switch_to_block(bad);
-        let cx = self.cx;
-        let st = self.call(
-            self.sigs.ctx_u32_usize,
-            rt::rt_dec_invalid_type as *const (),
-            &[cx, t, pos],
-        );
-        self.b.ins().return_(&[st]);
-
-        self.b.switch_to_block(known);
-        self.store_pos(pos, 1);
-        let delta = self.b.ins().ushr_imm_u(b, 4);
-        let short = self.b.create_block();
-        let long = self.b.create_block();
-        let got = self.b.create_block();
-        self.b.append_block_param(got, types::I32);
-        self.b.ins().brif(delta, short, &[], long, &[]);
-        self.b.switch_to_block(short);
-        let last = self.b.use_var(self.last);
-        let id = self.b.ins().iadd(last, delta);
-        // Wrapping i16 arithmetic, as the interpreter's.
-        let id = self.b.ins().ireduce(types::I16, id);
-        let id = self.b.ins().sextend(types::I32, id);
-        self.b.ins().jump(got, &[ir::BlockArg::Value(id)]);
-        self.b.switch_to_block(long);
-        let id = self.call(self.sigs.ctx_only, rt::rt_cdec_field_id as *const (), &[cx]);
-        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, id, i32::MIN as i64);
-        let fail = self.b.create_block();
-        let ok = self.b.create_block();
-        self.b.set_cold_block(fail);
-        self.b.ins().brif(failed, fail, &[], ok, &[]);
-        self.b.switch_to_block(fail);
-        self.ret(STATUS_ERROR);
-        self.b.switch_to_block(ok);
-        self.b.ins().jump(got, &[ir::BlockArg::Value(id)]);
-        self.b.switch_to_block(got);
-        let id = self.b.block_params(got)[0];
-        self.b.def_var(self.last, id);
-        let id = self.b.ins().ireduce(types::I16, id);
-        (t, id)
     }
 
     /// Compact scalars: bools from the header's type code `t`, integers as zigzag varints

@@ -6,7 +6,9 @@
 //! header and then in one step (fixed sizes) or element by element); other containers,
 //! unknown fields and fields of another type are skipped generically
 //! (`rt_dec_skip`/`rt_cdec_skip`, the protocol's own skip). The offset lives in a register
-//! and is written back to the context only around helper calls and at the end.
+//! and is written back to the context only around helper calls and at the end. The header,
+//! dispatch, prediction and the inline skips of values are shared with the decoder
+//! (`lower_read`).
 //!
 //! A skip accepts exactly what the generic struct skip (`ProtoRead::skip` of a struct)
 //! accepts, and fails with the same error (kind, offset, message): every path that is not
@@ -18,19 +20,23 @@
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, Block, BlockCall, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature,
-    Type, UserFuncName, Value, types,
+    self, AbiParam, Block, InstBuilder, MemFlagsData, Signature, Type, UserFuncName, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
-use cranelift_module::{FuncId, Linkage, Module};
+use cranelift_module::{FuncId, Module};
 use dynthrift_core::TType;
 use dynthrift_core::wire::compact::compact_code;
 use dynthrift_interp::Plan;
-use dynthrift_interp::plan::{FieldPlan, Lookup, Node, StructPlan};
+use dynthrift_interp::plan::{FieldPlan, Node, StructPlan};
 
 use crate::abi::{DEC_BUF, DEC_LEN, DEC_POS, STATUS_ERROR, STATUS_OK};
 use crate::lower::Proto;
+use crate::lower_read::{
+    Input, ReadSigs, Reader, binary_width, emit_dispatch, emit_is_type, emit_need_or,
+    emit_skip_cbool, emit_skip_fixed, emit_skip_str, emit_skip_varint, emit_small_varint,
+    input_flags,
+};
 use crate::rt;
 
 pub(crate) fn declare(
@@ -39,15 +45,7 @@ pub(crate) fn declare(
     proto: Proto,
 ) -> Result<Vec<Option<FuncId>>, String> {
     let sig = sig(module);
-    let p = proto as u8;
-    (0..plan.structs.len())
-        .map(|i| {
-            module
-                .declare_function(&format!("skip_{p}_{i}"), Linkage::Local, &sig)
-                .map(Some)
-                .map_err(|e| format!("declare: {e}"))
-        })
-        .collect()
+    crate::lower_read::declare_each(module, plan, proto, "skip", &sig)
 }
 
 /// `(ctx, depth) -> status`: see [`crate::abi::SkipFn`].
@@ -96,7 +94,7 @@ pub(crate) fn build(
     }
     let frontend = module.target_config();
     let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
-    let sigs = Sigs::import(&mut b, module, ptr);
+    let sigs = ReadSigs::import(&mut b, module, ptr);
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
@@ -110,8 +108,10 @@ pub(crate) fn build(
         proto,
         sigs,
         cx: params[0],
-        buf: zero,
-        len: zero,
+        input: Input {
+            buf: zero,
+            len: zero,
+        },
         pos,
         last,
         refs,
@@ -162,56 +162,14 @@ enum Elems {
     Two((Elem, u8), (Elem, u8)),
 }
 
-/// Bytes a value of wire type `t` takes when that is fixed (Binary).
-fn binary_width(t: TType) -> Option<usize> {
-    match t {
-        TType::Bool | TType::I8 => Some(1),
-        TType::I16 => Some(2),
-        TType::I32 => Some(4),
-        TType::I64 | TType::Double => Some(8),
-        TType::Uuid => Some(16),
-        _ => None,
-    }
-}
-
-struct Sigs {
-    /// `(ctx, usize) -> i32`
-    ctx_usize: SigRef,
-    /// `(ctx, u32, usize) -> i32`
-    ctx_u32_usize: SigRef,
-    /// `(ctx) -> i32`
-    ctx_only: SigRef,
-    /// `(ctx, u32, u32) -> i32`
-    ctx_u32_u32: SigRef,
-}
-
-impl Sigs {
-    fn import(b: &mut FunctionBuilder<'_>, module: &JITModule, ptr: Type) -> Sigs {
-        let mut sig = |params: &[Type]| {
-            let mut s = module.make_signature();
-            s.params.extend(params.iter().map(|t| AbiParam::new(*t)));
-            s.returns.push(AbiParam::new(types::I32));
-            b.import_signature(s)
-        };
-        let i32t = types::I32;
-        Sigs {
-            ctx_usize: sig(&[ptr, ptr]),
-            ctx_u32_usize: sig(&[ptr, i32t, ptr]),
-            ctx_only: sig(&[ptr]),
-            ctx_u32_u32: sig(&[ptr, i32t, i32t]),
-        }
-    }
-}
-
 struct Lower<'f> {
     b: FunctionBuilder<'f>,
     ptr: Type,
     proto: Proto,
-    sigs: Sigs,
+    sigs: ReadSigs,
     cx: Value,
-    /// Start and length of the input (loaded once).
-    buf: Value,
-    len: Value,
+    /// The input (loaded once).
+    input: Input,
     /// The offset (written back to the context around helper calls).
     pos: Variable,
     /// Compact: the id of the last field read (headers carry deltas).
@@ -224,18 +182,82 @@ struct Lower<'f> {
     fail: Option<Block>,
 }
 
-/// Loads from the input: in bounds (checked first), possibly unaligned.
-fn input_flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap().with_readonly()
+/// The offset lives in a register, written to the context only around calls.
+impl<'f> Reader<'f> for Lower<'f> {
+    fn b(&mut self) -> &mut FunctionBuilder<'f> {
+        &mut self.b
+    }
+
+    fn ptr(&self) -> Type {
+        self.ptr
+    }
+
+    fn proto(&self) -> Proto {
+        self.proto
+    }
+
+    fn cx(&self) -> Value {
+        self.cx
+    }
+
+    fn sigs(&self) -> &ReadSigs {
+        &self.sigs
+    }
+
+    fn last(&self) -> Variable {
+        self.last
+    }
+
+    fn cursor(&mut self) -> (Input, Value) {
+        (self.input, self.b.use_var(self.pos))
+    }
+
+    fn set_pos(&mut self, p: Value) {
+        self.b.def_var(self.pos, p);
+    }
+
+    fn sync_out(&mut self) {
+        let p = self.b.use_var(self.pos);
+        let cx = self.cx;
+        self.b.ins().store(MemFlagsData::trusted(), p, cx, DEC_POS);
+    }
+
+    fn sync_in(&mut self) {
+        let cx = self.cx;
+        let p = self
+            .b
+            .ins()
+            .load(self.ptr, MemFlagsData::trusted(), cx, DEC_POS);
+        self.b.def_var(self.pos, p);
+    }
+
+    /// Through the shared end-of-input block.
+    fn need(&mut self, input: Input, p: Value, n: usize, at: Value) {
+        let avail = self.b.ins().isub(input.len, p);
+        let short = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, avail, n as i64);
+        let eof = self.eof_block();
+        let cont = self.b.create_block();
+        self.b
+            .ins()
+            .brif(short, eof, &[ir::BlockArg::Value(at)], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Through the shared failure block.
+    fn fail_if(&mut self, cond: Value) {
+        let fail = self.fail_block();
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, fail, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    fn note_header(&mut self, _pos: Value) {}
 }
 
 impl Lower<'_> {
-    fn call(&mut self, sig: SigRef, addr: *const (), args: &[Value]) -> Value {
-        let f = self.b.ins().iconst(self.ptr, addr as usize as i64);
-        let call = self.b.ins().call_indirect(sig, f, args);
-        self.b.inst_results(call)[0]
-    }
-
     /// The shared end-of-input block (its parameter: the error's offset), filled by
     /// [`Lower::finish`].
     fn eof_block(&mut self) -> Block {
@@ -276,84 +298,20 @@ impl Lower<'_> {
         }
     }
 
-    /// Fails with an end-of-input error at `at` unless `n` bytes remain after `p`.
-    fn need(&mut self, p: Value, n: usize, at: Value) {
-        let avail = self.b.ins().isub(self.len, p);
-        let short = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThan, avail, n as i64);
-        let eof = self.eof_block();
-        let cont = self.b.create_block();
-        self.b
-            .ins()
-            .brif(short, eof, &[ir::BlockArg::Value(at)], cont, &[]);
-        self.b.switch_to_block(cont);
-    }
-
-    /// Fails (returns the error status) when `status` is non-zero.
-    fn check(&mut self, status: Value) {
-        let fail = self.fail_block();
-        let cont = self.b.create_block();
-        self.b.ins().brif(status, fail, &[], cont, &[]);
-        self.b.switch_to_block(cont);
-    }
-
-    /// Writes the offset back to the context (before a helper or a call reads it).
-    fn sync_out(&mut self) {
-        let p = self.b.use_var(self.pos);
-        let cx = self.cx;
-        self.b.ins().store(MemFlagsData::trusted(), p, cx, DEC_POS);
-    }
-
-    /// Reads the offset back from the context (after a helper or a call moved it).
-    fn sync_in(&mut self) {
-        let cx = self.cx;
-        let p = self
-            .b
-            .ins()
-            .load(self.ptr, MemFlagsData::trusted(), cx, DEC_POS);
-        self.b.def_var(self.pos, p);
-    }
-
-    /// The generic skip of a value of wire type code `t` (the protocol's code) at the offset.
-    fn generic(&mut self, t: Value, depth: Value) {
-        self.sync_out();
-        let cx = self.cx;
-        let helper = match self.proto {
-            Proto::Binary => rt::rt_dec_skip as *const (),
-            Proto::Compact => rt::rt_cdec_skip as *const (),
-        };
-        let st = self.call(self.sigs.ctx_u32_u32, helper, &[cx, t, depth]);
-        self.check(st);
-        self.sync_in();
-    }
-
+    /// The generic skip of a value of protocol code `code` at the offset.
     fn generic_code(&mut self, code: u8, depth: Value) {
         let t = self.b.ins().iconst(types::I32, code as i64);
-        self.generic(t, depth);
+        self.emit_generic_skip(t, depth);
     }
 
     fn lower_struct(&mut self, s: &StructPlan, depth: Value) {
-        let deep = self.b.create_block();
-        let ok = self.b.create_block();
-        self.b.set_cold_block(deep);
-        self.b.ins().brif(depth, ok, &[], deep, &[]);
-        self.b.switch_to_block(deep);
+        let depth = self.emit_enter(depth);
         let cx = self.cx;
-        // The context's offset is the struct's start, where the generic skip reports it.
-        let st = self.call(self.sigs.ctx_only, rt::rt_dec_depth as *const (), &[cx]);
-        self.b.ins().return_(&[st]);
-        self.b.switch_to_block(ok);
-        let depth = self.b.ins().iadd_imm_s(depth, -1);
-        self.buf = self
-            .b
-            .ins()
-            .load(self.ptr, MemFlagsData::trusted(), cx, DEC_BUF);
-        self.len = self
-            .b
-            .ins()
-            .load(self.ptr, MemFlagsData::trusted(), cx, DEC_LEN);
+        let flags = MemFlagsData::trusted();
+        self.input = Input {
+            buf: self.b.ins().load(self.ptr, flags, cx, DEC_BUF),
+            len: self.b.ins().load(self.ptr, flags, cx, DEC_LEN),
+        };
         self.sync_in();
         let zero = self.b.ins().iconst(types::I32, 0);
         self.b.def_var(self.last, zero);
@@ -370,83 +328,31 @@ impl Lower<'_> {
             Proto::Compact => self.lower_cheader(end),
         };
 
-        // Dispatch on the id.
-        let blocks: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
+        let blocks = emit_dispatch(&mut self.b, s, id, t, unknown);
         let skips: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
         let unknown_call = [ir::BlockArg::Value(t)];
-        match &s.lookup {
-            Lookup::Dense { min, table } => {
-                let idx = self.b.ins().sextend(types::I32, id);
-                let idx = self.b.ins().iadd_imm_s(idx, -(*min as i64));
-                let pool = &mut self.b.func.dfg.value_lists;
-                let default = BlockCall::new(unknown, unknown_call.iter().copied(), pool);
-                let entries: Vec<BlockCall> = table
-                    .iter()
-                    .map(|&fi| {
-                        if fi == u16::MAX {
-                            BlockCall::new(unknown, unknown_call.iter().copied(), pool)
-                        } else {
-                            BlockCall::new(blocks[fi as usize], std::iter::empty(), pool)
-                        }
-                    })
-                    .collect();
-                let jt = self
-                    .b
-                    .create_jump_table(JumpTableData::new(default, &entries));
-                self.b.ins().br_table(idx, jt);
-            }
-            Lookup::Sorted(_) => {
-                for (i, f) in s.fields.iter().enumerate() {
-                    let is = self.b.ins().icmp_imm_s(IntCC::Equal, id, f.id as i64);
-                    let next = self.b.create_block();
-                    self.b.ins().brif(is, blocks[i], &[], next, &[]);
-                    self.b.switch_to_block(next);
-                }
-                self.b.ins().jump(unknown, &unknown_call);
-            }
-        }
-
         for (i, f) in s.fields.iter().enumerate() {
             self.b.switch_to_block(blocks[i]);
             // A known id with another wire type is skipped like an unknown one.
-            let same = match (self.proto, f.ttype) {
-                (Proto::Binary, _) => self.b.ins().icmp_imm_s(IntCC::Equal, t, f.ttype as i64),
-                // Compact bools: type code 1 (true) or 2 (false).
-                (Proto::Compact, TType::Bool) => {
-                    let t1 = self.b.ins().iadd_imm_s(t, -1);
-                    self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2)
-                }
-                (Proto::Compact, tt) => {
-                    self.b
-                        .ins()
-                        .icmp_imm_s(IntCC::Equal, t, compact_code(tt) as i64)
-                }
-            };
+            let same = emit_is_type(&mut self.b, self.proto, t, f.ttype);
             self.b
                 .ins()
                 .brif(same, skips[i], &[], unknown, &unknown_call);
             self.b.switch_to_block(skips[i]);
             self.lower_field(f, depth);
             match self.proto {
-                Proto::Binary => self.predict(s, i, &skips, head, end),
-                Proto::Compact => self.cpredict(s, i, &skips, head, end),
+                Proto::Binary => self.emit_predict(s, i, &skips, head, end),
+                Proto::Compact => self.emit_cpredict(s, i, &skips, head, end),
             }
         }
 
         self.b.switch_to_block(unknown);
         let t = self.b.block_params(unknown)[0];
         match self.proto {
-            Proto::Binary => self.inline_skip(t, head),
-            Proto::Compact => {
-                // A bool's value is in its header: nothing to skip.
-                let t1 = self.b.ins().iadd_imm_s(t, -1);
-                let is_bool = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2);
-                let other = self.b.create_block();
-                self.b.ins().brif(is_bool, head, &[], other, &[]);
-                self.b.switch_to_block(other);
-            }
+            Proto::Binary => self.emit_inline_skip(t, head),
+            Proto::Compact => emit_skip_cbool(&mut self.b, t, head),
         }
-        self.generic(t, depth);
+        self.emit_generic_skip(t, depth);
         self.b.ins().jump(head, &[]);
 
         self.b.switch_to_block(end);
@@ -454,117 +360,6 @@ impl Lower<'_> {
         let s = self.b.ins().iconst(types::I32, STATUS_OK as i64);
         self.b.ins().return_(&[s]);
         self.finish();
-    }
-
-    /// Binary field header at the offset (the stop byte jumps to `end`): type code and id.
-    fn lower_header(&mut self, end: Block) -> (Value, Value) {
-        let p = self.b.use_var(self.pos);
-        self.need(p, 1, p);
-        let at = self.b.ins().iadd(self.buf, p);
-        let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let not_stop = self.b.create_block();
-        let stop = self.b.create_block();
-        self.b.ins().brif(t, not_stop, &[], stop, &[]);
-        self.b.switch_to_block(stop);
-        let p1 = self.b.ins().iadd_imm_s(p, 1);
-        self.b.def_var(self.pos, p1);
-        self.b.ins().jump(end, &[]);
-
-        self.b.switch_to_block(not_stop);
-        // Codes the protocol does not define: an error at the type byte.
-        let valid_mask: u32 = (0..17u8)
-            .filter(|&c| TType::from_u8(c).is_some())
-            .fold(0, |m, c| m | (1 << c));
-        let small = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t, 17);
-        let small = self.b.ins().uextend(types::I32, small);
-        let mask = self.b.ins().iconst(types::I32, valid_mask as i64);
-        let shifted = self.b.ins().ushr(mask, t);
-        let bit = self.b.ins().band_imm_s(shifted, 1);
-        let valid = self.b.ins().band(bit, small);
-        let invalid = self.b.create_block();
-        let known = self.b.create_block();
-        self.b.set_cold_block(invalid);
-        self.b.ins().brif(valid, known, &[], invalid, &[]);
-        self.b.switch_to_block(invalid);
-        let cx = self.cx;
-        let st = self.call(
-            self.sigs.ctx_u32_usize,
-            rt::rt_dec_invalid_type as *const (),
-            &[cx, t, p],
-        );
-        self.b.ins().return_(&[st]);
-
-        self.b.switch_to_block(known);
-        let id_at = self.b.ins().iadd_imm_s(p, 1);
-        self.need(p, 3, id_at);
-        let raw = self.b.ins().load(types::I16, input_flags(), at, 1);
-        let id = self.b.ins().bswap(raw);
-        let p3 = self.b.ins().iadd_imm_s(p, 3);
-        self.b.def_var(self.pos, p3);
-        (t, id)
-    }
-
-    /// Compact field header at the offset (the stop byte jumps to `end`): type code and id.
-    fn lower_cheader(&mut self, end: Block) -> (Value, Value) {
-        let p = self.b.use_var(self.pos);
-        self.need(p, 1, p);
-        let at = self.b.ins().iadd(self.buf, p);
-        let byte = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let t = self.b.ins().band_imm_s(byte, 0x0f);
-        let p1 = self.b.ins().iadd_imm_s(p, 1);
-        let not_stop = self.b.create_block();
-        let stop = self.b.create_block();
-        // A stop code with a non-zero delta is still a stop, as in the generic skip.
-        self.b.ins().brif(t, not_stop, &[], stop, &[]);
-        self.b.switch_to_block(stop);
-        self.b.def_var(self.pos, p1);
-        self.b.ins().jump(end, &[]);
-
-        self.b.switch_to_block(not_stop);
-        let invalid = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, t, 13);
-        let bad = self.b.create_block();
-        let known = self.b.create_block();
-        self.b.set_cold_block(bad);
-        self.b.ins().brif(invalid, bad, &[], known, &[]);
-        self.b.switch_to_block(bad);
-        let cx = self.cx;
-        let st = self.call(
-            self.sigs.ctx_u32_usize,
-            rt::rt_dec_invalid_type as *const (),
-            &[cx, t, p],
-        );
-        self.b.ins().return_(&[st]);
-
-        self.b.switch_to_block(known);
-        self.b.def_var(self.pos, p1);
-        let delta = self.b.ins().ushr_imm_u(byte, 4);
-        let short = self.b.create_block();
-        let long = self.b.create_block();
-        let got = self.b.create_block();
-        self.b.append_block_param(got, types::I32);
-        self.b.ins().brif(delta, short, &[], long, &[]);
-        self.b.switch_to_block(short);
-        let last = self.b.use_var(self.last);
-        let id = self.b.ins().iadd(last, delta);
-        // Wrapping i16 arithmetic, as the generic reader's.
-        let id = self.b.ins().ireduce(types::I16, id);
-        let id = self.b.ins().sextend(types::I32, id);
-        self.b.ins().jump(got, &[ir::BlockArg::Value(id)]);
-        self.b.switch_to_block(long);
-        self.sync_out();
-        let id = self.call(self.sigs.ctx_only, rt::rt_cdec_field_id as *const (), &[cx]);
-        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, id, i32::MIN as i64);
-        let fail = self.fail_block();
-        let ok = self.b.create_block();
-        self.b.ins().brif(failed, fail, &[], ok, &[]);
-        self.b.switch_to_block(ok);
-        self.sync_in();
-        self.b.ins().jump(got, &[ir::BlockArg::Value(id)]);
-        self.b.switch_to_block(got);
-        let id = self.b.block_params(got)[0];
-        self.b.def_var(self.last, id);
-        let id = self.b.ins().ireduce(types::I16, id);
-        (t, id)
     }
 
     /// Skips field `f`'s value, its wire type being the expected one.
@@ -578,7 +373,7 @@ impl Lower<'_> {
             let cx = self.cx;
             let call = self.b.ins().call(fref, &[cx, depth]);
             let st = self.b.inst_results(call)[0];
-            self.check(st);
+            self.fail_if(st);
             self.sync_in();
             return;
         }
@@ -593,14 +388,18 @@ impl Lower<'_> {
             return;
         }
         match (self.proto, f.ttype) {
-            (_, TType::String) => self.with_slow(code, depth, |l, slow| l.str_in(slow)),
+            (proto, TType::String) => self.with_slow(code, depth, |l, slow| {
+                l.emit_advance(|b, input, p| emit_skip_str(b, proto, input, p, slow))
+            }),
             (Proto::Binary, tt) if let Some(n) = binary_width(tt) => self.fixed(n),
             (Proto::Compact, TType::Bool) => {}
             (Proto::Compact, TType::I8) => self.fixed(1),
             (Proto::Compact, TType::Double) => self.fixed(8),
             (Proto::Compact, TType::Uuid) => self.fixed(16),
             (Proto::Compact, TType::I16 | TType::I32 | TType::I64) => {
-                self.with_slow(code, depth, |l, slow| l.varint_in(slow))
+                self.with_slow(code, depth, |l, slow| {
+                    l.emit_advance(|b, input, p| emit_skip_varint(b, input, p, slow))
+                })
             }
             _ => self.generic_code(code, depth),
         }
@@ -658,134 +457,9 @@ impl Lower<'_> {
     /// A value of `n` bytes: one bounds check, then past it.
     fn fixed(&mut self, n: usize) {
         let p = self.b.use_var(self.pos);
-        self.need(p, n, p);
+        self.need(self.input, p, n, p);
         let p = self.b.ins().iadd_imm_s(p, n as i64);
         self.b.def_var(self.pos, p);
-    }
-
-    /// Jumps to `slow` unless `n` bytes remain after `p`.
-    fn need_or(&mut self, p: Value, n: usize, slow: Block) {
-        let avail = self.b.ins().isub(self.len, p);
-        let short = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThan, avail, n as i64);
-        let cont = self.b.create_block();
-        self.b.ins().brif(short, slow, &[], cont, &[]);
-        self.b.switch_to_block(cont);
-    }
-
-    /// A string or binary whose bytes are all in the input: past it; else on to `slow`.
-    fn str_in(&mut self, slow: Block) {
-        let p = self.b.use_var(self.pos);
-        let (n, data) = match self.proto {
-            Proto::Binary => {
-                self.need_or(p, 4, slow);
-                let at = self.b.ins().iadd(self.buf, p);
-                let n = self.b.ins().load(types::I32, input_flags(), at, 0);
-                let n = self.b.ins().bswap(n);
-                // Sign-extended: a negative length is huge, so never fits.
-                let n = self.b.ins().sextend(self.ptr, n);
-                (n, self.b.ins().iadd_imm_s(p, 4))
-            }
-            Proto::Compact => self.small_varint(p, slow),
-        };
-        let rest = self.b.ins().isub(self.len, data);
-        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
-        let ok = self.b.create_block();
-        self.b.ins().brif(fits, ok, &[], slow, &[]);
-        self.b.switch_to_block(ok);
-        let q = self.b.ins().iadd(data, n);
-        self.b.def_var(self.pos, q);
-    }
-
-    /// Compact: a varint of one or two bytes at `p`: its value and the offset after it;
-    /// longer ones, or running out of input, go to `slow`.
-    fn small_varint(&mut self, p: Value, slow: Block) -> (Value, Value) {
-        let one = self.b.create_block();
-        let two_room = self.b.create_block();
-        let two = self.b.create_block();
-        let got = self.b.create_block();
-        let n = self.b.append_block_param(got, self.ptr);
-        let q = self.b.append_block_param(got, self.ptr);
-        self.need_or(p, 1, slow);
-        let at = self.b.ins().iadd(self.buf, p);
-        let b0 = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let big = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b0, 0x80);
-        self.b.ins().brif(big, two_room, &[], one, &[]);
-        self.b.switch_to_block(one);
-        let n1 = self.b.ins().uextend(self.ptr, b0);
-        let q1 = self.b.ins().iadd_imm_s(p, 1);
-        self.b
-            .ins()
-            .jump(got, &[ir::BlockArg::Value(n1), ir::BlockArg::Value(q1)]);
-        self.b.switch_to_block(two_room);
-        let avail = self.b.ins().isub(self.len, p);
-        let room2 = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 2);
-        self.b.ins().brif(room2, two, &[], slow, &[]);
-        self.b.switch_to_block(two);
-        let b1 = self.b.ins().uload8(types::I32, input_flags(), at, 1);
-        let big1 = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b1, 0x80);
-        let two_ok = self.b.create_block();
-        self.b.ins().brif(big1, slow, &[], two_ok, &[]);
-        self.b.switch_to_block(two_ok);
-        let lo = self.b.ins().band_imm_s(b0, 0x7f);
-        let hi = self.b.ins().ishl_imm_s(b1, 7);
-        let n2 = self.b.ins().bor(lo, hi);
-        let n2 = self.b.ins().uextend(self.ptr, n2);
-        let q2 = self.b.ins().iadd_imm_s(p, 2);
-        self.b
-            .ins()
-            .jump(got, &[ir::BlockArg::Value(n2), ir::BlockArg::Value(q2)]);
-        self.b.switch_to_block(got);
-        (n, q)
-    }
-
-    /// Compact integer: a varint of at most 10 bytes scanned inline; running out of input
-    /// or a longer one goes to `slow`.
-    fn varint_in(&mut self, slow: Block) {
-        let p = self.b.use_var(self.pos);
-        let lp = self.b.create_block();
-        let body = self.b.create_block();
-        let next = self.b.create_block();
-        let found = self.b.create_block();
-        let i = self.b.append_block_param(lp, self.ptr);
-        let end_at = self.b.append_block_param(found, self.ptr);
-        self.b.ins().jump(lp, &[ir::BlockArg::Value(p)]);
-        self.b.switch_to_block(lp);
-        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, self.len);
-        self.b.ins().brif(more, body, &[], slow, &[]);
-        self.b.switch_to_block(body);
-        let at = self.b.ins().iadd(self.buf, i);
-        let byte = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let i1 = self.b.ins().iadd_imm_s(i, 1);
-        let cont = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, byte, 0x80);
-        self.b
-            .ins()
-            .brif(cont, next, &[], found, &[ir::BlockArg::Value(i1)]);
-        self.b.switch_to_block(next);
-        let k = self.b.ins().isub(i1, p);
-        let long = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, k, 10);
-        self.b
-            .ins()
-            .brif(long, slow, &[], lp, &[ir::BlockArg::Value(i1)]);
-        self.b.switch_to_block(found);
-        self.b.def_var(self.pos, end_at);
     }
 
     /// One element of a container (its wire type checked by the header); `depth` is the
@@ -793,13 +467,15 @@ impl Lower<'_> {
     fn elem(&mut self, e: Elem, depth: Value, slow: Block) {
         match e {
             Elem::Fixed(n) => {
-                let p = self.b.use_var(self.pos);
-                self.need_or(p, n, slow);
-                let q = self.b.ins().iadd_imm_s(p, n as i64);
-                self.b.def_var(self.pos, q);
+                self.emit_advance(|b, input, p| emit_skip_fixed(b, input, p, n, slow));
             }
-            Elem::Str => self.str_in(slow),
-            Elem::Varint => self.varint_in(slow),
+            Elem::Str => {
+                let proto = self.proto;
+                self.emit_advance(|b, input, p| emit_skip_str(b, proto, input, p, slow));
+            }
+            Elem::Varint => {
+                self.emit_advance(|b, input, p| emit_skip_varint(b, input, p, slow));
+            }
             Elem::Struct(fref) => {
                 self.sync_out();
                 let cx = self.cx;
@@ -828,14 +504,14 @@ impl Lower<'_> {
         self.b.ins().brif(depth, ok, &[], restart, &[]);
         self.b.switch_to_block(ok);
         let inner = self.b.ins().iadd_imm_s(depth, -1);
-        let at = self.b.ins().iadd(self.buf, start);
+        let at = self.b.ins().iadd(self.input.buf, start);
         let elems_done = self.b.create_block();
         let n = match (self.proto, t) {
             (Proto::Binary, TType::Map) => {
                 let Elems::Two(k, v) = elems else {
                     unreachable!("a map has keys and values")
                 };
-                self.need_or(start, 6, restart);
+                emit_need_or(&mut self.b, self.input, start, 6, restart);
                 let kt = self.b.ins().uload8(types::I32, input_flags(), at, 0);
                 let vt = self.b.ins().uload8(types::I32, input_flags(), at, 1);
                 let kt = self.b.ins().icmp_imm_s(IntCC::NotEqual, kt, k.1 as i64);
@@ -854,7 +530,7 @@ impl Lower<'_> {
                 let Elems::One(e) = elems else {
                     unreachable!("a list has elements")
                 };
-                self.need_or(start, 5, restart);
+                emit_need_or(&mut self.b, self.input, start, 5, restart);
                 let et = self.b.ins().uload8(types::I32, input_flags(), at, 0);
                 let bad = self.b.ins().icmp_imm_s(IntCC::NotEqual, et, e.1 as i64);
                 let cont = self.b.create_block();
@@ -870,14 +546,14 @@ impl Lower<'_> {
                 let Elems::Two(k, v) = elems else {
                     unreachable!("a map has keys and values")
                 };
-                let (n, q) = self.small_varint(start, restart);
+                let (n, q) = emit_small_varint(&mut self.b, self.input, start, restart);
                 self.b.def_var(self.pos, q);
                 // An empty map has no key and value types.
                 let some = self.b.create_block();
                 self.b.ins().brif(n, some, &[], elems_done, &[]);
                 self.b.switch_to_block(some);
-                self.need_or(q, 1, restart);
-                let kvat = self.b.ins().iadd(self.buf, q);
+                emit_need_or(&mut self.b, self.input, q, 1, restart);
+                let kvat = self.b.ins().iadd(self.input.buf, q);
                 let kv = self.b.ins().uload8(types::I32, input_flags(), kvat, 0);
                 let expect_kv = ((k.1 as i64) << 4) | (v.1 as i64);
                 let bad = self.b.ins().icmp_imm_s(IntCC::NotEqual, kv, expect_kv);
@@ -892,7 +568,7 @@ impl Lower<'_> {
                 let Elems::One(e) = elems else {
                     unreachable!("a list has elements")
                 };
-                self.need_or(start, 1, restart);
+                emit_need_or(&mut self.b, self.input, start, 1, restart);
                 let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);
                 let et = self.b.ins().band_imm_s(b, 0x0f);
                 let bad = self.b.ins().icmp_imm_s(IntCC::NotEqual, et, e.1 as i64);
@@ -913,7 +589,7 @@ impl Lower<'_> {
                 self.b.ins().jump(got, &[ir::BlockArg::Value(ns)]);
                 self.b.switch_to_block(long);
                 let p1 = self.b.ins().iadd_imm_s(start, 1);
-                let (nl, q) = self.small_varint(p1, restart);
+                let (nl, q) = emit_small_varint(&mut self.b, self.input, p1, restart);
                 self.b.def_var(self.pos, q);
                 self.b.ins().jump(got, &[ir::BlockArg::Value(nl)]);
                 self.b.switch_to_block(got);
@@ -934,7 +610,7 @@ impl Lower<'_> {
             // All in one step (n < 2^31 and w <= 32: no overflow).
             let p = self.b.use_var(self.pos);
             let total = self.b.ins().imul_imm_u(n, w as i64);
-            let rest = self.b.ins().isub(self.len, p);
+            let rest = self.b.ins().isub(self.input.len, p);
             let fits = self
                 .b
                 .ins()
@@ -967,162 +643,5 @@ impl Lower<'_> {
         self.b.def_var(self.pos, start);
         self.b.ins().jump(slow, &[]);
         self.b.switch_to_block(elems_done);
-    }
-
-    /// Binary: skips values of fixed size, and strings that fit in the input, inline (then on
-    /// to `head`); everything else, and every error, falls through to the generic skip (the
-    /// block this leaves current).
-    fn inline_skip(&mut self, t: Value, head: Block) {
-        let helper = self.b.create_block();
-        let strb = self.b.create_block();
-        let sizes = [1usize, 2, 4, 8, 16];
-        let fixed: Vec<Block> = sizes.iter().map(|_| self.b.create_block()).collect();
-        let index_of = |code: u32| {
-            let w = binary_width(TType::from_u8(code as u8)?)?;
-            sizes.iter().position(|&n| n == w)
-        };
-        let pool = &mut self.b.func.dfg.value_lists;
-        let entries: Vec<BlockCall> = (0..=16u32)
-            .map(|code| {
-                let target = if code == TType::String as u32 {
-                    strb
-                } else {
-                    index_of(code).map_or(helper, |k| fixed[k])
-                };
-                BlockCall::new(target, std::iter::empty(), pool)
-            })
-            .collect();
-        let default = BlockCall::new(helper, std::iter::empty(), pool);
-        let jt = self
-            .b
-            .create_jump_table(JumpTableData::new(default, &entries));
-        self.b.ins().br_table(t, jt);
-        for (k, &n) in sizes.iter().enumerate() {
-            self.b.switch_to_block(fixed[k]);
-            let p = self.b.use_var(self.pos);
-            let avail = self.b.ins().isub(self.len, p);
-            let ok = self.b.create_block();
-            let room = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, n as i64);
-            self.b.ins().brif(room, ok, &[], helper, &[]);
-            self.b.switch_to_block(ok);
-            let q = self.b.ins().iadd_imm_s(p, n as i64);
-            self.b.def_var(self.pos, q);
-            self.b.ins().jump(head, &[]);
-        }
-        self.b.switch_to_block(strb);
-        let p = self.b.use_var(self.pos);
-        let avail = self.b.ins().isub(self.len, p);
-        let have = self.b.create_block();
-        let fits = self.b.create_block();
-        let room = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
-        self.b.ins().brif(room, have, &[], helper, &[]);
-        self.b.switch_to_block(have);
-        let at = self.b.ins().iadd(self.buf, p);
-        let n = self.b.ins().load(types::I32, input_flags(), at, 0);
-        let n = self.b.ins().bswap(n);
-        let n = self.b.ins().sextend(self.ptr, n);
-        let rest = self.b.ins().iadd_imm_s(avail, -4);
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
-        self.b.ins().brif(ok, fits, &[], helper, &[]);
-        self.b.switch_to_block(fits);
-        let q = self.b.ins().iadd(p, n);
-        let q = self.b.ins().iadd_imm_s(q, 4);
-        self.b.def_var(self.pos, q);
-        self.b.ins().jump(head, &[]);
-        self.b.switch_to_block(helper);
-    }
-
-    /// Binary: after field `i`, predicts the next header is field `i + 1`'s (or the stop
-    /// byte after the last field): one compare of the three header bytes, then straight to
-    /// its skip; anything else takes the general path at `head`.
-    fn predict(&mut self, s: &StructPlan, i: usize, skips: &[Block], head: Block, end: Block) {
-        let p = self.b.use_var(self.pos);
-        let avail = self.b.ins().isub(self.len, p);
-        let at = self.b.ins().iadd(self.buf, p);
-        let check = self.b.create_block();
-        let hit = self.b.create_block();
-        match s.fields.get(i + 1) {
-            Some(next) => {
-                let room = self
-                    .b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
-                self.b.ins().brif(room, check, &[], head, &[]);
-                self.b.switch_to_block(check);
-                // Little-endian hosts only (x86_64, aarch64): type byte, then the id big-endian.
-                let w = self.b.ins().load(types::I32, input_flags(), at, 0);
-                let w = self.b.ins().band_imm_s(w, 0x00ff_ffff);
-                let id = next.id as u16 as u32;
-                let expect = (next.ttype as u32) | ((id >> 8) << 8) | ((id & 0xff) << 16);
-                let same = self.b.ins().icmp_imm_s(IntCC::Equal, w, expect as i64);
-                self.b.ins().brif(same, hit, &[], head, &[]);
-                self.b.switch_to_block(hit);
-                let q = self.b.ins().iadd_imm_s(p, 3);
-                self.b.def_var(self.pos, q);
-                self.b.ins().jump(skips[i + 1], &[]);
-            }
-            None => {
-                let room = self
-                    .b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 1);
-                self.b.ins().brif(room, check, &[], head, &[]);
-                self.b.switch_to_block(check);
-                let t = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-                self.b.ins().brif(t, head, &[], hit, &[]);
-                self.b.switch_to_block(hit);
-                let q = self.b.ins().iadd_imm_s(p, 1);
-                self.b.def_var(self.pos, q);
-                self.b.ins().jump(end, &[]);
-            }
-        }
-    }
-
-    /// Compact: after field `i` the last id is known, so the short header of field `i + 1`
-    /// is one constant byte (when the delta fits and the field is not a bool, whose header
-    /// varies); after the last field, the stop byte (any delta: `head` handles those).
-    fn cpredict(&mut self, s: &StructPlan, i: usize, skips: &[Block], head: Block, end: Block) {
-        let cur = s.fields[i].id as i32;
-        let (expect, target) = match s.fields.get(i + 1) {
-            Some(next) => {
-                let delta = next.id as i32 - cur;
-                if !(1..=15).contains(&delta) || next.ttype == TType::Bool {
-                    self.b.ins().jump(head, &[]);
-                    return;
-                }
-                let byte = (delta << 4) | compact_code(next.ttype) as i32;
-                (byte, Some((skips[i + 1], next.id)))
-            }
-            None => (0, None),
-        };
-        let p = self.b.use_var(self.pos);
-        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, p, self.len);
-        let check = self.b.create_block();
-        let hit = self.b.create_block();
-        self.b.ins().brif(room, check, &[], head, &[]);
-        self.b.switch_to_block(check);
-        let at = self.b.ins().iadd(self.buf, p);
-        let b = self.b.ins().uload8(types::I32, input_flags(), at, 0);
-        let same = self.b.ins().icmp_imm_s(IntCC::Equal, b, expect as i64);
-        self.b.ins().brif(same, hit, &[], head, &[]);
-        self.b.switch_to_block(hit);
-        let q = self.b.ins().iadd_imm_s(p, 1);
-        self.b.def_var(self.pos, q);
-        match target {
-            Some((block, id)) => {
-                let id = self.b.ins().iconst(types::I32, id as i64);
-                self.b.def_var(self.last, id);
-                self.b.ins().jump(block, &[]);
-            }
-            None => {
-                self.b.ins().jump(end, &[]);
-            }
-        }
     }
 }

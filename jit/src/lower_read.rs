@@ -1,0 +1,725 @@
+//! What the decoder (`lower_decode`) and the skip (`lower_skip`) share: reading a field
+//! header, dispatching on its id, predicting the next header, and skipping values inline.
+//!
+//! The two keep the offset differently: the decoder in the context (loaded and stored where
+//! used), the skip in a register (written back only around calls). The emitters that move
+//! the offset or fail are therefore provided methods of [`Reader`], which each implements;
+//! those that only look at the input are free functions that take the offset of a value
+//! and return the one after it, jumping to a block of the caller's on anything unusual.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    self, AbiParam, Block, BlockCall, InstBuilder, JumpTableData, MemFlagsData, SigRef, Type,
+    Value, types,
+};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Linkage, Module};
+use dynthrift_core::TType;
+use dynthrift_core::wire::compact::compact_code;
+use dynthrift_interp::Plan;
+use dynthrift_interp::plan::{Lookup, StructPlan};
+
+use crate::lower::Proto;
+use crate::rt;
+
+/// Declares one function named `{prefix}_{proto}_{struct}` of signature `sig` per struct.
+pub(crate) fn declare_each(
+    module: &mut JITModule,
+    plan: &Plan,
+    proto: Proto,
+    prefix: &str,
+    sig: &ir::Signature,
+) -> Result<Vec<Option<FuncId>>, String> {
+    let p = proto as u8;
+    (0..plan.structs.len())
+        .map(|i| {
+            module
+                .declare_function(&format!("{prefix}_{p}_{i}"), Linkage::Local, sig)
+                .map(Some)
+                .map_err(|e| format!("declare: {e}"))
+        })
+        .collect()
+}
+
+/// The input: where it starts and how long it is (loaded from the context).
+#[derive(Clone, Copy)]
+pub(crate) struct Input {
+    pub(crate) buf: Value,
+    pub(crate) len: Value,
+}
+
+/// Loads from the input: in bounds (checked first), possibly unaligned.
+pub(crate) fn input_flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap().with_readonly()
+}
+
+/// Signatures of the runtime helpers every reader calls.
+pub(crate) struct ReadSigs {
+    /// `(ctx, usize) -> i32`
+    pub(crate) ctx_usize: SigRef,
+    /// `(ctx, u32, usize) -> i32`
+    pub(crate) ctx_u32_usize: SigRef,
+    /// `(ctx) -> i32`
+    pub(crate) ctx_only: SigRef,
+    /// `(ctx, u32, u32) -> i32`
+    pub(crate) ctx_u32_u32: SigRef,
+}
+
+impl ReadSigs {
+    pub(crate) fn import(b: &mut FunctionBuilder<'_>, module: &JITModule, ptr: Type) -> ReadSigs {
+        let mut sig = |params: &[Type]| {
+            let mut s = module.make_signature();
+            s.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+            s.returns.push(AbiParam::new(types::I32));
+            b.import_signature(s)
+        };
+        let i32t = types::I32;
+        ReadSigs {
+            ctx_usize: sig(&[ptr, ptr]),
+            ctx_u32_usize: sig(&[ptr, i32t, ptr]),
+            ctx_only: sig(&[ptr]),
+            ctx_u32_u32: sig(&[ptr, i32t, i32t]),
+        }
+    }
+}
+
+/// Bytes a Binary value of wire type `t` takes when that is fixed.
+pub(crate) fn binary_width(t: TType) -> Option<usize> {
+    match t {
+        TType::Bool | TType::I8 => Some(1),
+        TType::I16 => Some(2),
+        TType::I32 => Some(4),
+        TType::I64 | TType::Double => Some(8),
+        TType::Uuid => Some(16),
+        _ => None,
+    }
+}
+
+/// Jumps to `fail` unless `n` bytes remain after `p`.
+pub(crate) fn emit_need_or(
+    b: &mut FunctionBuilder<'_>,
+    input: Input,
+    p: Value,
+    n: usize,
+    fail: Block,
+) {
+    let avail = b.ins().isub(input.len, p);
+    let short = b.ins().icmp_imm_u(IntCC::UnsignedLessThan, avail, n as i64);
+    let cont = b.create_block();
+    b.ins().brif(short, fail, &[], cont, &[]);
+    b.switch_to_block(cont);
+}
+
+/// A value of `n` bytes at `p`: the offset after it; `fail` when the input is shorter.
+pub(crate) fn emit_skip_fixed(
+    b: &mut FunctionBuilder<'_>,
+    input: Input,
+    p: Value,
+    n: usize,
+    fail: Block,
+) -> Value {
+    emit_need_or(b, input, p, n, fail);
+    b.ins().iadd_imm_s(p, n as i64)
+}
+
+/// A string or binary at `p` whose bytes are all in the input: the offset after it; else
+/// `fail`. Binary: a big-endian i32 length (sign-extended: a negative one is huge, so never
+/// fits); Compact: a length varint of one or two bytes (longer ones go to `fail` too).
+pub(crate) fn emit_skip_str(
+    b: &mut FunctionBuilder<'_>,
+    proto: Proto,
+    input: Input,
+    p: Value,
+    fail: Block,
+) -> Value {
+    match proto {
+        Proto::Binary => {
+            let avail = b.ins().isub(input.len, p);
+            let room = b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+            let have = b.create_block();
+            b.ins().brif(room, have, &[], fail, &[]);
+            b.switch_to_block(have);
+            let at = b.ins().iadd(input.buf, p);
+            let n = b.ins().load(types::I32, input_flags(), at, 0);
+            let n = b.ins().bswap(n);
+            let ptr = b.func.dfg.value_type(p);
+            let n = b.ins().sextend(ptr, n);
+            let rest = b.ins().iadd_imm_s(avail, -4);
+            emit_fits_or(b, n, rest, fail);
+            let q = b.ins().iadd(p, n);
+            b.ins().iadd_imm_s(q, 4)
+        }
+        Proto::Compact => {
+            let (n, data) = emit_small_varint(b, input, p, fail);
+            let rest = b.ins().isub(input.len, data);
+            emit_fits_or(b, n, rest, fail);
+            b.ins().iadd(data, n)
+        }
+    }
+}
+
+/// Jumps to `fail` unless `n <= rest` (unsigned).
+fn emit_fits_or(b: &mut FunctionBuilder<'_>, n: Value, rest: Value, fail: Block) {
+    let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+    let ok = b.create_block();
+    b.ins().brif(fits, ok, &[], fail, &[]);
+    b.switch_to_block(ok);
+}
+
+/// Compact: a varint of one or two bytes at `p`: its value and the offset after it; longer
+/// ones, or running out of input, go to `fail`.
+pub(crate) fn emit_small_varint(
+    b: &mut FunctionBuilder<'_>,
+    input: Input,
+    p: Value,
+    fail: Block,
+) -> (Value, Value) {
+    let ptr = b.func.dfg.value_type(p);
+    let one = b.create_block();
+    let two_room = b.create_block();
+    let two = b.create_block();
+    let got = b.create_block();
+    let n = b.append_block_param(got, ptr);
+    let q = b.append_block_param(got, ptr);
+    emit_need_or(b, input, p, 1, fail);
+    let at = b.ins().iadd(input.buf, p);
+    let b0 = b.ins().uload8(types::I32, input_flags(), at, 0);
+    let big = b
+        .ins()
+        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b0, 0x80);
+    b.ins().brif(big, two_room, &[], one, &[]);
+    b.switch_to_block(one);
+    let n1 = b.ins().uextend(ptr, b0);
+    let q1 = b.ins().iadd_imm_s(p, 1);
+    b.ins()
+        .jump(got, &[ir::BlockArg::Value(n1), ir::BlockArg::Value(q1)]);
+    b.switch_to_block(two_room);
+    let avail = b.ins().isub(input.len, p);
+    let room2 = b
+        .ins()
+        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 2);
+    b.ins().brif(room2, two, &[], fail, &[]);
+    b.switch_to_block(two);
+    let b1 = b.ins().uload8(types::I32, input_flags(), at, 1);
+    let big1 = b
+        .ins()
+        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b1, 0x80);
+    let two_ok = b.create_block();
+    b.ins().brif(big1, fail, &[], two_ok, &[]);
+    b.switch_to_block(two_ok);
+    let lo = b.ins().band_imm_s(b0, 0x7f);
+    let hi = b.ins().ishl_imm_s(b1, 7);
+    let n2 = b.ins().bor(lo, hi);
+    let n2 = b.ins().uextend(ptr, n2);
+    let q2 = b.ins().iadd_imm_s(p, 2);
+    b.ins()
+        .jump(got, &[ir::BlockArg::Value(n2), ir::BlockArg::Value(q2)]);
+    b.switch_to_block(got);
+    (n, q)
+}
+
+/// Compact integer: a varint of at most 10 bytes at `p`, scanned for its last byte: the
+/// offset after it; running out of input or a longer one goes to `fail`.
+pub(crate) fn emit_skip_varint(
+    b: &mut FunctionBuilder<'_>,
+    input: Input,
+    p: Value,
+    fail: Block,
+) -> Value {
+    let ptr = b.func.dfg.value_type(p);
+    let lp = b.create_block();
+    let body = b.create_block();
+    let next = b.create_block();
+    let found = b.create_block();
+    let i = b.append_block_param(lp, ptr);
+    let end_at = b.append_block_param(found, ptr);
+    b.ins().jump(lp, &[ir::BlockArg::Value(p)]);
+    b.switch_to_block(lp);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, input.len);
+    b.ins().brif(more, body, &[], fail, &[]);
+    b.switch_to_block(body);
+    let at = b.ins().iadd(input.buf, i);
+    let byte = b.ins().uload8(types::I32, input_flags(), at, 0);
+    let i1 = b.ins().iadd_imm_s(i, 1);
+    let cont = b
+        .ins()
+        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, byte, 0x80);
+    b.ins()
+        .brif(cont, next, &[], found, &[ir::BlockArg::Value(i1)]);
+    b.switch_to_block(next);
+    let k = b.ins().isub(i1, p);
+    let long = b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, k, 10);
+    b.ins()
+        .brif(long, fail, &[], lp, &[ir::BlockArg::Value(i1)]);
+    b.switch_to_block(found);
+    end_at
+}
+
+/// Compact: whether header type code `t` is a bool's (1 true, 2 false).
+pub(crate) fn emit_is_cbool(b: &mut FunctionBuilder<'_>, t: Value) -> Value {
+    let t1 = b.ins().iadd_imm_s(t, -1);
+    b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2)
+}
+
+/// Compact: a bool's value is in its header, nothing to skip: on to `head` when type code
+/// `t` is a bool's; else leaves the block after current.
+pub(crate) fn emit_skip_cbool(b: &mut FunctionBuilder<'_>, t: Value, head: Block) {
+    let is_bool = emit_is_cbool(b, t);
+    let other = b.create_block();
+    b.ins().brif(is_bool, head, &[], other, &[]);
+    b.switch_to_block(other);
+}
+
+/// Whether header type code `t` is the one expected for a field of wire type `ttype`.
+pub(crate) fn emit_is_type(
+    b: &mut FunctionBuilder<'_>,
+    proto: Proto,
+    t: Value,
+    ttype: TType,
+) -> Value {
+    match (proto, ttype) {
+        (Proto::Binary, _) => b.ins().icmp_imm_s(IntCC::Equal, t, ttype as i64),
+        (Proto::Compact, TType::Bool) => emit_is_cbool(b, t),
+        (Proto::Compact, _) => b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, t, compact_code(ttype) as i64),
+    }
+}
+
+/// Dispatches on field id `id` (an i16): to the returned block `i` for the id of field `i`
+/// of `s`, to `unknown` (with the type code `t`) for any other; a jump table when the ids
+/// are dense, else a chain of compares.
+pub(crate) fn emit_dispatch(
+    b: &mut FunctionBuilder<'_>,
+    s: &StructPlan,
+    id: Value,
+    t: Value,
+    unknown: Block,
+) -> Vec<Block> {
+    let blocks: Vec<Block> = s.fields.iter().map(|_| b.create_block()).collect();
+    let unknown_call = [ir::BlockArg::Value(t)];
+    match &s.lookup {
+        Lookup::Dense { min, table } => {
+            let idx = b.ins().sextend(types::I32, id);
+            let idx = b.ins().iadd_imm_s(idx, -(*min as i64));
+            let pool = &mut b.func.dfg.value_lists;
+            let default = BlockCall::new(unknown, unknown_call.iter().copied(), pool);
+            let entries: Vec<BlockCall> = table
+                .iter()
+                .map(|&fi| {
+                    if fi == u16::MAX {
+                        BlockCall::new(unknown, unknown_call.iter().copied(), pool)
+                    } else {
+                        BlockCall::new(blocks[fi as usize], std::iter::empty(), pool)
+                    }
+                })
+                .collect();
+            let jt = b.create_jump_table(JumpTableData::new(default, &entries));
+            b.ins().br_table(idx, jt);
+        }
+        Lookup::Sorted(_) => {
+            for (i, f) in s.fields.iter().enumerate() {
+                let is = b.ins().icmp_imm_s(IntCC::Equal, id, f.id as i64);
+                let next = b.create_block();
+                b.ins().brif(is, blocks[i], &[], next, &[]);
+                b.switch_to_block(next);
+            }
+            b.ins().jump(unknown, &unknown_call);
+        }
+    }
+    blocks
+}
+
+/// A compiled reader of struct fields (the decoder, the skip): how it keeps the offset and
+/// fails. The provided methods are the emitters written against it.
+pub(crate) trait Reader<'f> {
+    fn b(&mut self) -> &mut FunctionBuilder<'f>;
+    fn ptr(&self) -> Type;
+    fn proto(&self) -> Proto;
+    /// The context argument.
+    fn cx(&self) -> Value;
+    fn sigs(&self) -> &ReadSigs;
+    /// Compact: the id of the last field read (headers carry deltas).
+    fn last(&self) -> Variable;
+    /// The input and the offset, at this point of the code.
+    fn cursor(&mut self) -> (Input, Value);
+    /// Moves the offset to `p`.
+    fn set_pos(&mut self, p: Value);
+    /// Writes the offset to the context, where a helper reads it.
+    fn sync_out(&mut self);
+    /// Takes the offset back from the context, after a helper moved it.
+    fn sync_in(&mut self);
+    /// Fails with an end-of-input error at `at` unless `n` bytes remain after `p`.
+    fn need(&mut self, input: Input, p: Value, n: usize, at: Value);
+    /// Returns the error status (the error is in the context) when `cond` is non-zero.
+    fn fail_if(&mut self, cond: Value);
+    /// A field header starts at `pos` (called before it is read).
+    fn note_header(&mut self, pos: Value);
+
+    /// Calls the runtime helper at `addr`; returns its result.
+    fn call(&mut self, sig: SigRef, addr: *const (), args: &[Value]) -> Value {
+        let ptr = self.ptr();
+        let b = self.b();
+        let f = b.ins().iconst(ptr, addr as usize as i64);
+        let call = b.ins().call_indirect(sig, f, args);
+        b.inst_results(call)[0]
+    }
+
+    /// A struct's nesting level: fails (the context's offset at the struct's start, where
+    /// the interpreter reports it) when `depth` is spent; returns the budget inside.
+    fn emit_enter(&mut self, depth: Value) -> Value {
+        let b = self.b();
+        let deep = b.create_block();
+        let ok = b.create_block();
+        b.set_cold_block(deep);
+        b.ins().brif(depth, ok, &[], deep, &[]);
+        b.switch_to_block(deep);
+        let cx = self.cx();
+        let st = self.call(self.sigs().ctx_only, rt::rt_dec_depth as *const (), &[cx]);
+        let b = self.b();
+        b.ins().return_(&[st]);
+        b.switch_to_block(ok);
+        b.ins().iadd_imm_s(depth, -1)
+    }
+
+    /// Binary field header at the offset (the stop byte jumps to `end`): type code and id.
+    fn lower_header(&mut self, end: Block) -> (Value, Value) {
+        let (input, p) = self.cursor();
+        self.note_header(p);
+        self.need(input, p, 1, p);
+        let b = self.b();
+        let at = b.ins().iadd(input.buf, p);
+        let t = b.ins().uload8(types::I32, input_flags(), at, 0);
+        let not_stop = b.create_block();
+        let stop = b.create_block();
+        b.ins().brif(t, not_stop, &[], stop, &[]);
+        b.switch_to_block(stop);
+        let p1 = b.ins().iadd_imm_s(p, 1);
+        self.set_pos(p1);
+        let b = self.b();
+        b.ins().jump(end, &[]);
+
+        b.switch_to_block(not_stop);
+        // Codes the protocol does not define: an error at the type byte.
+        let valid_mask: u32 = (0..17u8)
+            .filter(|&c| TType::from_u8(c).is_some())
+            .fold(0, |m, c| m | (1 << c));
+        let small = b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t, 17);
+        let small = b.ins().uextend(types::I32, small);
+        let mask = b.ins().iconst(types::I32, valid_mask as i64);
+        let shifted = b.ins().ushr(mask, t);
+        let bit = b.ins().band_imm_s(shifted, 1);
+        let valid = b.ins().band(bit, small);
+        let invalid = b.create_block();
+        let known = b.create_block();
+        b.set_cold_block(invalid);
+        b.ins().brif(valid, known, &[], invalid, &[]);
+        b.switch_to_block(invalid);
+        let cx = self.cx();
+        let st = self.call(
+            self.sigs().ctx_u32_usize,
+            rt::rt_dec_invalid_type as *const (),
+            &[cx, t, p],
+        );
+        let b = self.b();
+        b.ins().return_(&[st]);
+
+        b.switch_to_block(known);
+        let id_at = b.ins().iadd_imm_s(p, 1);
+        self.need(input, p, 3, id_at);
+        let b = self.b();
+        let raw = b.ins().load(types::I16, input_flags(), at, 1);
+        let id = b.ins().bswap(raw);
+        let p3 = b.ins().iadd_imm_s(p, 3);
+        self.set_pos(p3);
+        (t, id)
+    }
+
+    /// Compact field header at the offset (the stop byte jumps to `end`): type code and id
+    /// (an i16; the last id is updated).
+    fn lower_cheader(&mut self, end: Block) -> (Value, Value) {
+        let (input, p) = self.cursor();
+        self.note_header(p);
+        self.need(input, p, 1, p);
+        let b = self.b();
+        let at = b.ins().iadd(input.buf, p);
+        let byte = b.ins().uload8(types::I32, input_flags(), at, 0);
+        let t = b.ins().band_imm_s(byte, 0x0f);
+        let not_stop = b.create_block();
+        let stop = b.create_block();
+        // A stop code with a non-zero delta is still a stop, as in the interpreter.
+        b.ins().brif(t, not_stop, &[], stop, &[]);
+        b.switch_to_block(stop);
+        let p1 = b.ins().iadd_imm_s(p, 1);
+        self.set_pos(p1);
+        let b = self.b();
+        b.ins().jump(end, &[]);
+
+        b.switch_to_block(not_stop);
+        let invalid = b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, t, 13);
+        let bad = b.create_block();
+        let known = b.create_block();
+        b.set_cold_block(bad);
+        b.ins().brif(invalid, bad, &[], known, &[]);
+        b.switch_to_block(bad);
+        let cx = self.cx();
+        let st = self.call(
+            self.sigs().ctx_u32_usize,
+            rt::rt_dec_invalid_type as *const (),
+            &[cx, t, p],
+        );
+        let b = self.b();
+        b.ins().return_(&[st]);
+
+        b.switch_to_block(known);
+        let p1 = b.ins().iadd_imm_s(p, 1);
+        self.set_pos(p1);
+        let last = self.last();
+        let b = self.b();
+        let delta = b.ins().ushr_imm_u(byte, 4);
+        let short = b.create_block();
+        let long = b.create_block();
+        let got = b.create_block();
+        b.append_block_param(got, types::I32);
+        b.ins().brif(delta, short, &[], long, &[]);
+        b.switch_to_block(short);
+        let prev = b.use_var(last);
+        let id = b.ins().iadd(prev, delta);
+        // Wrapping i16 arithmetic, as the interpreter's.
+        let id = b.ins().ireduce(types::I16, id);
+        let id = b.ins().sextend(types::I32, id);
+        b.ins().jump(got, &[ir::BlockArg::Value(id)]);
+        b.switch_to_block(long);
+        self.sync_out();
+        let id = self.call(
+            self.sigs().ctx_only,
+            rt::rt_cdec_field_id as *const (),
+            &[cx],
+        );
+        let failed = self.b().ins().icmp_imm_s(IntCC::Equal, id, i32::MIN as i64);
+        self.fail_if(failed);
+        self.sync_in();
+        let b = self.b();
+        b.ins().jump(got, &[ir::BlockArg::Value(id)]);
+        b.switch_to_block(got);
+        let id = b.block_params(got)[0];
+        b.def_var(last, id);
+        let id = b.ins().ireduce(types::I16, id);
+        (t, id)
+    }
+
+    /// Binary: after field `i`, predicts the next header is field `i + 1`'s (or the stop
+    /// byte after the last field): one compare of the three header bytes, then straight to
+    /// `targets[i + 1]`; anything else takes the general path at `head`.
+    fn emit_predict(
+        &mut self,
+        s: &StructPlan,
+        i: usize,
+        targets: &[Block],
+        head: Block,
+        end: Block,
+    ) {
+        let (input, p) = self.cursor();
+        let b = self.b();
+        let avail = b.ins().isub(input.len, p);
+        let at = b.ins().iadd(input.buf, p);
+        let check = b.create_block();
+        let hit = b.create_block();
+        match s.fields.get(i + 1) {
+            Some(next) => {
+                let room = b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+                b.ins().brif(room, check, &[], head, &[]);
+                b.switch_to_block(check);
+                // Little-endian hosts only (x86_64, aarch64): type byte, then the id big-endian.
+                let w = b.ins().load(types::I32, input_flags(), at, 0);
+                let w = b.ins().band_imm_s(w, 0x00ff_ffff);
+                let id = next.id as u16 as u32;
+                let expect = (next.ttype as u32) | ((id >> 8) << 8) | ((id & 0xff) << 16);
+                let same = b.ins().icmp_imm_s(IntCC::Equal, w, expect as i64);
+                b.ins().brif(same, hit, &[], head, &[]);
+                b.switch_to_block(hit);
+                self.note_header(p);
+                let p3 = self.b().ins().iadd_imm_s(p, 3);
+                self.set_pos(p3);
+                self.b().ins().jump(targets[i + 1], &[]);
+            }
+            None => {
+                let room = b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 1);
+                b.ins().brif(room, check, &[], head, &[]);
+                b.switch_to_block(check);
+                let t = b.ins().uload8(types::I32, input_flags(), at, 0);
+                b.ins().brif(t, head, &[], hit, &[]);
+                b.switch_to_block(hit);
+                let p1 = b.ins().iadd_imm_s(p, 1);
+                self.set_pos(p1);
+                self.b().ins().jump(end, &[]);
+            }
+        }
+    }
+
+    /// Compact: after field `i` the last id is known, so the short header of field `i + 1`
+    /// is one constant byte (when the delta fits and the field is not a bool, whose header
+    /// varies); after the last field, the stop byte (any delta: `head` handles those). A hit
+    /// goes straight to `targets[i + 1]`.
+    fn emit_cpredict(
+        &mut self,
+        s: &StructPlan,
+        i: usize,
+        targets: &[Block],
+        head: Block,
+        end: Block,
+    ) {
+        let cur = s.fields[i].id as i32;
+        let (expect, target) = match s.fields.get(i + 1) {
+            Some(next) => {
+                let delta = next.id as i32 - cur;
+                if !(1..=15).contains(&delta) || next.ttype == TType::Bool {
+                    self.b().ins().jump(head, &[]);
+                    return;
+                }
+                let byte = (delta << 4) | compact_code(next.ttype) as i32;
+                (byte, Some((targets[i + 1], next.id)))
+            }
+            None => (0, None),
+        };
+        let (input, p) = self.cursor();
+        let b = self.b();
+        let room = b.ins().icmp(IntCC::UnsignedLessThan, p, input.len);
+        let check = b.create_block();
+        let hit = b.create_block();
+        b.ins().brif(room, check, &[], head, &[]);
+        b.switch_to_block(check);
+        let at = b.ins().iadd(input.buf, p);
+        let byte = b.ins().uload8(types::I32, input_flags(), at, 0);
+        let same = b.ins().icmp_imm_s(IntCC::Equal, byte, expect as i64);
+        b.ins().brif(same, hit, &[], head, &[]);
+        b.switch_to_block(hit);
+        self.note_header(p);
+        let p1 = self.b().ins().iadd_imm_s(p, 1);
+        self.set_pos(p1);
+        let last = self.last();
+        let b = self.b();
+        match target {
+            Some((block, id)) => {
+                let id = b.ins().iconst(types::I32, id as i64);
+                b.def_var(last, id);
+                b.ins().jump(block, &[]);
+            }
+            None => {
+                b.ins().jump(end, &[]);
+            }
+        }
+    }
+
+    /// The protocol's generic skip of a value of type code `t` at the offset (the helper
+    /// reports any error).
+    fn emit_generic_skip(&mut self, t: Value, depth: Value) {
+        self.sync_out();
+        let cx = self.cx();
+        let helper = match self.proto() {
+            Proto::Binary => rt::rt_dec_skip as *const (),
+            Proto::Compact => rt::rt_cdec_skip as *const (),
+        };
+        let st = self.call(self.sigs().ctx_u32_u32, helper, &[cx, t, depth]);
+        self.fail_if(st);
+        self.sync_in();
+    }
+
+    /// Binary: skips values of fixed size, and strings that fit in the input, inline (then on
+    /// to `head`); everything else, and every error, falls through to the block this leaves
+    /// current, for the generic skip (which reads again from the same offset).
+    fn emit_inline_skip(&mut self, t: Value, head: Block) {
+        let b = self.b();
+        let helper = b.create_block();
+        let strb = b.create_block();
+        let sizes = [1usize, 2, 4, 8, 16];
+        let fixed: Vec<Block> = sizes.iter().map(|_| b.create_block()).collect();
+        let index_of = |code: u32| {
+            let w = binary_width(TType::from_u8(code as u8)?)?;
+            sizes.iter().position(|&n| n == w)
+        };
+        let pool = &mut b.func.dfg.value_lists;
+        let entries: Vec<BlockCall> = (0..=16u32)
+            .map(|code| {
+                let target = if code == TType::String as u32 {
+                    strb
+                } else {
+                    index_of(code).map_or(helper, |k| fixed[k])
+                };
+                BlockCall::new(target, std::iter::empty(), pool)
+            })
+            .collect();
+        let default = BlockCall::new(helper, std::iter::empty(), pool);
+        let jt = b.create_jump_table(JumpTableData::new(default, &entries));
+        b.ins().br_table(t, jt);
+        for (k, &n) in sizes.iter().enumerate() {
+            self.b().switch_to_block(fixed[k]);
+            self.emit_advance(|b, input, p| emit_skip_fixed(b, input, p, n, helper));
+            self.b().ins().jump(head, &[]);
+        }
+        self.b().switch_to_block(strb);
+        self.emit_advance(|b, input, p| emit_skip_str(b, Proto::Binary, input, p, helper));
+        self.b().ins().jump(head, &[]);
+        self.b().switch_to_block(helper);
+    }
+
+    /// Compact: skips fixed-size values, varints and strings or binaries that fit in the
+    /// input inline (then on to `head`); containers, structs, and everything that would fail
+    /// or is long (input too short, a varint over 10 bytes, a length over 2 bytes, a length
+    /// past the end) fall through to the block this leaves current, for the generic skip
+    /// (which reads again from the same offset). Bools are the caller's
+    /// ([`emit_skip_cbool`]).
+    fn emit_inline_cskip(&mut self, t: Value, head: Block) {
+        let b = self.b();
+        let helper = b.create_block();
+        let varint = b.create_block();
+        let strb = b.create_block();
+        let sizes = [1usize, 8, 16];
+        let fixed: Vec<Block> = sizes.iter().map(|_| b.create_block()).collect();
+        let pool = &mut b.func.dfg.value_lists;
+        // Compact type codes: 3 i8, 4 i16, 5 i32, 6 i64, 7 double, 8 binary, 13 uuid.
+        let entries: Vec<BlockCall> = (0..=13u32)
+            .map(|code| {
+                let target = match code {
+                    3 => fixed[0],
+                    7 => fixed[1],
+                    13 => fixed[2],
+                    4..=6 => varint,
+                    8 => strb,
+                    _ => helper,
+                };
+                BlockCall::new(target, std::iter::empty(), pool)
+            })
+            .collect();
+        let default = BlockCall::new(helper, std::iter::empty(), pool);
+        let jt = b.create_jump_table(JumpTableData::new(default, &entries));
+        b.ins().br_table(t, jt);
+        for (k, &n) in sizes.iter().enumerate() {
+            self.b().switch_to_block(fixed[k]);
+            self.emit_advance(|b, input, p| emit_skip_fixed(b, input, p, n, helper));
+            self.b().ins().jump(head, &[]);
+        }
+        self.b().switch_to_block(varint);
+        self.emit_advance(|b, input, p| emit_skip_varint(b, input, p, helper));
+        self.b().ins().jump(head, &[]);
+        self.b().switch_to_block(strb);
+        self.emit_advance(|b, input, p| emit_skip_str(b, Proto::Compact, input, p, helper));
+        self.b().ins().jump(head, &[]);
+        self.b().switch_to_block(helper);
+    }
+
+    /// Moves the offset past the value there with `skip` (given the input and the offset of
+    /// the value, it returns the offset after it).
+    fn emit_advance(&mut self, skip: impl FnOnce(&mut FunctionBuilder<'f>, Input, Value) -> Value) {
+        let (input, p) = self.cursor();
+        let q = skip(self.b(), input, p);
+        self.set_pos(q);
+    }
+}
