@@ -184,6 +184,15 @@ struct Lower<'f> {
     cap: Variable,
 }
 
+/// A list's elements: their node, count, start and the distance between them.
+#[derive(Clone, Copy)]
+struct Elems<'a> {
+    node: &'a Node,
+    n: Value,
+    base: Value,
+    stride: i64,
+}
+
 /// Loads from the context and from values: aligned, never trapping.
 fn trusted() -> MemFlagsData {
     MemFlagsData::trusted()
@@ -511,7 +520,7 @@ impl Lower<'_> {
         }
         let st = match &f.node {
             Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
-                self.lower_clist(elem, sd, p, depth)
+                self.lower_list(elem, sd, p, depth)
             }
             Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
@@ -912,8 +921,12 @@ impl Lower<'_> {
         }
     }
 
-    /// Writes (or sizes) a `Vec<T>`: header, then elements, as the interpreter does. Returns
-    /// the status (element errors carry their index in the path).
+    /// Writes (or sizes) a `Vec<T>` of plain values, strings or compiled structs, as the
+    /// interpreter does: the header (Binary: the element type and a big-endian i32 count;
+    /// Compact: the count in the high nibble up to 14, else 0xf and a varint), then the
+    /// elements: fixed-size ones in one reservation; Compact varints sized in a first pass so
+    /// that the one reservation is exact; the others one call each. Returns the status
+    /// (element errors carry their index in the path).
     fn lower_list(&mut self, elem: &Node, sd: &'static SeqDesc, p: Value, depth: Value) -> Value {
         let cx = self.cx;
         let done = self.b.create_block();
@@ -959,7 +972,46 @@ impl Lower<'_> {
         self.b.ins().jump(done, &[BlockArg::Value(st)]);
         self.b.switch_to_block(fits);
 
-        // Header: element type, big-endian i32 count.
+        match self.proto {
+            Proto::Binary => self.emit_list_header(elem, n),
+            Proto::Compact => self.emit_clist_header(elem, n),
+        }
+        let zero = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+        let elems = Elems {
+            node: elem,
+            n,
+            base,
+            stride: sd.elem_size as i64,
+        };
+        let width = match self.proto {
+            Proto::Binary => fixed_width(elem),
+            Proto::Compact => match elem {
+                Node::Bool | Node::I8 => Some(1),
+                Node::Double => Some(8),
+                Node::Uuid => Some(16),
+                _ => None,
+            },
+        };
+        let varint = self.proto == Proto::Compact
+            && matches!(
+                elem,
+                Node::I16 | Node::I32 | Node::I64 | Node::Enum(EnumRepr::Open)
+            );
+        if let Some(k) = width {
+            self.lower_fixed_elems(elems, k);
+            self.b.ins().jump(done, &[BlockArg::Value(zero)]);
+        } else if varint {
+            self.lower_varint_elems(elems);
+            self.b.ins().jump(done, &[BlockArg::Value(zero)]);
+        } else {
+            self.lower_elem_calls(elems, depth, done, zero);
+        }
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// Binary list header: element type, big-endian i32 count `n`.
+    fn emit_list_header(&mut self, elem: &Node, n: Value) {
         if let Some((dst, len)) = self.emit_reserve(5) {
             let t = self.b.ins().iconst(types::I8, elem.ttype() as i64);
             self.b.ins().store(out_flags(), t, dst, 0);
@@ -968,150 +1020,10 @@ impl Lower<'_> {
             self.b.ins().store(out_flags(), n32, dst, 1);
             self.emit_commit(len, 5);
         }
-        let zero = self.b.ins().iconst(types::I32, STATUS_OK as i64);
-        let stride = sd.elem_size as i64;
-        let fixed = match elem {
-            Node::Bool | Node::I8 => Some(1),
-            Node::I16 => Some(2),
-            Node::I32 | Node::Enum(_) => Some(4),
-            Node::I64 | Node::Double => Some(8),
-            Node::Uuid => Some(16),
-            _ => None,
-        };
-
-        if let Some(k) = fixed {
-            // Plain elements: one bounds check for the whole run, then a copy loop.
-            let bytes = self.b.ins().imul_imm_u(n, k as i64);
-            match self.mode {
-                Mode::Size => {
-                    let len = self.b.use_var(self.len);
-                    let len = self.b.ins().iadd(len, bytes);
-                    self.b.def_var(self.len, len);
-                    self.b.ins().jump(done, &[BlockArg::Value(zero)]);
-                }
-                Mode::Write => {
-                    let (dst, len) = self.emit_reserve_dyn(bytes);
-                    let head = self.b.create_block();
-                    let body = self.b.create_block();
-                    let exit = self.b.create_block();
-                    self.b.append_block_param(head, self.ptr);
-                    let i0 = self.iconst_ptr(0);
-                    self.b.ins().jump(head, &[BlockArg::Value(i0)]);
-                    self.b.switch_to_block(head);
-                    let i = self.b.block_params(head)[0];
-                    let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
-                    self.b.ins().brif(more, body, &[], exit, &[]);
-                    self.b.switch_to_block(body);
-                    let src_off = self.b.ins().imul_imm_u(i, stride);
-                    let src = self.b.ins().iadd(base, src_off);
-                    let dst_off = self.b.ins().imul_imm_u(i, k as i64);
-                    let d = self.b.ins().iadd(dst, dst_off);
-                    self.emit_scalar(elem, src, d, 0);
-                    let next = self.b.ins().iadd_imm_s(i, 1);
-                    self.b.ins().jump(head, &[BlockArg::Value(next)]);
-                    self.b.switch_to_block(exit);
-                    let len = self.b.ins().iadd(len, bytes);
-                    self.b.def_var(self.len, len);
-                    self.b.ins().jump(done, &[BlockArg::Value(zero)]);
-                }
-            }
-        } else {
-            // Strings and structs: one call per element; a failure names the element.
-            let head = self.b.create_block();
-            let body = self.b.create_block();
-            let fail = self.b.create_block();
-            self.b.append_block_param(head, self.ptr);
-            self.b.append_block_param(fail, self.ptr);
-            self.b.set_cold_block(fail);
-            let i0 = self.iconst_ptr(0);
-            self.b.ins().jump(head, &[BlockArg::Value(i0)]);
-            self.b.switch_to_block(head);
-            let i = self.b.block_params(head)[0];
-            let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
-            self.b
-                .ins()
-                .brif(more, body, &[], done, &[BlockArg::Value(zero)]);
-            self.b.switch_to_block(body);
-            let off = self.b.ins().imul_imm_u(i, stride);
-            let e = self.b.ins().iadd(base, off);
-            let cx = self.cx;
-            let st = match elem {
-                Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                    self.call_fn(fref, &[cx, e, depth])
-                }
-                _ => self.emit_str(elem, e),
-            };
-            let next = self.b.ins().iadd_imm_s(i, 1);
-            self.b.ins().brif(
-                st,
-                fail,
-                &[BlockArg::Value(i)],
-                head,
-                &[BlockArg::Value(next)],
-            );
-            self.b.switch_to_block(fail);
-            let i = self.b.block_params(fail)[0];
-            let st = self.call_helper(
-                self.sigs.reserve,
-                rt::rt_at_index as *const () as usize,
-                &[cx, i],
-            );
-            self.b.ins().jump(done, &[BlockArg::Value(st)]);
-        }
-        self.b.switch_to_block(done);
-        self.b.block_params(done)[0]
     }
 
-    /// Compact: writes (or sizes) a `Vec<T>` of plain values, strings or compiled structs, as
-    /// the interpreter does: the header (the count in the high nibble up to 14, else 0xf and a
-    /// varint), then the elements: fixed-size ones in one reservation; varints sized in a first
-    /// pass so that the one reservation is exact; the others one call each. Returns the status
-    /// (element errors carry their index in the path).
-    fn lower_clist(&mut self, elem: &Node, sd: &'static SeqDesc, p: Value, depth: Value) -> Value {
-        let cx = self.cx;
-        let done = self.b.create_block();
-        self.b.append_block_param(done, types::I32);
-
-        // One nesting level for the list, as in the interpreter.
-        let deep = self.b.create_block();
-        let ok = self.b.create_block();
-        self.b.set_cold_block(deep);
-        self.b.ins().brif(depth, ok, &[], deep, &[]);
-        self.b.switch_to_block(deep);
-        let st = self.call_helper(self.sigs.depth, rt::rt_depth as *const () as usize, &[cx]);
-        self.b.ins().jump(done, &[BlockArg::Value(st)]);
-        self.b.switch_to_block(ok);
-        let depth = self.b.ins().iadd_imm_s(depth, -1);
-
-        let sdp = self.iconst_ptr(sd as *const SeqDesc as usize);
-        let n = self.call_helper(
-            self.sigs.seq,
-            rt::rt_seq_len as *const () as usize,
-            &[sdp, p],
-        );
-        let base = self.call_helper(
-            self.sigs.seq,
-            rt::rt_seq_ptr as *const () as usize,
-            &[sdp, p],
-        );
-        let too_long = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThan, n, i32::MAX as i64);
-        let long = self.b.create_block();
-        let fits = self.b.create_block();
-        self.b.set_cold_block(long);
-        self.b.ins().brif(too_long, long, &[], fits, &[]);
-        self.b.switch_to_block(long);
-        let st = self.call_helper(
-            self.sigs.reserve,
-            rt::rt_too_long as *const () as usize,
-            &[cx, n],
-        );
-        self.b.ins().jump(done, &[BlockArg::Value(st)]);
-        self.b.switch_to_block(fits);
-
-        // Header.
+    /// Compact list header: the count `n` in the high nibble up to 14, else 0xf and a varint.
+    fn emit_clist_header(&mut self, elem: &Node, n: Value) {
         let code = compact_code(elem.ttype()) as i64;
         let short = self
             .b
@@ -1154,169 +1066,164 @@ impl Lower<'_> {
                 self.b.def_var(self.len, len);
             }
         }
+    }
 
-        let zero = self.b.ins().iconst(types::I32, STATUS_OK as i64);
-        let stride = sd.elem_size as i64;
-        let fixed = match elem {
-            Node::Bool | Node::I8 => Some(1),
-            Node::Double => Some(8),
-            Node::Uuid => Some(16),
-            _ => None,
-        };
-        let varint = matches!(
-            elem,
-            Node::I16 | Node::I32 | Node::I64 | Node::Enum(EnumRepr::Open)
-        );
-        if let Some(k) = fixed {
-            let bytes = self.b.ins().imul_imm_u(n, k);
-            match self.mode {
-                Mode::Size => {
-                    let len = self.b.use_var(self.len);
-                    let len = self.b.ins().iadd(len, bytes);
-                    self.b.def_var(self.len, len);
-                }
-                Mode::Write => {
-                    let (dst, len) = self.emit_reserve_dyn(bytes);
-                    let (head, i, exit) = self.emit_loop_head(n);
-                    let src_off = self.b.ins().imul_imm_u(i, stride);
-                    let src = self.b.ins().iadd(base, src_off);
-                    let dst_off = self.b.ins().imul_imm_u(i, k);
-                    let d = self.b.ins().iadd(dst, dst_off);
-                    match elem {
-                        // 1 true, 2 false.
-                        Node::Bool => {
-                            let x = self.b.ins().load(types::I8, trusted(), src, 0);
-                            let two = self.b.ins().iconst(types::I8, 2);
-                            let x = self.b.ins().isub(two, x);
-                            self.b.ins().store(out_flags(), x, d, 0);
-                        }
-                        // Little-endian, like the host.
-                        Node::Double => {
-                            let x = self.b.ins().load(types::I64, trusted(), src, 0);
-                            self.b.ins().store(out_flags(), x, d, 0);
-                        }
-                        node => self.emit_scalar(node, src, d, 0),
+    /// List elements of `k` bytes each: counted at once, or written in one reservation by a
+    /// copy loop.
+    fn lower_fixed_elems(&mut self, e: Elems<'_>, k: usize) {
+        let bytes = self.b.ins().imul_imm_u(e.n, k as i64);
+        match self.mode {
+            Mode::Size => {
+                let len = self.b.use_var(self.len);
+                let len = self.b.ins().iadd(len, bytes);
+                self.b.def_var(self.len, len);
+            }
+            Mode::Write => {
+                let (dst, len) = self.emit_reserve_dyn(bytes);
+                let (head, i, exit) = self.emit_loop_head(e.n);
+                let src_off = self.b.ins().imul_imm_u(i, e.stride);
+                let src = self.b.ins().iadd(e.base, src_off);
+                let dst_off = self.b.ins().imul_imm_u(i, k as i64);
+                let d = self.b.ins().iadd(dst, dst_off);
+                match (self.proto, e.node) {
+                    // 1 true, 2 false.
+                    (Proto::Compact, Node::Bool) => {
+                        let x = self.b.ins().load(types::I8, trusted(), src, 0);
+                        let two = self.b.ins().iconst(types::I8, 2);
+                        let x = self.b.ins().isub(two, x);
+                        self.b.ins().store(out_flags(), x, d, 0);
                     }
-                    let next = self.b.ins().iadd_imm_s(i, 1);
-                    self.b.ins().jump(head, &[BlockArg::Value(next)]);
-                    self.b.switch_to_block(exit);
-                    let len = self.b.ins().iadd(len, bytes);
-                    self.b.def_var(self.len, len);
+                    // Little-endian, like the host.
+                    (Proto::Compact, Node::Double) => {
+                        let x = self.b.ins().load(types::I64, trusted(), src, 0);
+                        self.b.ins().store(out_flags(), x, d, 0);
+                    }
+                    (_, node) => self.emit_scalar(node, src, d, 0),
                 }
+                let next = self.b.ins().iadd_imm_s(i, 1);
+                self.b.ins().jump(head, &[BlockArg::Value(next)]);
+                self.b.switch_to_block(exit);
+                let len = self.b.ins().iadd(len, bytes);
+                self.b.def_var(self.len, len);
             }
-            self.b.ins().jump(done, &[BlockArg::Value(zero)]);
-        } else if varint {
-            // First pass: the exact size (an exactly sized buffer never grows).
-            let head = self.b.create_block();
-            let body = self.b.create_block();
-            let exit = self.b.create_block();
-            self.b.append_block_param(head, self.ptr);
-            self.b.append_block_param(head, self.ptr);
-            self.b.append_block_param(exit, self.ptr);
-            let i0 = self.iconst_ptr(0);
-            self.b
-                .ins()
-                .jump(head, &[BlockArg::Value(i0), BlockArg::Value(i0)]);
-            self.b.switch_to_block(head);
-            let i = self.b.block_params(head)[0];
-            let total = self.b.block_params(head)[1];
-            let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
-            self.b
-                .ins()
-                .brif(more, body, &[], exit, &[BlockArg::Value(total)]);
-            self.b.switch_to_block(body);
-            let off = self.b.ins().imul_imm_u(i, stride);
-            let src = self.b.ins().iadd(base, off);
-            let zz = self.emit_zigzag(elem, src);
-            let k = self.emit_varint_len(zz);
-            let total = self.b.ins().iadd(total, k);
-            let next = self.b.ins().iadd_imm_s(i, 1);
-            self.b
-                .ins()
-                .jump(head, &[BlockArg::Value(next), BlockArg::Value(total)]);
-            self.b.switch_to_block(exit);
-            let total = self.b.block_params(exit)[0];
-            match self.mode {
-                Mode::Size => {
-                    let len = self.b.use_var(self.len);
-                    let len = self.b.ins().iadd(len, total);
-                    self.b.def_var(self.len, len);
-                }
-                Mode::Write => {
-                    let (dst, len) = self.emit_reserve_dyn(total);
-                    let head = self.b.create_block();
-                    let body = self.b.create_block();
-                    let exit = self.b.create_block();
-                    self.b.append_block_param(head, self.ptr);
-                    self.b.append_block_param(head, self.ptr);
-                    self.b
-                        .ins()
-                        .jump(head, &[BlockArg::Value(i0), BlockArg::Value(dst)]);
-                    self.b.switch_to_block(head);
-                    let i = self.b.block_params(head)[0];
-                    let q = self.b.block_params(head)[1];
-                    let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
-                    self.b.ins().brif(more, body, &[], exit, &[]);
-                    self.b.switch_to_block(body);
-                    let off = self.b.ins().imul_imm_u(i, stride);
-                    let src = self.b.ins().iadd(base, off);
-                    let zz = self.emit_zigzag(elem, src);
-                    let k = self.emit_varint(zz, q);
-                    let q = self.b.ins().iadd(q, k);
-                    let next = self.b.ins().iadd_imm_s(i, 1);
-                    self.b
-                        .ins()
-                        .jump(head, &[BlockArg::Value(next), BlockArg::Value(q)]);
-                    self.b.switch_to_block(exit);
-                    let len = self.b.ins().iadd(len, total);
-                    self.b.def_var(self.len, len);
-                }
-            }
-            self.b.ins().jump(done, &[BlockArg::Value(zero)]);
-        } else {
-            // Strings and structs: one call per element; a failure names the element.
-            let head = self.b.create_block();
-            let body = self.b.create_block();
-            let fail = self.b.create_block();
-            self.b.append_block_param(head, self.ptr);
-            self.b.append_block_param(fail, self.ptr);
-            self.b.set_cold_block(fail);
-            let i0 = self.iconst_ptr(0);
-            self.b.ins().jump(head, &[BlockArg::Value(i0)]);
-            self.b.switch_to_block(head);
-            let i = self.b.block_params(head)[0];
-            let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
-            self.b
-                .ins()
-                .brif(more, body, &[], done, &[BlockArg::Value(zero)]);
-            self.b.switch_to_block(body);
-            let off = self.b.ins().imul_imm_u(i, stride);
-            let e = self.b.ins().iadd(base, off);
-            let st = match elem {
-                Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                    self.call_fn(fref, &[cx, e, depth])
-                }
-                _ => self.emit_str(elem, e),
-            };
-            let next = self.b.ins().iadd_imm_s(i, 1);
-            self.b.ins().brif(
-                st,
-                fail,
-                &[BlockArg::Value(i)],
-                head,
-                &[BlockArg::Value(next)],
-            );
-            self.b.switch_to_block(fail);
-            let i = self.b.block_params(fail)[0];
-            let st = self.call_helper(
-                self.sigs.reserve,
-                rt::rt_at_index as *const () as usize,
-                &[cx, i],
-            );
-            self.b.ins().jump(done, &[BlockArg::Value(st)]);
         }
-        self.b.switch_to_block(done);
-        self.b.block_params(done)[0]
+    }
+
+    /// Compact list elements that are zigzag varints: a first pass sizes them all (an
+    /// exactly sized buffer never grows), then, when writing, one reservation and a second
+    /// pass writes them.
+    fn lower_varint_elems(&mut self, e: Elems<'_>) {
+        let head = self.b.create_block();
+        let body = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.append_block_param(head, self.ptr);
+        self.b.append_block_param(head, self.ptr);
+        self.b.append_block_param(exit, self.ptr);
+        let i0 = self.iconst_ptr(0);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(i0), BlockArg::Value(i0)]);
+        self.b.switch_to_block(head);
+        let i = self.b.block_params(head)[0];
+        let total = self.b.block_params(head)[1];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, e.n);
+        self.b
+            .ins()
+            .brif(more, body, &[], exit, &[BlockArg::Value(total)]);
+        self.b.switch_to_block(body);
+        let off = self.b.ins().imul_imm_u(i, e.stride);
+        let src = self.b.ins().iadd(e.base, off);
+        let zz = self.emit_zigzag(e.node, src);
+        let k = self.emit_varint_len(zz);
+        let total = self.b.ins().iadd(total, k);
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(next), BlockArg::Value(total)]);
+        self.b.switch_to_block(exit);
+        let total = self.b.block_params(exit)[0];
+        match self.mode {
+            Mode::Size => {
+                let len = self.b.use_var(self.len);
+                let len = self.b.ins().iadd(len, total);
+                self.b.def_var(self.len, len);
+            }
+            Mode::Write => {
+                let (dst, len) = self.emit_reserve_dyn(total);
+                let head = self.b.create_block();
+                let body = self.b.create_block();
+                let exit = self.b.create_block();
+                self.b.append_block_param(head, self.ptr);
+                self.b.append_block_param(head, self.ptr);
+                self.b
+                    .ins()
+                    .jump(head, &[BlockArg::Value(i0), BlockArg::Value(dst)]);
+                self.b.switch_to_block(head);
+                let i = self.b.block_params(head)[0];
+                let q = self.b.block_params(head)[1];
+                let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, e.n);
+                self.b.ins().brif(more, body, &[], exit, &[]);
+                self.b.switch_to_block(body);
+                let off = self.b.ins().imul_imm_u(i, e.stride);
+                let src = self.b.ins().iadd(e.base, off);
+                let zz = self.emit_zigzag(e.node, src);
+                let k = self.emit_varint(zz, q);
+                let q = self.b.ins().iadd(q, k);
+                let next = self.b.ins().iadd_imm_s(i, 1);
+                self.b
+                    .ins()
+                    .jump(head, &[BlockArg::Value(next), BlockArg::Value(q)]);
+                self.b.switch_to_block(exit);
+                let len = self.b.ins().iadd(len, total);
+                self.b.def_var(self.len, len);
+            }
+        }
+    }
+
+    /// List elements that are strings or structs: one call each, on to `done` with `ok`
+    /// (`STATUS_OK`) after the last, or with the status of the first failure, which names
+    /// the element.
+    fn lower_elem_calls(&mut self, e: Elems<'_>, depth: Value, done: Block, ok: Value) {
+        let cx = self.cx;
+        let head = self.b.create_block();
+        let body = self.b.create_block();
+        let fail = self.b.create_block();
+        self.b.append_block_param(head, self.ptr);
+        self.b.append_block_param(fail, self.ptr);
+        self.b.set_cold_block(fail);
+        let i0 = self.iconst_ptr(0);
+        self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+        self.b.switch_to_block(head);
+        let i = self.b.block_params(head)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, e.n);
+        self.b
+            .ins()
+            .brif(more, body, &[], done, &[BlockArg::Value(ok)]);
+        self.b.switch_to_block(body);
+        let off = self.b.ins().imul_imm_u(i, e.stride);
+        let p = self.b.ins().iadd(e.base, off);
+        let st = match e.node {
+            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
+                self.call_fn(fref, &[cx, p, depth])
+            }
+            node => self.emit_str(node, p),
+        };
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        self.b.ins().brif(
+            st,
+            fail,
+            &[BlockArg::Value(i)],
+            head,
+            &[BlockArg::Value(next)],
+        );
+        self.b.switch_to_block(fail);
+        let i = self.b.block_params(fail)[0];
+        let st = self.call_helper(
+            self.sigs.reserve,
+            rt::rt_at_index as *const () as usize,
+            &[cx, i],
+        );
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
     }
 
     /// The head of a counted loop `i` in `0..n`: returns the head block (jump to it with
