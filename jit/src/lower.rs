@@ -443,8 +443,8 @@ impl Lower<'_> {
         b.ins().uextend(types::I64, z)
     }
 
+    /// Compact: header and value of a present field.
     fn lower_value_compact(&mut self, f: &FieldPlan, p: Value, depth: Value) {
-        let cx = self.cx;
         // Bools (boxed ones too): the value is the header's type code (1 true, 2 false).
         if is_bool(&f.node) {
             let p = self.emit_unbox(&f.node, p);
@@ -518,32 +518,7 @@ impl Lower<'_> {
             let len = self.b.ins().iadd(len, h);
             self.b.def_var(self.len, len);
         }
-        let st = match &f.node {
-            Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
-                self.lower_list(elem, sd, p, depth)
-            }
-            Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
-            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                self.call_fn(fref, &[cx, p, depth])
-            }
-            Node::Record(si) if let Some(fref) = self.refs[*si] => {
-                let rec = self.b.ins().load(self.ptr, trusted(), p, 0);
-                self.call_fn(fref, &[cx, rec, depth])
-            }
-            node => {
-                let np = self.iconst_ptr(node as *const Node as usize);
-                let size = self
-                    .b
-                    .ins()
-                    .iconst(types::I32, (self.mode == Mode::Size) as i64);
-                self.call_helper(
-                    self.sigs.node,
-                    rt::rt_cnode as *const () as usize,
-                    &[cx, np, p, depth, size],
-                )
-            }
-        };
-        self.emit_check(st, Some(f));
+        self.lower_payload(f, p, depth);
     }
 
     /// The boxed value inside `node` at `p` (`p` itself when `node` is not a box).
@@ -872,11 +847,16 @@ impl Lower<'_> {
             self.emit_header(dst, f.ttype, f.id);
             self.emit_commit(len, 3);
         }
+        self.lower_payload(f, p, depth);
+    }
+
+    /// A present field's value after its header: lists, strings, structs and records
+    /// compiled, everything else through the interpreter (`rt_node`, `rt_cnode`); a failure
+    /// names the field.
+    fn lower_payload(&mut self, f: &FieldPlan, p: Value, depth: Value) {
         let cx = self.cx;
         let st = match &f.node {
-            Node::List(elem, SeqRepr::Std(sd))
-                if self.list_compiles(elem) && self.proto == Proto::Binary =>
-            {
+            Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
                 self.lower_list(elem, sd, p, depth)
             }
             Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
@@ -894,11 +874,11 @@ impl Lower<'_> {
                     .b
                     .ins()
                     .iconst(types::I32, (self.mode == Mode::Size) as i64);
-                self.call_helper(
-                    self.sigs.node,
-                    rt::rt_node as *const () as usize,
-                    &[cx, np, p, depth, size],
-                )
+                let helper = match self.proto {
+                    Proto::Binary => rt::rt_node as *const () as usize,
+                    Proto::Compact => rt::rt_cnode as *const () as usize,
+                };
+                self.call_helper(self.sigs.node, helper, &[cx, np, p, depth, size])
             }
         };
         self.emit_check(st, Some(f));
