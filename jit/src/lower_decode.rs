@@ -14,6 +14,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module};
+use dynthrift_core::desc::EnumDesc;
 use dynthrift_core::schema::StructKind;
 use dynthrift_interp::Plan;
 use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, StructPlan};
@@ -731,32 +732,7 @@ impl Lower<'_> {
                     Node::I64 => {
                         self.b.ins().store(value_flags(), v64, target, 0);
                     }
-                    Node::Enum(EnumRepr::Rust(ed)) => {
-                        let edp = self.iconst_ptr(*ed as *const _ as usize);
-                        let ok = self.call(
-                            self.sigs.enum_from,
-                            rt::rt_enum_from_i32 as *const (),
-                            &[edp, target, v],
-                        );
-                        let fail = self.b.create_block();
-                        let cont = self.b.create_block();
-                        self.b.set_cold_block(fail);
-                        self.b.ins().brif(ok, cont, &[], fail, &[]);
-                        self.b.switch_to_block(fail);
-                        self.call(
-                            self.sigs.unknown_enum,
-                            rt::rt_dec_unknown_enum as *const (),
-                            &[cx, edp, v, pos],
-                        );
-                        let fp = self.iconst_ptr(f as *const FieldPlan as usize);
-                        self.call(
-                            self.sigs.ctx_ptr,
-                            rt::rt_dec_in_field as *const (),
-                            &[cx, fp],
-                        );
-                        self.ret(STATUS_ERROR);
-                        self.b.switch_to_block(cont);
-                    }
+                    Node::Enum(EnumRepr::Rust(ed)) => self.emit_enum(f, ed, target, v, pos),
                     _ => {
                         self.b.ins().store(value_flags(), v, target, 0);
                     }
@@ -883,31 +859,7 @@ impl Lower<'_> {
             Node::Enum(EnumRepr::Rust(ed)) => {
                 let x = self.b.ins().load(types::I32, input_flags(), at, 0);
                 let x = self.b.ins().bswap(x);
-                let edp = self.iconst_ptr(*ed as *const _ as usize);
-                let ok = self.call(
-                    self.sigs.enum_from,
-                    rt::rt_enum_from_i32 as *const (),
-                    &[edp, target, x],
-                );
-                let fail = self.b.create_block();
-                let cont = self.b.create_block();
-                self.b.set_cold_block(fail);
-                self.b.ins().brif(ok, cont, &[], fail, &[]);
-                self.b.switch_to_block(fail);
-                let cx = self.cx;
-                self.call(
-                    self.sigs.unknown_enum,
-                    rt::rt_dec_unknown_enum as *const (),
-                    &[cx, edp, x, pos],
-                );
-                let fp = self.iconst_ptr(f as *const FieldPlan as usize);
-                self.call(
-                    self.sigs.ctx_ptr,
-                    rt::rt_dec_in_field as *const (),
-                    &[cx, fp],
-                );
-                self.ret(STATUS_ERROR);
-                self.b.switch_to_block(cont);
+                self.emit_enum(f, ed, target, x, pos);
             }
             Node::Uuid => {
                 let lo = self.b.ins().load(types::I64, input_flags(), at, 0);
@@ -918,5 +870,35 @@ impl Lower<'_> {
             }
             _ => {}
         }
+    }
+
+    /// Stores the Rust enum `ed`'s variant of value `x` (an i32) at `target`; an unknown
+    /// value is the interpreter's error at `pos`, in field `f`.
+    fn emit_enum(&mut self, f: &FieldPlan, ed: &EnumDesc, target: Value, x: Value, pos: Value) {
+        let edp = self.iconst_ptr(ed as *const EnumDesc as usize);
+        let ok = self.call(
+            self.sigs.enum_from,
+            rt::rt_enum_from_i32 as *const (),
+            &[edp, target, x],
+        );
+        let fail = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(ok, cont, &[], fail, &[]);
+        self.b.switch_to_block(fail);
+        let cx = self.cx;
+        self.call(
+            self.sigs.unknown_enum,
+            rt::rt_dec_unknown_enum as *const (),
+            &[cx, edp, x, pos],
+        );
+        let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+        self.call(
+            self.sigs.ctx_ptr,
+            rt::rt_dec_in_field as *const (),
+            &[cx, fp],
+        );
+        self.ret(STATUS_ERROR);
+        self.b.switch_to_block(cont);
     }
 }

@@ -390,45 +390,22 @@ pub(crate) trait Reader<'f> {
         let (input, p) = self.cursor();
         self.note_header(p);
         self.need(input, p, 1, p);
-        let b = self.b();
-        let at = b.ins().iadd(input.buf, p);
-        let t = b.ins().uload8(types::I32, input_flags(), at, 0);
-        let not_stop = b.create_block();
-        let stop = b.create_block();
-        b.ins().brif(t, not_stop, &[], stop, &[]);
-        b.switch_to_block(stop);
-        let p1 = b.ins().iadd_imm_s(p, 1);
-        self.set_pos(p1);
-        let b = self.b();
-        b.ins().jump(end, &[]);
-
-        b.switch_to_block(not_stop);
-        // Codes the protocol does not define: an error at the type byte.
+        let at = self.b().ins().iadd(input.buf, p);
+        let t = self.b().ins().uload8(types::I32, input_flags(), at, 0);
+        self.emit_stop(t, p, end);
+        // The codes the protocol defines, one bit each.
         let valid_mask: u32 = (0..17u8)
             .filter(|&c| TType::from_u8(c).is_some())
             .fold(0, |m, c| m | (1 << c));
+        let b = self.b();
         let small = b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t, 17);
         let small = b.ins().uextend(types::I32, small);
         let mask = b.ins().iconst(types::I32, valid_mask as i64);
         let shifted = b.ins().ushr(mask, t);
         let bit = b.ins().band_imm_s(shifted, 1);
         let valid = b.ins().band(bit, small);
-        let invalid = b.create_block();
-        let known = b.create_block();
-        b.set_cold_block(invalid);
-        b.ins().brif(valid, known, &[], invalid, &[]);
-        b.switch_to_block(invalid);
-        let cx = self.cx();
-        let st = self.call(
-            self.sigs().ctx_u32_usize,
-            rt::rt_dec_invalid_type as *const (),
-            &[cx, t, p],
-        );
-        let b = self.b();
-        b.ins().return_(&[st]);
-
-        b.switch_to_block(known);
-        let id_at = b.ins().iadd_imm_s(p, 1);
+        self.emit_check_type(valid, t, p);
+        let id_at = self.b().ins().iadd_imm_s(p, 1);
         self.need(input, p, 3, id_at);
         let b = self.b();
         let raw = b.ins().load(types::I16, input_flags(), at, 1);
@@ -448,34 +425,15 @@ pub(crate) trait Reader<'f> {
         let at = b.ins().iadd(input.buf, p);
         let byte = b.ins().uload8(types::I32, input_flags(), at, 0);
         let t = b.ins().band_imm_s(byte, 0x0f);
-        let not_stop = b.create_block();
-        let stop = b.create_block();
         // A stop code with a non-zero delta is still a stop, as in the interpreter.
-        b.ins().brif(t, not_stop, &[], stop, &[]);
-        b.switch_to_block(stop);
-        let p1 = b.ins().iadd_imm_s(p, 1);
-        self.set_pos(p1);
-        let b = self.b();
-        b.ins().jump(end, &[]);
-
-        b.switch_to_block(not_stop);
-        let invalid = b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, t, 13);
-        let bad = b.create_block();
-        let known = b.create_block();
-        b.set_cold_block(bad);
-        b.ins().brif(invalid, bad, &[], known, &[]);
-        b.switch_to_block(bad);
+        self.emit_stop(t, p, end);
+        let valid = self
+            .b()
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, t, 13);
+        self.emit_check_type(valid, t, p);
         let cx = self.cx();
-        let st = self.call(
-            self.sigs().ctx_u32_usize,
-            rt::rt_dec_invalid_type as *const (),
-            &[cx, t, p],
-        );
-        let b = self.b();
-        b.ins().return_(&[st]);
-
-        b.switch_to_block(known);
-        let p1 = b.ins().iadd_imm_s(p, 1);
+        let p1 = self.b().ins().iadd_imm_s(p, 1);
         self.set_pos(p1);
         let last = self.last();
         let b = self.b();
@@ -509,6 +467,41 @@ pub(crate) trait Reader<'f> {
         b.def_var(last, id);
         let id = b.ins().ireduce(types::I16, id);
         (t, id)
+    }
+
+    /// A header's type code `t` (in the byte at `p`): a stop (zero) moves past that byte and
+    /// on to `end`; any other code goes on in the block this leaves current.
+    fn emit_stop(&mut self, t: Value, p: Value, end: Block) {
+        let b = self.b();
+        let not_stop = b.create_block();
+        let stop = b.create_block();
+        b.ins().brif(t, not_stop, &[], stop, &[]);
+        b.switch_to_block(stop);
+        let p1 = b.ins().iadd_imm_s(p, 1);
+        self.set_pos(p1);
+        let b = self.b();
+        b.ins().jump(end, &[]);
+        b.switch_to_block(not_stop);
+    }
+
+    /// Unless `valid`, fails with the error of a type code `t` the protocol does not define,
+    /// at its byte `p`.
+    fn emit_check_type(&mut self, valid: Value, t: Value, p: Value) {
+        let b = self.b();
+        let invalid = b.create_block();
+        let known = b.create_block();
+        b.set_cold_block(invalid);
+        b.ins().brif(valid, known, &[], invalid, &[]);
+        b.switch_to_block(invalid);
+        let cx = self.cx();
+        let st = self.call(
+            self.sigs().ctx_u32_usize,
+            rt::rt_dec_invalid_type as *const (),
+            &[cx, t, p],
+        );
+        let b = self.b();
+        b.ins().return_(&[st]);
+        b.switch_to_block(known);
     }
 
     /// Binary: after field `i`, predicts the next header is field `i + 1`'s (or the stop
