@@ -394,13 +394,10 @@ impl Lower<'_> {
             self.lower_end(s);
             return;
         }
-        match self.proto {
-            Proto::Binary => self.emit_inline_skip(t, head),
-            Proto::Compact => {
-                emit_skip_cbool(&mut self.b, t, head);
-                self.emit_inline_cskip(t, head);
-            }
+        if self.proto == Proto::Compact {
+            emit_skip_cbool(&mut self.b, t, head);
         }
+        self.emit_inline_skip(t, head);
         self.emit_generic_skip(t, depth);
         self.b.ins().jump(head, &[]);
 

@@ -84,8 +84,72 @@ impl ReadSigs {
     }
 }
 
+/// How a value is skipped inline (see [`Inline::of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Inline {
+    /// A value of this many bytes.
+    Fixed(usize),
+    /// A Compact varint.
+    Varint,
+    /// A string or binary: its length, then that many bytes.
+    Str,
+}
+
+impl Inline {
+    /// How a value of wire type `t` is skipped inline, if it is: fixed-size values, Compact
+    /// integers and strings (a Compact bool takes a byte here, as a container's element; as
+    /// a field its value is in the header).
+    pub(crate) fn of(proto: Proto, t: TType) -> Option<Inline> {
+        match (proto, t) {
+            (_, TType::String) => Some(Inline::Str),
+            (Proto::Binary, t) => binary_width(t).map(Inline::Fixed),
+            (Proto::Compact, TType::Bool | TType::I8) => Some(Inline::Fixed(1)),
+            (Proto::Compact, TType::Double) => Some(Inline::Fixed(8)),
+            (Proto::Compact, TType::Uuid) => Some(Inline::Fixed(16)),
+            (Proto::Compact, TType::I16 | TType::I32 | TType::I64) => Some(Inline::Varint),
+            _ => None,
+        }
+    }
+
+    /// How a value of header type code `code` is skipped inline, if it is (Compact bools,
+    /// whose value is in the header, are not: [`emit_skip_cbool`]).
+    fn of_code(proto: Proto, code: u8) -> Option<Inline> {
+        let t = match proto {
+            Proto::Binary => TType::from_u8(code)?,
+            Proto::Compact => match code {
+                3 => TType::I8,
+                4 => TType::I16,
+                5 => TType::I32,
+                6 => TType::I64,
+                7 => TType::Double,
+                8 => TType::String,
+                13 => TType::Uuid,
+                _ => return None,
+            },
+        };
+        Inline::of(proto, t)
+    }
+
+    /// The offset after the value at `p`; `fail` on a value not all in the input, a varint
+    /// over 10 bytes, or a Compact string length over 2 bytes.
+    pub(crate) fn emit(
+        self,
+        b: &mut FunctionBuilder<'_>,
+        proto: Proto,
+        input: Input,
+        p: Value,
+        fail: Block,
+    ) -> Value {
+        match self {
+            Inline::Fixed(n) => emit_skip_fixed(b, input, p, n, fail),
+            Inline::Varint => emit_skip_varint(b, input, p, fail),
+            Inline::Str => emit_skip_str(b, proto, input, p, fail),
+        }
+    }
+}
+
 /// Bytes a Binary value of wire type `t` takes when that is fixed.
-pub(crate) fn binary_width(t: TType) -> Option<usize> {
+fn binary_width(t: TType) -> Option<usize> {
     match t {
         TType::Bool | TType::I8 => Some(1),
         TType::I16 => Some(2),
@@ -112,7 +176,7 @@ pub(crate) fn emit_need_or(
 }
 
 /// A value of `n` bytes at `p`: the offset after it; `fail` when the input is shorter.
-pub(crate) fn emit_skip_fixed(
+fn emit_skip_fixed(
     b: &mut FunctionBuilder<'_>,
     input: Input,
     p: Value,
@@ -126,7 +190,7 @@ pub(crate) fn emit_skip_fixed(
 /// A string or binary at `p` whose bytes are all in the input: the offset after it; else
 /// `fail`. Binary: a big-endian i32 length (sign-extended: a negative one is huge, so never
 /// fits); Compact: a length varint of one or two bytes (longer ones go to `fail` too).
-pub(crate) fn emit_skip_str(
+fn emit_skip_str(
     b: &mut FunctionBuilder<'_>,
     proto: Proto,
     input: Input,
@@ -223,12 +287,7 @@ pub(crate) fn emit_small_varint(
 
 /// Compact integer: a varint of at most 10 bytes at `p`, scanned for its last byte: the
 /// offset after it; running out of input or a longer one goes to `fail`.
-pub(crate) fn emit_skip_varint(
-    b: &mut FunctionBuilder<'_>,
-    input: Input,
-    p: Value,
-    fail: Block,
-) -> Value {
+fn emit_skip_varint(b: &mut FunctionBuilder<'_>, input: Input, p: Value, fail: Block) -> Value {
     let ptr = b.func.dfg.value_type(p);
     let lp = b.create_block();
     let body = b.create_block();
@@ -259,7 +318,7 @@ pub(crate) fn emit_skip_varint(
 }
 
 /// Compact: whether header type code `t` is a bool's (1 true, 2 false).
-pub(crate) fn emit_is_cbool(b: &mut FunctionBuilder<'_>, t: Value) -> Value {
+fn emit_is_cbool(b: &mut FunctionBuilder<'_>, t: Value) -> Value {
     let t1 = b.ins().iadd_imm_s(t, -1);
     b.ins().icmp_imm_u(IntCC::UnsignedLessThan, t1, 2)
 }
@@ -625,86 +684,42 @@ pub(crate) trait Reader<'f> {
         self.sync_in();
     }
 
-    /// Binary: skips values of fixed size, and strings that fit in the input, inline (then on
-    /// to `head`); everything else, and every error, falls through to the block this leaves
-    /// current, for the generic skip (which reads again from the same offset).
+    /// Skips the values [`Inline::of_code`] knows of type code `t` inline (then on to `head`);
+    /// everything else, and everything that would fail or is long, falls through to the
+    /// block this leaves current, for the generic skip (which reads again from the same
+    /// offset and reports the error, if any).
     fn emit_inline_skip(&mut self, t: Value, head: Block) {
-        let b = self.b();
-        let helper = b.create_block();
-        let strb = b.create_block();
-        let sizes = [1usize, 2, 4, 8, 16];
-        let fixed: Vec<Block> = sizes.iter().map(|_| b.create_block()).collect();
-        let index_of = |code: u32| {
-            let w = binary_width(TType::from_u8(code as u8)?)?;
-            sizes.iter().position(|&n| n == w)
+        let proto = self.proto();
+        let codes = match proto {
+            Proto::Binary => 0..=16u8,
+            Proto::Compact => 0..=13u8,
         };
-        let pool = &mut b.func.dfg.value_lists;
-        let entries: Vec<BlockCall> = (0..=16u32)
-            .map(|code| {
-                let target = if code == TType::String as u32 {
-                    strb
-                } else {
-                    index_of(code).map_or(helper, |k| fixed[k])
-                };
-                BlockCall::new(target, std::iter::empty(), pool)
-            })
+        let mut kinds: Vec<Inline> = codes
+            .clone()
+            .filter_map(|c| Inline::of_code(proto, c))
             .collect();
-        let default = BlockCall::new(helper, std::iter::empty(), pool);
-        let jt = b.create_jump_table(JumpTableData::new(default, &entries));
-        b.ins().br_table(t, jt);
-        for (k, &n) in sizes.iter().enumerate() {
-            self.b().switch_to_block(fixed[k]);
-            self.emit_advance(|b, input, p| emit_skip_fixed(b, input, p, n, helper));
-            self.b().ins().jump(head, &[]);
-        }
-        self.b().switch_to_block(strb);
-        self.emit_advance(|b, input, p| emit_skip_str(b, Proto::Binary, input, p, helper));
-        self.b().ins().jump(head, &[]);
-        self.b().switch_to_block(helper);
-    }
-
-    /// Compact: skips fixed-size values, varints and strings or binaries that fit in the
-    /// input inline (then on to `head`); containers, structs, and everything that would fail
-    /// or is long (input too short, a varint over 10 bytes, a length over 2 bytes, a length
-    /// past the end) fall through to the block this leaves current, for the generic skip
-    /// (which reads again from the same offset). Bools are the caller's
-    /// ([`emit_skip_cbool`]).
-    fn emit_inline_cskip(&mut self, t: Value, head: Block) {
+        kinds.sort();
+        kinds.dedup();
         let b = self.b();
         let helper = b.create_block();
-        let varint = b.create_block();
-        let strb = b.create_block();
-        let sizes = [1usize, 8, 16];
-        let fixed: Vec<Block> = sizes.iter().map(|_| b.create_block()).collect();
+        let blocks: Vec<Block> = kinds.iter().map(|_| b.create_block()).collect();
         let pool = &mut b.func.dfg.value_lists;
-        // Compact type codes: 3 i8, 4 i16, 5 i32, 6 i64, 7 double, 8 binary, 13 uuid.
-        let entries: Vec<BlockCall> = (0..=13u32)
+        let entries: Vec<BlockCall> = codes
             .map(|code| {
-                let target = match code {
-                    3 => fixed[0],
-                    7 => fixed[1],
-                    13 => fixed[2],
-                    4..=6 => varint,
-                    8 => strb,
-                    _ => helper,
-                };
+                let target = Inline::of_code(proto, code)
+                    .and_then(|k| kinds.binary_search(&k).ok())
+                    .map_or(helper, |i| blocks[i]);
                 BlockCall::new(target, std::iter::empty(), pool)
             })
             .collect();
         let default = BlockCall::new(helper, std::iter::empty(), pool);
         let jt = b.create_jump_table(JumpTableData::new(default, &entries));
         b.ins().br_table(t, jt);
-        for (k, &n) in sizes.iter().enumerate() {
-            self.b().switch_to_block(fixed[k]);
-            self.emit_advance(|b, input, p| emit_skip_fixed(b, input, p, n, helper));
+        for (kind, block) in kinds.into_iter().zip(blocks) {
+            self.b().switch_to_block(block);
+            self.emit_advance(|b, input, p| kind.emit(b, proto, input, p, helper));
             self.b().ins().jump(head, &[]);
         }
-        self.b().switch_to_block(varint);
-        self.emit_advance(|b, input, p| emit_skip_varint(b, input, p, helper));
-        self.b().ins().jump(head, &[]);
-        self.b().switch_to_block(strb);
-        self.emit_advance(|b, input, p| emit_skip_str(b, Proto::Compact, input, p, helper));
-        self.b().ins().jump(head, &[]);
         self.b().switch_to_block(helper);
     }
 

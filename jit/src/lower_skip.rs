@@ -33,9 +33,8 @@ use dynthrift_interp::plan::{FieldPlan, Node, StructPlan};
 use crate::abi::{DEC_BUF, DEC_LEN, DEC_POS, STATUS_ERROR, STATUS_OK};
 use crate::lower::Proto;
 use crate::lower_read::{
-    Input, ReadSigs, Reader, binary_width, emit_dispatch, emit_is_type, emit_need_or,
-    emit_skip_cbool, emit_skip_fixed, emit_skip_str, emit_skip_varint, emit_small_varint,
-    input_flags,
+    Inline, Input, ReadSigs, Reader, emit_dispatch, emit_is_type, emit_need_or, emit_skip_cbool,
+    emit_small_varint, input_flags,
 };
 use crate::rt;
 
@@ -144,12 +143,8 @@ fn unboxed(node: &Node) -> &Node {
 /// How one container element is skipped inline.
 #[derive(Clone, Copy)]
 enum Elem {
-    /// A value of this many bytes.
-    Fixed(usize),
-    /// A Compact varint.
-    Varint,
-    /// A string or binary.
-    Str,
+    /// A value the input alone describes.
+    Inline(Inline),
     /// A struct, by its compiled skip.
     Struct(ir::FuncRef),
 }
@@ -388,20 +383,15 @@ impl Lower<'_> {
             return;
         }
         match (self.proto, f.ttype) {
-            (proto, TType::String) => self.with_slow(code, depth, |l, slow| {
-                l.emit_advance(|b, input, p| emit_skip_str(b, proto, input, p, slow))
-            }),
-            (Proto::Binary, tt) if let Some(n) = binary_width(tt) => self.fixed(n),
+            // A bool's value is in its header.
             (Proto::Compact, TType::Bool) => {}
-            (Proto::Compact, TType::I8) => self.fixed(1),
-            (Proto::Compact, TType::Double) => self.fixed(8),
-            (Proto::Compact, TType::Uuid) => self.fixed(16),
-            (Proto::Compact, TType::I16 | TType::I32 | TType::I64) => {
-                self.with_slow(code, depth, |l, slow| {
-                    l.emit_advance(|b, input, p| emit_skip_varint(b, input, p, slow))
-                })
-            }
-            _ => self.generic_code(code, depth),
+            (proto, tt) => match Inline::of(proto, tt) {
+                Some(Inline::Fixed(n)) => self.fixed(n),
+                Some(kind) => self.with_slow(code, depth, |l, slow| {
+                    l.emit_advance(|b, input, p| kind.emit(b, proto, input, p, slow))
+                }),
+                None => self.generic_code(code, depth),
+            },
         }
     }
 
@@ -426,15 +416,9 @@ impl Lower<'_> {
     fn elem_of(&self, node: &Node) -> Option<(Elem, u8)> {
         let node = unboxed(node);
         let tt = node.ttype();
-        let e = match (self.proto, tt) {
-            (_, TType::Struct) => Elem::Struct(self.refs[struct_of(node)?]?),
-            (_, TType::String) => Elem::Str,
-            (Proto::Binary, tt) => Elem::Fixed(binary_width(tt)?),
-            (Proto::Compact, TType::Bool | TType::I8) => Elem::Fixed(1),
-            (Proto::Compact, TType::Double) => Elem::Fixed(8),
-            (Proto::Compact, TType::Uuid) => Elem::Fixed(16),
-            (Proto::Compact, TType::I16 | TType::I32 | TType::I64) => Elem::Varint,
-            _ => return None,
+        let e = match tt {
+            TType::Struct => Elem::Struct(self.refs[struct_of(node)?]?),
+            tt => Elem::Inline(Inline::of(self.proto, tt)?),
         };
         Some((e, self.code(tt)))
     }
@@ -466,15 +450,9 @@ impl Lower<'_> {
     /// budget inside the container.
     fn elem(&mut self, e: Elem, depth: Value, slow: Block) {
         match e {
-            Elem::Fixed(n) => {
-                self.emit_advance(|b, input, p| emit_skip_fixed(b, input, p, n, slow));
-            }
-            Elem::Str => {
+            Elem::Inline(kind) => {
                 let proto = self.proto;
-                self.emit_advance(|b, input, p| emit_skip_str(b, proto, input, p, slow));
-            }
-            Elem::Varint => {
-                self.emit_advance(|b, input, p| emit_skip_varint(b, input, p, slow));
+                self.emit_advance(|b, input, p| kind.emit(b, proto, input, p, slow));
             }
             Elem::Struct(fref) => {
                 self.sync_out();
@@ -602,8 +580,11 @@ impl Lower<'_> {
         self.b.ins().brif(neg, restart, &[], counted, &[]);
         self.b.switch_to_block(counted);
         let widths = match elems {
-            Elems::One((Elem::Fixed(a), _)) => Some(a),
-            Elems::Two((Elem::Fixed(a), _), (Elem::Fixed(b), _)) => Some(a + b),
+            Elems::One((Elem::Inline(Inline::Fixed(a)), _)) => Some(a),
+            Elems::Two(
+                (Elem::Inline(Inline::Fixed(a)), _),
+                (Elem::Inline(Inline::Fixed(b)), _),
+            ) => Some(a + b),
             _ => None,
         };
         if let Some(w) = widths {
