@@ -578,16 +578,21 @@ impl Lower<'_> {
                 let call = self.b.ins().call(fref, &[cx, target, depth]);
                 self.b.inst_results(call)[0]
             }
-            node => {
-                let np = self.iconst_ptr(node as *const Node as usize);
-                let helper = match self.proto {
-                    Proto::Binary => rt::rt_dec_value as *const (),
-                    Proto::Compact => rt::rt_cdec_value as *const (),
-                };
-                self.call(self.sigs.node, helper, &[cx, np, target, depth])
-            }
+            node => self.emit_interp_value(node, target, depth),
         };
         self.emit_check(st, Some(f));
+    }
+
+    /// The interpreter reads a value of `node` into `target` at the context's offset
+    /// (`rt_dec_value`, `rt_cdec_value`); returns its status.
+    fn emit_interp_value(&mut self, node: &Node, target: Value, depth: Value) -> Value {
+        let np = self.iconst_ptr(node as *const Node as usize);
+        let helper = match self.proto {
+            Proto::Binary => rt::rt_dec_value as *const (),
+            Proto::Compact => rt::rt_cdec_value as *const (),
+        };
+        let cx = self.cx;
+        self.call(self.sigs.node, helper, &[cx, np, target, depth])
     }
 
     /// Compact scalars: bools from the header's type code `t`, integers as zigzag varints
@@ -790,12 +795,7 @@ impl Lower<'_> {
         );
         self.b.ins().brif(st, slow, &[], done, &[]);
         self.b.switch_to_block(slow);
-        let np = self.iconst_ptr(&f.node as *const Node as usize);
-        let st = self.call(
-            self.sigs.node,
-            rt::rt_dec_value as *const (),
-            &[cx, np, target, depth],
-        );
+        let st = self.emit_interp_value(&f.node, target, depth);
         self.emit_check(st, Some(f));
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
@@ -819,12 +819,7 @@ impl Lower<'_> {
         self.b.set_cold_block(slow);
         self.b.ins().brif(st, slow, &[], done, &[]);
         self.b.switch_to_block(slow);
-        let np = self.iconst_ptr(&f.node as *const Node as usize);
-        let st = self.call(
-            self.sigs.node,
-            rt::rt_cdec_value as *const (),
-            &[cx, np, target, depth],
-        );
+        let st = self.emit_interp_value(&f.node, target, depth);
         self.emit_check(st, Some(f));
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);

@@ -102,7 +102,7 @@ impl Inline {
     pub(crate) fn of(proto: Proto, t: TType) -> Option<Inline> {
         match (proto, t) {
             (_, TType::String) => Some(Inline::Str),
-            (Proto::Binary, t) => binary_width(t).map(Inline::Fixed),
+            (Proto::Binary, t) => t.binary_fixed_size().map(Inline::Fixed),
             (Proto::Compact, TType::Bool | TType::I8) => Some(Inline::Fixed(1)),
             (Proto::Compact, TType::Double) => Some(Inline::Fixed(8)),
             (Proto::Compact, TType::Uuid) => Some(Inline::Fixed(16)),
@@ -145,18 +145,6 @@ impl Inline {
             Inline::Varint => emit_skip_varint(b, input, p, fail),
             Inline::Str => emit_skip_str(b, proto, input, p, fail),
         }
-    }
-}
-
-/// Bytes a Binary value of wire type `t` takes when that is fixed.
-fn binary_width(t: TType) -> Option<usize> {
-    match t {
-        TType::Bool | TType::I8 => Some(1),
-        TType::I16 => Some(2),
-        TType::I32 => Some(4),
-        TType::I64 | TType::Double => Some(8),
-        TType::Uuid => Some(16),
-        _ => None,
     }
 }
 
