@@ -116,15 +116,9 @@ impl Inline {
     fn of_code(proto: Proto, code: u8) -> Option<Inline> {
         let t = match proto {
             Proto::Binary => TType::from_u8(code)?,
-            Proto::Compact => match code {
-                3 => TType::I8,
-                4 => TType::I16,
-                5 => TType::I32,
-                6 => TType::I64,
-                7 => TType::Double,
-                8 => TType::String,
-                13 => TType::Uuid,
-                _ => return None,
+            Proto::Compact => match dynthrift_core::wire::compact::ttype_of(code)? {
+                TType::Stop | TType::Bool => return None,
+                t => t,
             },
         };
         Inline::of(proto, t)

@@ -343,10 +343,10 @@ impl Lower<'_> {
 
         self.b.switch_to_block(unknown);
         let t = self.b.block_params(unknown)[0];
-        match self.proto {
-            Proto::Binary => self.emit_inline_skip(t, head),
-            Proto::Compact => emit_skip_cbool(&mut self.b, t, head),
+        if self.proto == Proto::Compact {
+            emit_skip_cbool(&mut self.b, t, head);
         }
+        self.emit_inline_skip(t, head);
         self.emit_generic_skip(t, depth);
         self.b.ins().jump(head, &[]);
 

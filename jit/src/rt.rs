@@ -1712,20 +1712,13 @@ pub extern "C" fn rt_cdec_skip(ctx: *mut DecCtx, code: u32, depth: u32) -> i32 {
 
 /// The wire type of a Compact field type code other than a bool's.
 fn compact_ttype(code: u32) -> Option<TType> {
-    Some(match code {
-        3 => TType::I8,
-        4 => TType::I16,
-        5 => TType::I32,
-        6 => TType::I64,
-        7 => TType::Double,
-        8 => TType::String,
-        9 => TType::List,
-        10 => TType::Set,
-        11 => TType::Map,
-        12 => TType::Struct,
-        13 => TType::Uuid,
-        _ => return None,
-    })
+    match u8::try_from(code)
+        .ok()
+        .and_then(dynthrift_core::wire::compact::ttype_of)?
+    {
+        TType::Stop | TType::Bool => None,
+        t => Some(t),
+    }
 }
 
 /// Compact: a varint of at most `max` bytes at `at`: its value and the offset after it.

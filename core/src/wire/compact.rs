@@ -49,7 +49,7 @@ pub const fn compact_code(t: TType) -> u8 {
 }
 
 #[inline]
-const fn ttype_of(code: u8) -> Option<TType> {
+pub const fn ttype_of(code: u8) -> Option<TType> {
     Some(match code {
         ct::STOP => TType::Stop,
         ct::BOOL_TRUE | ct::BOOL_FALSE => TType::Bool,
