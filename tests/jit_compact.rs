@@ -5,7 +5,7 @@
 
 use dynthrift::{Backend, BackendInfo, Codec, Describe, DynCodec, DynSchema, Options, Thrift};
 use dynthrift_testkit::shapes::*;
-use dynthrift_testkit::workloads;
+use dynthrift_testkit::{oracle, workloads};
 use proptest::prelude::*;
 
 fn jit_on() -> bool {
@@ -29,50 +29,13 @@ fn both<T: Describe>(options: Options) -> (Codec<T>, Codec<T>) {
 /// Same bytes and lengths (or the same error) from both backends, in Compact.
 fn same<T: Describe>(v: &T) -> Vec<u8> {
     let (jit, interp) = both::<T>(Options::compact());
-    let a = jit.encode(v).map_err(|e| e.to_string());
-    let b = interp.encode(v).map_err(|e| e.to_string());
-    if let Ok(bytes) = &a {
-        dynthrift_testkit::assert_sized_once(bytes);
-    }
-    assert_eq!(a, b);
-    assert_eq!(
-        jit.encoded_len(v).map_err(|e| e.to_string()),
-        interp.encoded_len(v).map_err(|e| e.to_string())
-    );
-    let mut out = vec![0xAA; 3];
-    out.shrink_to_fit();
-    match (jit.write(v, &mut out), &b) {
-        (Ok(()), Ok(bytes)) => assert_eq!(&out[3..], &bytes[..]),
-        (Err(_), Err(_)) => assert_eq!(out, vec![0xAA; 3]),
-        (r, _) => panic!("write and encode disagree: {r:?} vs {b:?}"),
-    }
-    b.unwrap_or_default()
+    oracle::same_encoding(&jit, &interp, v)
 }
 
+/// Equal values or the same error from both backends (from a slice and from `Bytes`).
 fn same_decode_with<T: Describe + PartialEq + std::fmt::Debug>(bytes: &[u8], options: Options) {
     let (jit, interp) = both::<T>(options);
-    let b = interp.decode(bytes).map_err(|e| e.to_string());
-    let a = jit.decode(bytes).map_err(|e| e.to_string());
-    let short = |r: &Result<T, String>| match r {
-        Ok(_) => "a value".to_string(),
-        Err(e) => e.clone(),
-    };
-    assert!(
-        a == b,
-        "jit {} / interpreter {} on {} bytes {:02x?}",
-        short(&a),
-        short(&b),
-        bytes.len(),
-        &bytes[..bytes.len().min(64)]
-    );
-    let shared = bytes::Bytes::copy_from_slice(bytes);
-    let a = jit.decode_bytes(&shared).map_err(|e| e.to_string());
-    assert!(
-        a == b,
-        "from Bytes: jit {} / interpreter {}",
-        short(&a),
-        short(&b)
-    );
+    oracle::same_decoding(&jit, &interp, bytes);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use dynthrift::{Backend, BackendInfo, Codec, Describe, Options, Protocol, Thrift, UnknownFields};
 use dynthrift_testkit::shapes::*;
-use dynthrift_testkit::workloads;
+use dynthrift_testkit::{oracle, workloads};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
@@ -42,30 +42,7 @@ fn both<T: Describe>() -> (Codec<T>, Codec<T>) {
 fn same<T: Describe>(v: &T) -> Vec<u8> {
     let (jit, interp) = both::<T>();
     expect_jit(&jit);
-    let a = jit.encode(v).map_err(|e| e.to_string());
-    let b = interp.encode(v).map_err(|e| e.to_string());
-    if let Ok(bytes) = &a {
-        dynthrift_testkit::assert_sized_once(bytes);
-    }
-    assert_eq!(a, b);
-    assert_eq!(
-        jit.encoded_len(v).map_err(|e| e.to_string()),
-        interp.encoded_len(v).map_err(|e| e.to_string())
-    );
-    // Appending after existing bytes, into a buffer too small to start with.
-    let mut out = vec![0xAA; 3];
-    out.shrink_to_fit();
-    let r = jit.write(v, &mut out);
-    match (&r, &b) {
-        (Ok(()), Ok(bytes)) => assert_eq!(&out[3..], &bytes[..]),
-        (Err(_), Err(_)) => assert_eq!(
-            out,
-            vec![0xAA; 3],
-            "a failed encode leaves the buffer as it was"
-        ),
-        _ => panic!("write and encode disagree: {r:?} vs {b:?}"),
-    }
-    b.unwrap_or_default()
+    oracle::same_encoding(&jit, &interp, v)
 }
 
 #[test]
@@ -486,28 +463,7 @@ fn list_element_errors_name_the_element() {
 fn same_decode_with<T: Describe + PartialEq + std::fmt::Debug>(bytes: &[u8], options: Options) {
     let jit = Codec::<T>::with_options(options).unwrap();
     let interp = Codec::<T>::with_options(options.backend(Backend::Interpreter)).unwrap();
-    let b = interp.decode(bytes).map_err(|e| e.to_string());
-    let a = jit.decode(bytes).map_err(|e| e.to_string());
-    let short = |r: &Result<T, String>| match r {
-        Ok(_) => "a value".to_string(),
-        Err(e) => e.clone(),
-    };
-    assert!(
-        a == b,
-        "jit {} / interpreter {} on {} bytes {:02x?}",
-        short(&a),
-        short(&b),
-        bytes.len(),
-        &bytes[..bytes.len().min(64)]
-    );
-    let shared = bytes::Bytes::copy_from_slice(bytes);
-    let a = jit.decode_bytes(&shared).map_err(|e| e.to_string());
-    assert!(
-        a == b,
-        "from Bytes: jit {} / interpreter {}",
-        short(&a),
-        short(&b)
-    );
+    oracle::same_decoding(&jit, &interp, bytes);
 }
 
 proptest! {

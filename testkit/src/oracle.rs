@@ -552,6 +552,67 @@ pub fn roundtrip_typed<T: Describe>(pair: &TypedPair<T>, v: &T) {
     }
 }
 
+/// `jit` and `interp` (two codecs of `T` on the same options, one per backend) encode `v` to
+/// the same bytes or fail alike; `encoded_len` agrees; `encode` sized its buffer once; and
+/// `write` after existing bytes, into a buffer too small to start with, appends the same bytes
+/// (or, failing, leaves the buffer as it was). Returns the bytes (empty on an error).
+pub fn same_encoding<T: Describe>(jit: &Codec<T>, interp: &Codec<T>, v: &T) -> Vec<u8> {
+    let a = jit.encode(v).map_err(|e| e.to_string());
+    let b = interp.encode(v).map_err(|e| e.to_string());
+    if let Ok(bytes) = &a {
+        crate::assert_sized_once(bytes);
+    }
+    assert_eq!(a, b);
+    assert_eq!(
+        jit.encoded_len(v).map_err(|e| e.to_string()),
+        interp.encoded_len(v).map_err(|e| e.to_string())
+    );
+    let mut out = vec![0xAA; 3];
+    out.shrink_to_fit();
+    let r = jit.write(v, &mut out);
+    match (&r, &b) {
+        (Ok(()), Ok(bytes)) => assert_eq!(&out[3..], &bytes[..]),
+        (Err(_), Err(_)) => assert_eq!(
+            out,
+            vec![0xAA; 3],
+            "a failed encode leaves the buffer as it was"
+        ),
+        _ => panic!("write and encode disagree: {r:?} vs {b:?}"),
+    }
+    b.unwrap_or_default()
+}
+
+/// `jit` and `interp` decode `bytes` to equal values or the same error (kind, path, offset,
+/// message), from a slice and from `Bytes`.
+pub fn same_decoding<T: Describe + PartialEq + fmt::Debug>(
+    jit: &Codec<T>,
+    interp: &Codec<T>,
+    bytes: &[u8],
+) {
+    let b = interp.decode(bytes).map_err(|e| e.to_string());
+    let a = jit.decode(bytes).map_err(|e| e.to_string());
+    let short = |r: &std::result::Result<T, String>| match r {
+        Ok(_) => "a value".to_string(),
+        Err(e) => e.clone(),
+    };
+    assert!(
+        a == b,
+        "jit {} / interpreter {} on {} bytes {:02x?}",
+        short(&a),
+        short(&b),
+        bytes.len(),
+        &bytes[..bytes.len().min(64)]
+    );
+    let shared = bytes::Bytes::copy_from_slice(bytes);
+    let a = jit.decode_bytes(&shared).map_err(|e| e.to_string());
+    assert!(
+        a == b,
+        "from Bytes: jit {} / interpreter {}",
+        short(&a),
+        short(&b)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
