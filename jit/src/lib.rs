@@ -2,14 +2,15 @@
 //! code, Binary and Compact (one module per plan and protocol, finalized once; the host ISA
 //! is built once per process). Encoder and sizer: struct skeletons, presence checks
 //! (`Option` and record bits), scalars (Compact: zigzag varints, field-id deltas, bools in
-//! the field header), enums, nested structs and records compiled; Binary `Vec<T>` of plain,
-//! string and struct elements compiled; Binary strings read inline (`String`, `Vec<u8>`,
+//! the field header), enums, nested structs and records compiled; `Vec<T>` of plain,
+//! string and struct elements compiled; strings read and written inline (`String`, `Vec<u8>`,
 //! `Bytes`, `FastStr` in its shared and inline forms, probed layouts), others through a
-//! helper; runs of always-present fixed-size fields in one reservation; Binary maps, sets and
-//! lists of leaves by one specialised helper loop per container; other maps and sets walked
-//! by a helper that calls back into compiled structs; raw vectors and Compact leaf containers
-//! on the interpreter. Decoder: struct loops, header reads, id
-//! dispatch, scalars (Compact: one-byte varints inline, longer ones through a helper) and
+//! helper; runs of always-present fixed-size fields in one reservation; the output's length,
+//! buffer and capacity kept in registers between calls; maps, sets and lists of leaves
+//! by one specialised helper loop per container (both protocols); other containers (raw
+//! vectors of IDL-only records included) walked by a helper that calls back into compiled
+//! structs and records. Decoder: struct loops, header reads, id
+//! dispatch, scalars (Compact: varints inline, a helper only near the end of the input) and
 //! nested structs compiled; unions (Rust enums through their variant table, IDL-only ones by
 //! presence bits, exactly one member checked both ways) and kept unknown fields (through
 //! helpers) compiled in all three; strings, binaries, lists, sets, maps, boxes and record fields
@@ -18,7 +19,8 @@
 //! through one view per call). Skip: per struct, header loop, prediction and id dispatch,
 //! fixed widths, strings and lists, sets and maps of leaves and structs inline, nested structs
 //! by direct calls, everything else through the generic protocol skip (same lengths and
-//! errors). Derived types ([`TypedJit`], code kept in
+//! errors); the decoder and the skip read headers, predict fields and skip unknown values
+//! with the same emitters (`lower_read`). Derived types ([`TypedJit`], code kept in
 //! the type's plan) and IDL-only records of a whole schema ([`DynJit`]).
 #![deny(unsafe_code)]
 
