@@ -101,7 +101,7 @@ pub(crate) fn build(
     let params = b.block_params(entry).to_vec();
     let frontend = module.target_config();
     let last = b.declare_var(types::I32);
-    let (len, buf, cap) = (b.declare_var(ptr), b.declare_var(ptr), b.declare_var(ptr));
+    let len = b.declare_var(ptr);
     let mut l = Lower {
         b,
         ptr,
@@ -113,8 +113,6 @@ pub(crate) fn build(
         last,
         count: None,
         len,
-        buf,
-        cap,
     };
     l.reload_out();
     l.lower_struct(&plan.structs[si], params[1], params[2]);
@@ -176,12 +174,11 @@ struct Lower<'f> {
     last: Variable,
     /// An IDL-only union: the number of members written so far.
     count: Option<Variable>,
-    /// The context's output length, buffer and capacity, kept in registers: stored back
-    /// (the length; the others only change in helpers) before every call that takes the
-    /// context and before returning, and read again after such calls.
+    /// The context's output length, kept in a register: stored back before every call that
+    /// takes the context and before returning, and read again after such calls (the buffer
+    /// and capacity, which only helpers change, are read from the context where needed:
+    /// keeping them in registers too cost compile time and gained nothing).
     len: Variable,
-    buf: Variable,
-    cap: Variable,
 }
 
 /// A list's elements: their node, count, start and the distance between them.
@@ -209,7 +206,7 @@ impl Lower<'_> {
     }
 
     /// Calls a runtime helper; one that takes the context sees (and may change) the output
-    /// state kept in registers.
+    /// length kept in a register.
     fn call_helper(&mut self, sig: SigRef, addr: usize, args: &[Value]) -> Value {
         let f = self.iconst_ptr(addr);
         let uses_ctx = args.contains(&self.cx);
@@ -245,17 +242,11 @@ impl Lower<'_> {
         self.b.ins().store(trusted(), len, self.cx, ENC_LEN);
     }
 
-    /// Reads the context's output state into registers (at entry and after calls).
+    /// Reads the context's output length into its register (at entry and after calls).
     fn reload_out(&mut self) {
         let cx = self.cx;
         let len = self.b.ins().load(self.ptr, trusted(), cx, ENC_LEN);
         self.b.def_var(self.len, len);
-        if self.mode == Mode::Write {
-            let buf = self.b.ins().load(self.ptr, trusted(), cx, ENC_BUF);
-            let cap = self.b.ins().load(self.ptr, trusted(), cx, ENC_CAP);
-            self.b.def_var(self.buf, buf);
-            self.b.def_var(self.cap, cap);
-        }
     }
 
     /// Returns `STATUS_ERROR` from the function when `status` is not `STATUS_OK`, adding
@@ -291,7 +282,7 @@ impl Lower<'_> {
             return None;
         }
         let len = self.b.use_var(self.len);
-        let cap = self.b.use_var(self.cap);
+        let cap = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_CAP);
         let avail = self.b.ins().isub(cap, len);
         let enough = self
             .b
@@ -311,7 +302,7 @@ impl Lower<'_> {
         self.emit_check(st, None);
         self.b.ins().jump(cont, &[]);
         self.b.switch_to_block(cont);
-        let buf = self.b.use_var(self.buf);
+        let buf = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_BUF);
         let len = self.b.use_var(self.len);
         let dst = self.b.ins().iadd(buf, len);
         Some((dst, len))
@@ -1365,7 +1356,7 @@ impl Lower<'_> {
     fn emit_reserve_dyn(&mut self, n: Value) -> (Value, Value) {
         let cx = self.cx;
         let len = self.b.use_var(self.len);
-        let cap = self.b.use_var(self.cap);
+        let cap = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_CAP);
         let avail = self.b.ins().isub(cap, len);
         let enough = self
             .b
@@ -1384,7 +1375,7 @@ impl Lower<'_> {
         self.emit_check(st, None);
         self.b.ins().jump(cont, &[]);
         self.b.switch_to_block(cont);
-        let buf = self.b.use_var(self.buf);
+        let buf = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_BUF);
         let len = self.b.use_var(self.len);
         let dst = self.b.ins().iadd(buf, len);
         (dst, len)
