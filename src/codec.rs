@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use dynthrift_core::desc::Describe;
 use dynthrift_core::wire::binary::{BinaryReader, BinarySizer, BinaryWriter};
 use dynthrift_core::wire::compact::{CompactReader, CompactSizer, CompactWriter};
@@ -306,13 +306,15 @@ impl<T: Describe> Codec<T> {
         r
     }
 
-    /// Appends the encoding of `v` to a `BytesMut`.
+    /// Appends the encoding of `v` to a `BytesMut`. The value is encoded into a buffer the
+    /// thread keeps, then copied: after a thread's first call, `out` grows at most once and
+    /// nothing else is allocated. On error `out` keeps what it had.
     pub fn encode_to_bytes_mut(&self, v: &T, out: &mut BytesMut) -> Result<()> {
-        // Encode in place: take the buffer's spare room as a Vec is not possible without
-        // copying, so encode into a right-sized Vec and append it.
-        let bytes = self.encode(v)?;
-        out.put_slice(&bytes);
-        Ok(())
+        crate::scratch::with(|buf| {
+            self.encode_into(v, buf)?;
+            out.extend_from_slice(buf);
+            Ok(())
+        })
     }
 
     /// Exactly `encode(v)?.len()`, without writing.

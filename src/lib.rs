@@ -5,6 +5,7 @@ mod codec;
 mod dyn_codec;
 #[cfg(feature = "tokio")]
 pub mod rpc;
+mod scratch;
 mod validated;
 #[cfg(feature = "volo")]
 pub mod volo;

@@ -20,7 +20,6 @@
 //! Both ways give the same value; only the speed differs.
 
 use std::any::type_name;
-use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -197,14 +196,10 @@ fn put_encoded<P: TOutputProtocol>(
     p: &mut P,
     write: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
 ) -> Result<(), ThriftException> {
-    SCRATCH.with_borrow_mut(|buf| {
-        buf.clear();
+    crate::scratch::with(|buf| {
         let r = write(buf).map_err(exception);
         if r.is_ok() {
             p.buf_mut().put_slice(buf);
-        }
-        if buf.capacity() > SCRATCH_KEEP {
-            *buf = Vec::new();
         }
         r
     })
@@ -240,12 +235,6 @@ fn shares_source(t: &TypeDesc, seen: &mut Vec<*const StructDesc>) -> bool {
         _ => false,
     }
 }
-
-thread_local! {
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-/// A larger scratch buffer is dropped after use rather than kept per thread.
-const SCRATCH_KEEP: usize = 1 << 20;
 
 fn same<A: ?Sized, B: ?Sized>() -> bool {
     type_name::<A>() == type_name::<B>()

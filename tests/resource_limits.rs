@@ -541,6 +541,28 @@ fn encodes_allocate_the_output_once_or_not_at_all() {
                     "{what} {p:?} {side:?}: encode_into a reused buffer"
                 );
                 assert_eq!(out, bytes);
+                // A BytesMut grows once when fresh, never when reused; the thread's scratch
+                // buffer is allocated on its first use only.
+                c.encode_to_bytes_mut(v, &mut bytes::BytesMut::new())
+                    .unwrap();
+                let (bm, stats) = alloc::measure(|| {
+                    let mut bm = bytes::BytesMut::new();
+                    c.encode_to_bytes_mut(v, &mut bm).unwrap();
+                    bm
+                });
+                assert_eq!(stats.count, 1, "{what} {p:?} {side:?}: encode_to_bytes_mut");
+                assert_eq!(&bm[..], &bytes[..]);
+                let mut bm = bytes::BytesMut::from(&b"head"[..]);
+                c.encode_to_bytes_mut(v, &mut bm).unwrap();
+                let ((), stats) = alloc::measure(|| {
+                    bm.truncate(4);
+                    c.encode_to_bytes_mut(v, &mut bm).unwrap();
+                });
+                assert_eq!(
+                    stats.count, 0,
+                    "{what} {p:?} {side:?}: encode_to_bytes_mut a reused BytesMut"
+                );
+                assert_eq!((&bm[..4], &bm[4..]), (&b"head"[..], &bytes[..]));
             }
         }
     }

@@ -1491,6 +1491,16 @@ fn encode_into_write_and_bytes_mut_append() {
         c.encode_to_bytes_mut(&point(1), &mut bm).unwrap();
         c.encode_to_bytes_mut(&point(2), &mut bm).unwrap();
         assert_eq!(&bm[..], &out[..]);
+        // Frames split off and still alive share the buffer: they keep their bytes.
+        let frame = bm.split_to(4 + one.len()).freeze();
+        c.encode_to_bytes_mut(&point(1), &mut bm).unwrap();
+        let next = bm.split().freeze();
+        c.encode_to_bytes_mut(&point(2), &mut bm).unwrap();
+        assert_eq!(&frame[..], &[&b"head"[..], &one].concat()[..]);
+        assert_eq!(
+            (&next[..], &bm[..]),
+            (&[&two[..], &one].concat()[..], &two[..])
+        );
     }
 }
 

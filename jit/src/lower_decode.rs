@@ -8,8 +8,8 @@
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, Type,
-    UserFuncName, Value, types,
+    self, AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, UserFuncName, Value,
+    types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
@@ -22,7 +22,8 @@ use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, StructPlan};
 use crate::abi::{DEC_BUF, DEC_LEN, DEC_POS, STATUS_ERROR, STATUS_OK};
 use crate::lower::Proto;
 use crate::lower_read::{
-    Input, ReadSigs, Reader, emit_dispatch, emit_is_type, emit_skip_cbool, input_flags,
+    Input, ReadSigs, Reader, emit_dispatch, emit_is_type, emit_read_varint, emit_skip_cbool,
+    input_flags,
 };
 use crate::rt;
 
@@ -639,91 +640,14 @@ impl Lower<'_> {
             Node::I16 | Node::I32 | Node::I64 | Node::Enum(_) => {
                 let (buf, pos, len) = self.load_cursor();
                 let slow = self.b.create_block();
-                let fast = self.b.create_block();
-                let one = self.b.create_block();
                 let done = self.b.create_block();
                 self.b.set_cold_block(slow);
-                let empty = self
-                    .b
-                    .ins()
-                    .icmp(IntCC::UnsignedGreaterThanOrEqual, pos, len);
-                self.b.ins().brif(empty, slow, &[], fast, &[]);
-                self.b.switch_to_block(fast);
-                let at = self.b.ins().iadd(buf, pos);
-                let x = self.b.ins().uload8(types::I64, input_flags(), at, 0);
-                let big = self
-                    .b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, x, 0x80);
-                let multi = self.b.create_block();
-                let n1 = self.iconst_ptr(1);
-                self.b.append_block_param(one, types::I64);
-                self.b.append_block_param(one, self.ptr);
-                self.b.ins().brif(
-                    big,
-                    multi,
-                    &[],
-                    one,
-                    &[BlockArg::Value(x), BlockArg::Value(n1)],
-                );
-                // Longer varints: read inline when ten bytes remain (the longest a varint
-                // may be), as the interpreter's reader does (7 bits a byte, bits past 64
-                // dropped); one longer than ten bytes, or near the end, is the helper's.
-                self.b.switch_to_block(multi);
-                let avail = self.b.ins().isub(len, pos);
-                let room = self
-                    .b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 10);
-                let head = self.b.create_block();
-                self.b.append_block_param(head, self.ptr);
-                self.b.append_block_param(head, types::I64);
-                let acc0 = self.b.ins().band_imm_s(x, 0x7f);
-                self.b.ins().brif(
-                    room,
-                    head,
-                    &[BlockArg::Value(n1), BlockArg::Value(acc0)],
-                    slow,
-                    &[],
-                );
-                self.b.switch_to_block(head);
-                let (i, acc) = (self.b.block_params(head)[0], self.b.block_params(head)[1]);
-                let byte_at = self.b.ins().iadd(at, i);
-                let b = self.b.ins().uload8(types::I64, input_flags(), byte_at, 0);
-                let bits = self.b.ins().band_imm_s(b, 0x7f);
-                let shift = self.b.ins().imul_imm_u(i, 7);
-                let bits = self.b.ins().ishl(bits, shift);
-                let acc = self.b.ins().bor(acc, bits);
-                let next = self.b.ins().iadd_imm_s(i, 1);
-                let more = self
-                    .b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b, 0x80);
-                let again = self.b.create_block();
-                self.b.ins().brif(
-                    more,
-                    again,
-                    &[],
-                    one,
-                    &[BlockArg::Value(acc), BlockArg::Value(next)],
-                );
-                self.b.switch_to_block(again);
-                let too_long = self.b.ins().icmp_imm_u(IntCC::Equal, next, 10);
-                self.b.ins().brif(
-                    too_long,
-                    slow,
-                    &[],
-                    head,
-                    &[BlockArg::Value(next), BlockArg::Value(acc)],
-                );
-                self.b.switch_to_block(one);
-                let (x, n) = (self.b.block_params(one)[0], self.b.block_params(one)[1]);
+                let (x, end) = emit_read_varint(&mut self.b, Input { buf, len }, pos, slow);
                 // Unzigzag, then the field's width (the interpreter truncates the same way).
                 let h = self.b.ins().ushr_imm_u(x, 1);
                 let s = self.b.ins().band_imm_s(x, 1);
                 let s = self.b.ins().ineg(s);
                 let v64 = self.b.ins().bxor(h, s);
-                let end = self.b.ins().iadd(pos, n);
                 self.b.ins().store(trusted(), end, cx, DEC_POS);
                 let v = self.b.ins().ireduce(types::I32, v64);
                 match &f.node {

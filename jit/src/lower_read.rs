@@ -267,6 +267,79 @@ pub(crate) fn emit_small_varint(
     (n, q)
 }
 
+/// Compact integer: the varint at `p`, zigzag still applied, as an `i64`, and the offset
+/// after it. One byte is read whenever one remains; a longer varint only when ten bytes (the
+/// longest a varint may be) remain, 7 bits a byte with bits past 64 dropped, as the
+/// interpreter's reader does. Running out of input, fewer than ten bytes left for a longer
+/// one, or one over ten bytes go to `fail`, where a helper reads it and reports.
+pub(crate) fn emit_read_varint(
+    b: &mut FunctionBuilder<'_>,
+    input: Input,
+    p: Value,
+    fail: Block,
+) -> (Value, Value) {
+    let ptr = b.func.dfg.value_type(p);
+    let got = b.create_block();
+    let x = b.append_block_param(got, types::I64);
+    let end = b.append_block_param(got, ptr);
+    emit_need_or(b, input, p, 1, fail);
+    let at = b.ins().iadd(input.buf, p);
+    let b0 = b.ins().uload8(types::I64, input_flags(), at, 0);
+    let big = b
+        .ins()
+        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, b0, 0x80);
+    let multi = b.create_block();
+    let p1 = b.ins().iadd_imm_s(p, 1);
+    b.ins().brif(
+        big,
+        multi,
+        &[],
+        got,
+        &[ir::BlockArg::Value(b0), ir::BlockArg::Value(p1)],
+    );
+    b.switch_to_block(multi);
+    emit_need_or(b, input, p, 10, fail);
+    // Byte `i` (from 1) and the bits so far.
+    let head = b.create_block();
+    let i = b.append_block_param(head, ptr);
+    let acc = b.append_block_param(head, types::I64);
+    let one = b.ins().iconst(ptr, 1);
+    let acc0 = b.ins().band_imm_s(b0, 0x7f);
+    b.ins()
+        .jump(head, &[ir::BlockArg::Value(one), ir::BlockArg::Value(acc0)]);
+    b.switch_to_block(head);
+    let byte_at = b.ins().iadd(at, i);
+    let byte = b.ins().uload8(types::I64, input_flags(), byte_at, 0);
+    let bits = b.ins().band_imm_s(byte, 0x7f);
+    let shift = b.ins().imul_imm_u(i, 7);
+    let bits = b.ins().ishl(bits, shift);
+    let acc = b.ins().bor(acc, bits);
+    let next = b.ins().iadd_imm_s(i, 1);
+    let end_at = b.ins().iadd(p, next);
+    let more = b
+        .ins()
+        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, byte, 0x80);
+    let again = b.create_block();
+    b.ins().brif(
+        more,
+        again,
+        &[],
+        got,
+        &[ir::BlockArg::Value(acc), ir::BlockArg::Value(end_at)],
+    );
+    b.switch_to_block(again);
+    let too_long = b.ins().icmp_imm_u(IntCC::Equal, next, 10);
+    b.ins().brif(
+        too_long,
+        fail,
+        &[],
+        head,
+        &[ir::BlockArg::Value(next), ir::BlockArg::Value(acc)],
+    );
+    b.switch_to_block(got);
+    (x, end)
+}
+
 /// Compact integer: a varint of at most 10 bytes at `p`, scanned for its last byte: the
 /// offset after it; running out of input or a longer one goes to `fail`.
 fn emit_skip_varint(b: &mut FunctionBuilder<'_>, input: Input, p: Value, fail: Block) -> Value {
