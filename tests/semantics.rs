@@ -1319,6 +1319,36 @@ fn encode_error_paths() {
     };
     let e = dynthrift::encode_compact(&w).unwrap_err();
     assert_eq!(e.path(), r#"Wrapper.by_name["x"].tag"#);
+    // A key that does not encode is named by its position; a value by its key.
+    #[derive(Thrift, Debug, PartialEq, Eq, PartialOrd, Ord)]
+    struct Key {
+        #[thrift(id = 1, required)]
+        k: Option<i32>,
+    }
+    #[derive(Thrift, Debug)]
+    struct Keyed {
+        #[thrift(id = 1)]
+        by_key: BTreeMap<Key, i64>,
+        #[thrift(id = 2)]
+        by_id: HashMap<i32, Req>,
+    }
+    let w = Keyed {
+        by_key: [(Key { k: Some(1) }, 1), (Key { k: None }, 2)].into(),
+        by_id: HashMap::new(),
+    };
+    for options in both() {
+        let e = codec::<Keyed>(options).encode(&w).unwrap_err();
+        assert_eq!(e.path(), "Keyed.by_key<key 0>.k", "{options:?}");
+        assert_eq!(e.kind(), ErrorKind::MissingRequired);
+    }
+    let w = Keyed {
+        by_key: BTreeMap::new(),
+        by_id: [(-3, req_without_tag())].into(),
+    };
+    for options in both() {
+        let e = codec::<Keyed>(options).encoded_len(&w).unwrap_err();
+        assert_eq!(e.path(), "Keyed.by_id[-3].tag", "{options:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -229,7 +229,19 @@ pub struct MapDesc {
     pub for_each: unsafe fn(p: *const u8, f: &mut EntryVisitor<'_>) -> Result<()>,
     pub clear_reserve: unsafe fn(p: *mut u8, additional: usize),
     pub insert_with: unsafe fn(p: *mut u8, f: &mut EntryFiller<'_>) -> Result<()>,
+    /// Starts a walk over the entries, for callers that cannot pass a closure (compiled
+    /// code): writes the map's iterator into `state`, [`MAP_ITER_STATE`] bytes aligned to
+    /// 16. The walk visits the entries in `for_each`'s order; the map must outlive it and not
+    /// change during it.
+    pub iter_start: unsafe extern "C" fn(p: *const u8, state: *mut u8),
+    /// The walk's next entry: returns a pointer to its key and stores one to its value at
+    /// `*value`; returns null (and leaves `*value`) after the last.
+    pub iter_next: unsafe extern "C" fn(state: *mut u8, value: *mut *const u8) -> *const u8,
 }
+
+/// The room [`MapDesc::iter_start`] needs for an iterator (checked when a map type is
+/// described: a larger one does not compile).
+pub const MAP_ITER_STATE: usize = 128;
 
 /// `Option<T>`: an optional field.
 #[derive(Debug)]
@@ -391,6 +403,8 @@ unsafe impl<K: Describe + Eq + Hash, V: Describe, S: BuildHasher + Default + 'st
         for_each: thunks::hash_map_for_each::<K, V, S>,
         clear_reserve: thunks::hash_map_clear_reserve::<K, V, S>,
         insert_with: thunks::hash_map_insert_with::<K, V, S>,
+        iter_start: thunks::hash_map_iter_start::<K, V, S>,
+        iter_next: thunks::hash_map_iter_next::<K, V>,
     });
     fn empty() -> Self {
         HashMap::default()
@@ -406,6 +420,8 @@ unsafe impl<K: Describe + Ord, V: Describe> Describe for BTreeMap<K, V> {
         for_each: thunks::btree_map_for_each::<K, V>,
         clear_reserve: thunks::btree_map_clear_reserve::<K, V>,
         insert_with: thunks::btree_map_insert_with::<K, V>,
+        iter_start: thunks::btree_map_iter_start::<K, V>,
+        iter_next: thunks::btree_map_iter_next::<K, V>,
     });
     fn empty() -> Self {
         BTreeMap::new()
@@ -582,6 +598,34 @@ mod thunks {
         Ok(())
     }
     /// # Safety
+    /// `p` points to a live `HashMap<K, V, S>` that outlives the walk; `state` to
+    /// [`MAP_ITER_STATE`] writable bytes aligned to 16.
+    pub unsafe extern "C" fn hash_map_iter_start<K: 'static, V: 'static, S>(
+        p: *const u8,
+        state: *mut u8,
+    ) {
+        const { iter_fits::<std::collections::hash_map::Iter<'static, K, V>>() };
+        let it = r!(p, HashMap<K, V, S>).iter();
+        // SAFETY: `state` has room and alignment for the iterator (checked above); the
+        // caller keeps the map alive and unchanged while the iterator is used.
+        unsafe {
+            state
+                .cast::<std::collections::hash_map::Iter<'_, K, V>>()
+                .write(it)
+        }
+    }
+    /// # Safety
+    /// `state` holds an iterator written by [`hash_map_iter_start`] for the same `K`, `V`
+    /// whose map is still alive and unchanged; `value` is writable.
+    pub unsafe extern "C" fn hash_map_iter_next<K: 'static, V: 'static>(
+        state: *mut u8,
+        value: *mut *const u8,
+    ) -> *const u8 {
+        // SAFETY: the caller's contract: a live iterator of this type, used by one walk.
+        let it = unsafe { &mut *state.cast::<std::collections::hash_map::Iter<'_, K, V>>() };
+        entry_out(it.next(), value)
+    }
+    /// # Safety
     /// `p` points to a live `HashMap<K, V, S>`, exclusively.
     pub unsafe fn hash_map_clear_reserve<K: Eq + Hash, V, S: BuildHasher>(
         p: *mut u8,
@@ -608,6 +652,47 @@ mod thunks {
     /// `p` points to a live `BTreeMap<K, V>`.
     pub unsafe fn btree_map_len<K, V>(p: *const u8) -> usize {
         r!(p, BTreeMap<K, V>).len()
+    }
+    /// # Safety
+    /// `p` points to a live `BTreeMap<K, V>` that outlives the walk; `state` to
+    /// [`MAP_ITER_STATE`] writable bytes aligned to 16.
+    pub unsafe extern "C" fn btree_map_iter_start<K: 'static, V: 'static>(
+        p: *const u8,
+        state: *mut u8,
+    ) {
+        const { iter_fits::<std::collections::btree_map::Iter<'static, K, V>>() };
+        let it = r!(p, BTreeMap<K, V>).iter();
+        // SAFETY: as in `hash_map_iter_start`.
+        unsafe {
+            state
+                .cast::<std::collections::btree_map::Iter<'_, K, V>>()
+                .write(it)
+        }
+    }
+    /// # Safety
+    /// As [`hash_map_iter_next`], for [`btree_map_iter_start`]'s iterator.
+    pub unsafe extern "C" fn btree_map_iter_next<K: 'static, V: 'static>(
+        state: *mut u8,
+        value: *mut *const u8,
+    ) -> *const u8 {
+        // SAFETY: as in `hash_map_iter_next`.
+        let it = unsafe { &mut *state.cast::<std::collections::btree_map::Iter<'_, K, V>>() };
+        entry_out(it.next(), value)
+    }
+    /// A map iterator fits in [`MAP_ITER_STATE`] bytes aligned to 16.
+    const fn iter_fits<I>() {
+        assert!(std::mem::size_of::<I>() <= MAP_ITER_STATE && std::mem::align_of::<I>() <= 16);
+    }
+    /// `iter_next`'s result: the key's pointer (the value's stored), or null.
+    fn entry_out<K, V>(e: Option<(&K, &V)>, value: *mut *const u8) -> *const u8 {
+        match e {
+            Some((k, v)) => {
+                // SAFETY: `value` is writable (the callers' contract).
+                unsafe { *value = v as *const V as *const u8 };
+                k as *const K as *const u8
+            }
+            None => std::ptr::null(),
+        }
     }
     /// # Safety
     /// `p` points to a live `BTreeMap<K, V>`.
@@ -658,5 +743,59 @@ mod thunks {
     /// `p` points to a live `Box<T>`.
     pub unsafe fn box_get<T>(p: *const u8) -> *const u8 {
         &**r!(p, Box<T>) as *const T as *const u8
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::super::*;
+
+        /// The walk for compiled code visits what `for_each` visits, in the same order.
+        fn walk_matches_for_each<M: Describe>(m: &M) {
+            let TypeDesc::Map(md) = M::TYPE else {
+                panic!("not a map")
+            };
+            let p = m as *const M as *const u8;
+            let mut visited = Vec::new();
+            let mut visit = |k, v| {
+                visited.push((k, v));
+                Ok(())
+            };
+            // SAFETY: `p` is a live map of the descriptor's type.
+            unsafe { (md.for_each)(p, &mut visit) }.unwrap();
+            #[repr(align(16))]
+            struct State([u8; MAP_ITER_STATE]);
+            let mut state = State([0; MAP_ITER_STATE]);
+            let mut walked = Vec::new();
+            // SAFETY: as above; `state` has the room and alignment asked for; `m` outlives the
+            // walk and is not changed.
+            unsafe {
+                (md.iter_start)(p, state.0.as_mut_ptr());
+                let mut v = std::ptr::null();
+                loop {
+                    let k = (md.iter_next)(state.0.as_mut_ptr(), &mut v);
+                    if k.is_null() {
+                        break;
+                    }
+                    walked.push((k, v));
+                }
+            }
+            assert_eq!(walked, visited);
+            assert_eq!(walked.len(), m_len(md, p));
+        }
+
+        fn m_len(md: &MapDesc, p: *const u8) -> usize {
+            // SAFETY: `p` is a live map of the descriptor's type.
+            unsafe { (md.len)(p) }
+        }
+
+        #[test]
+        fn map_walks() {
+            let h: HashMap<String, i64> = (0..100).map(|i| (i.to_string(), i)).collect();
+            walk_matches_for_each(&h);
+            walk_matches_for_each(&HashMap::<i32, Vec<String>>::new());
+            let b: BTreeMap<i32, String> = (0..100).map(|i| (i, i.to_string())).collect();
+            walk_matches_for_each(&b);
+            walk_matches_for_each(&BTreeMap::<String, i8>::new());
+        }
     }
 }

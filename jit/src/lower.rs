@@ -13,11 +13,12 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 use dynthrift_core::TType;
-use dynthrift_core::desc::{BinRepr, SeqDesc, StrRepr};
+use dynthrift_core::desc::{BinRepr, MAP_ITER_STATE, MapDesc, SeqDesc, StrRepr};
 use dynthrift_core::schema::{Requiredness, StructKind};
 use dynthrift_core::wire::compact::{compact_code, varint_len, zigzag32};
 use dynthrift_interp::Plan;
-use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, SeqRepr, StructPlan};
+use dynthrift_interp::dynamic::{RawMap, RawVec};
+use dynthrift_interp::plan::{EnumRepr, FieldPlan, MapRepr, Node, Presence, SeqRepr, StructPlan};
 
 use crate::abi::{ENC_BUF, ENC_CAP, ENC_LEN, STATUS_ERROR, STATUS_OK};
 use crate::rt;
@@ -113,6 +114,7 @@ pub(crate) fn build(
         last,
         count: None,
         len,
+        iter_slot: None,
     };
     l.reload_out();
     l.lower_struct(&plan.structs[si], params[1], params[2]);
@@ -136,6 +138,10 @@ struct Sigs {
     copy: SigRef,
     /// `(ctx, ptr, u32, i32, i32) -> i32`: kept unknown fields.
     unknown: SigRef,
+    /// `(ptr, ptr)`: a map walk's start.
+    iter_start: SigRef,
+    /// `(ctx, node, key, index, i32) -> i32`: a map entry's path segment.
+    map_err: SigRef,
 }
 
 impl Sigs {
@@ -157,6 +163,12 @@ impl Sigs {
             seq: sig(&[ptr, ptr], ptr),
             copy: sig(&[ptr, ptr, ptr], types::I32),
             unknown: sig(&[ptr, ptr, types::I32, types::I32, types::I32], types::I32),
+            map_err: sig(&[ptr, ptr, ptr, ptr, types::I32], types::I32),
+            iter_start: {
+                let mut s = module.make_signature();
+                s.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
+                b.import_signature(s)
+            },
         }
     }
 }
@@ -179,6 +191,8 @@ struct Lower<'f> {
     /// and capacity, which only helpers change, are read from the context where needed:
     /// keeping them in registers too cost compile time and gained nothing).
     len: Variable,
+    /// Room for a map iterator, made when the first map is walked.
+    iter_slot: Option<ir::StackSlot>,
 }
 
 /// A list's elements: their node, count, start and the distance between them.
@@ -850,6 +864,9 @@ impl Lower<'_> {
             Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
                 self.lower_list(elem, sd, p, depth)
             }
+            Node::Map(key, value, repr) if self.list_compiles(key) && self.list_compiles(value) => {
+                self.lower_map(key, value, repr, p, depth)
+            }
             Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
                 self.call_fn(fref, &[cx, p, depth])
@@ -899,21 +916,11 @@ impl Lower<'_> {
     /// that the one reservation is exact; the others one call each. Returns the status
     /// (element errors carry their index in the path).
     fn lower_list(&mut self, elem: &Node, sd: &'static SeqDesc, p: Value, depth: Value) -> Value {
-        let cx = self.cx;
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I32);
 
         // One nesting level for the list, as in the interpreter.
-        let deep = self.b.create_block();
-        let ok = self.b.create_block();
-        self.b.set_cold_block(deep);
-        self.b.ins().brif(depth, ok, &[], deep, &[]);
-        self.b.switch_to_block(deep);
-        let st = self.call_helper(self.sigs.depth, rt::rt_depth as *const () as usize, &[cx]);
-        self.b.ins().jump(done, &[BlockArg::Value(st)]);
-        self.b.switch_to_block(ok);
-        let depth = self.b.ins().iadd_imm_s(depth, -1);
-
+        let depth = self.emit_container_depth(depth, done);
         let sdp = self.iconst_ptr(sd as *const SeqDesc as usize);
         let n = self.call_helper(
             self.sigs.seq,
@@ -925,23 +932,7 @@ impl Lower<'_> {
             rt::rt_seq_ptr as *const () as usize,
             &[sdp, p],
         );
-
-        let too_long = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThan, n, i32::MAX as i64);
-        let long = self.b.create_block();
-        let fits = self.b.create_block();
-        self.b.set_cold_block(long);
-        self.b.ins().brif(too_long, long, &[], fits, &[]);
-        self.b.switch_to_block(long);
-        let st = self.call_helper(
-            self.sigs.reserve,
-            rt::rt_too_long as *const () as usize,
-            &[cx, n],
-        );
-        self.b.ins().jump(done, &[BlockArg::Value(st)]);
-        self.b.switch_to_block(fits);
+        self.emit_count_fits(n, done);
 
         match self.proto {
             Proto::Binary => self.emit_list_header(elem, n),
@@ -979,6 +970,312 @@ impl Lower<'_> {
         }
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
+    }
+
+    /// Writes (or sizes) a map whose keys and values are ones lists are compiled for, as the
+    /// interpreter does: the header (Binary: the key and value types and a big-endian i32
+    /// count; Compact: 0 when empty, else the count as a varint and the two type codes in one
+    /// byte), then each key and value inline or by one call. A `HashMap` or `BTreeMap` is
+    /// walked with its descriptor's iterator (in `for_each`'s order, as the interpreter
+    /// walks it), an IDL-only record's map by index. Binary maps of fixed-size entries are
+    /// sized without walking them. Returns the status (entry errors carry the interpreter's
+    /// path segment: the key's position, or the key of a failed value).
+    fn lower_map(
+        &mut self,
+        key: &Node,
+        value: &Node,
+        repr: &MapRepr,
+        p: Value,
+        depth: Value,
+    ) -> Value {
+        let cx = self.cx;
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I32);
+        let depth = self.emit_container_depth(depth, done);
+        let n = match repr {
+            MapRepr::Std(md) => {
+                let mdp = self.iconst_ptr(*md as *const MapDesc as usize);
+                self.call_helper(
+                    self.sigs.seq,
+                    rt::rt_map_len as *const () as usize,
+                    &[mdp, p],
+                )
+            }
+            // Two raw vectors of equal length: the keys' length.
+            MapRepr::Raw { .. } => {
+                let off = std::mem::offset_of!(RawMap, keys) + std::mem::offset_of!(RawVec, len);
+                self.b.ins().load(self.ptr, trusted(), p, off as i32)
+            }
+        };
+        self.emit_count_fits(n, done);
+        self.emit_map_header(key, value, n);
+        let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
+        if self.mode == Mode::Size
+            && self.proto == Proto::Binary
+            && let (Some(a), Some(b)) = (fixed_width(key), fixed_width(value))
+        {
+            let bytes = self.b.ins().imul_imm_u(n, (a + b) as i64);
+            let len = self.b.use_var(self.len);
+            let len = self.b.ins().iadd(len, bytes);
+            self.b.def_var(self.len, len);
+            self.b.ins().jump(done, &[BlockArg::Value(ok)]);
+            self.b.switch_to_block(done);
+            return self.b.block_params(done)[0];
+        }
+
+        // The walk: `head` takes the entry's position and yields its key and value (or
+        // leaves for `done`).
+        let head = self.b.create_block();
+        let body = self.b.create_block();
+        let i = self.b.append_block_param(head, self.ptr);
+        let k = self.b.append_block_param(body, self.ptr);
+        let v = self.b.append_block_param(body, self.ptr);
+        let i0 = self.iconst_ptr(0);
+        match repr {
+            MapRepr::Std(md) => {
+                let state = self.iter_state();
+                let start = self.iconst_ptr(md.iter_start as usize);
+                self.b
+                    .ins()
+                    .call_indirect(self.sigs.iter_start, start, &[p, state]);
+                self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+                self.b.switch_to_block(head);
+                let next = self.iconst_ptr(md.iter_next as usize);
+                let vout = self.b.ins().iadd_imm_s(state, MAP_ITER_STATE as i64);
+                let call = self
+                    .b
+                    .ins()
+                    .call_indirect(self.sigs.seq, next, &[state, vout]);
+                let kp = self.b.inst_results(call)[0];
+                let vp = self.b.ins().load(self.ptr, trusted(), vout, 0);
+                self.b.ins().brif(
+                    kp,
+                    body,
+                    &[BlockArg::Value(kp), BlockArg::Value(vp)],
+                    done,
+                    &[BlockArg::Value(ok)],
+                );
+            }
+            MapRepr::Raw { key: kl, value: vl } => {
+                let (keys, values) = (
+                    std::mem::offset_of!(RawMap, keys) as i32,
+                    std::mem::offset_of!(RawMap, values) as i32,
+                );
+                let kbase = self.b.ins().load(self.ptr, trusted(), p, keys);
+                let vbase = self.b.ins().load(self.ptr, trusted(), p, values);
+                self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+                self.b.switch_to_block(head);
+                let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+                let at = self.b.create_block();
+                self.b
+                    .ins()
+                    .brif(more, at, &[], done, &[BlockArg::Value(ok)]);
+                self.b.switch_to_block(at);
+                let ko = self.b.ins().imul_imm_u(i, kl.size as i64);
+                let kp = self.b.ins().iadd(kbase, ko);
+                let vo = self.b.ins().imul_imm_u(i, vl.size as i64);
+                let vp = self.b.ins().iadd(vbase, vo);
+                self.b
+                    .ins()
+                    .jump(body, &[BlockArg::Value(kp), BlockArg::Value(vp)]);
+            }
+        }
+
+        self.b.switch_to_block(body);
+        let fail = self.b.create_block();
+        let is_value = self.b.append_block_param(fail, types::I32);
+        self.b.set_cold_block(fail);
+        let key_ok = self.b.create_block();
+        let st = self.emit_elem(key, k, depth);
+        let no = self.b.ins().iconst(types::I32, 0);
+        self.b
+            .ins()
+            .brif(st, fail, &[BlockArg::Value(no)], key_ok, &[]);
+        self.b.switch_to_block(key_ok);
+        let st = self.emit_elem(value, v, depth);
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        let yes = self.b.ins().iconst(types::I32, 1);
+        self.b.ins().brif(
+            st,
+            fail,
+            &[BlockArg::Value(yes)],
+            head,
+            &[BlockArg::Value(next)],
+        );
+        self.b.switch_to_block(fail);
+        let np = self.iconst_ptr(key as *const Node as usize);
+        let st = self.call_helper(
+            self.sigs.map_err,
+            rt::rt_map_entry_err as *const () as usize,
+            &[cx, np, k, i, is_value],
+        );
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// One container level taken from `depth` (to `done` with the depth error when none is
+    /// left, as in the interpreter); returns the elements' depth.
+    fn emit_container_depth(&mut self, depth: Value, done: Block) -> Value {
+        let cx = self.cx;
+        let deep = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(deep);
+        self.b.ins().brif(depth, ok, &[], deep, &[]);
+        self.b.switch_to_block(deep);
+        let st = self.call_helper(self.sigs.depth, rt::rt_depth as *const () as usize, &[cx]);
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(ok);
+        self.b.ins().iadd_imm_s(depth, -1)
+    }
+
+    /// A container's count `n` must fit in an i32 (to `done` with the error otherwise).
+    fn emit_count_fits(&mut self, n: Value, done: Block) {
+        let cx = self.cx;
+        let too_long = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, n, i32::MAX as i64);
+        let long = self.b.create_block();
+        let fits = self.b.create_block();
+        self.b.set_cold_block(long);
+        self.b.ins().brif(too_long, long, &[], fits, &[]);
+        self.b.switch_to_block(long);
+        let st = self.call_helper(
+            self.sigs.reserve,
+            rt::rt_too_long as *const () as usize,
+            &[cx, n],
+        );
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
+        self.b.switch_to_block(fits);
+    }
+
+    /// A map header for `n` entries (see [`Self::lower_map`]).
+    fn emit_map_header(&mut self, key: &Node, value: &Node, n: Value) {
+        if self.proto == Proto::Binary {
+            if let Some((dst, len)) = self.emit_reserve(6) {
+                let t = (key.ttype() as u8 as u16) | ((value.ttype() as u8 as u16) << 8);
+                let t = self.b.ins().iconst(types::I16, t as i64);
+                self.b.ins().store(out_flags(), t, dst, 0);
+                let n32 = self.b.ins().ireduce(types::I32, n);
+                let n32 = self.b.ins().bswap(n32);
+                self.b.ins().store(out_flags(), n32, dst, 2);
+                self.emit_commit(len, 6);
+            }
+            return;
+        }
+        // Compact: `0`, or the count and then the key and value codes.
+        let codes = (compact_code(key.ttype()) << 4) | compact_code(value.ttype());
+        let empty = self.b.ins().icmp_imm_u(IntCC::Equal, n, 0);
+        match self.mode {
+            Mode::Size => {
+                let vl = self.emit_varint_len(n);
+                let some = self.b.ins().iadd_imm_s(vl, 1);
+                let one = self.iconst_ptr(1);
+                let h = self.b.ins().select(empty, one, some);
+                let len = self.b.use_var(self.len);
+                let len = self.b.ins().iadd(len, h);
+                self.b.def_var(self.len, len);
+            }
+            Mode::Write => {
+                let (dst, len) = self.emit_reserve_dyn_const(6);
+                let eb = self.b.create_block();
+                let sb = self.b.create_block();
+                let join = self.b.create_block();
+                let h = self.b.append_block_param(join, self.ptr);
+                self.b.ins().brif(empty, eb, &[], sb, &[]);
+                self.b.switch_to_block(eb);
+                let zero = self.b.ins().iconst(types::I8, 0);
+                self.b.ins().store(out_flags(), zero, dst, 0);
+                let one = self.iconst_ptr(1);
+                self.b.ins().jump(join, &[BlockArg::Value(one)]);
+                self.b.switch_to_block(sb);
+                let k = self.emit_varint(n, dst);
+                let at = self.b.ins().iadd(dst, k);
+                let c = self.b.ins().iconst(types::I8, codes as i64);
+                self.b.ins().store(out_flags(), c, at, 0);
+                let h1 = self.b.ins().iadd_imm_s(k, 1);
+                self.b.ins().jump(join, &[BlockArg::Value(h1)]);
+                self.b.switch_to_block(join);
+                let len = self.b.ins().iadd(len, h);
+                self.b.def_var(self.len, len);
+            }
+        }
+    }
+
+    /// One container element of a kind lists are compiled for (no header): plain values
+    /// inline, strings inline (or by their helper), structs by their compiled function.
+    /// Returns the status.
+    fn emit_elem(&mut self, node: &Node, p: Value, depth: Value) -> Value {
+        let cx = self.cx;
+        match node {
+            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
+                return self.call_fn(fref, &[cx, p, depth]);
+            }
+            Node::String(_) | Node::Binary(_) => return self.emit_str(node, p),
+            _ => {}
+        }
+        let varint = self.proto == Proto::Compact
+            && matches!(
+                node,
+                Node::I16 | Node::I32 | Node::I64 | Node::Enum(EnumRepr::Open)
+            );
+        if varint {
+            let zz = self.emit_zigzag(node, p);
+            match self.mode {
+                Mode::Size => {
+                    let k = self.emit_varint_len(zz);
+                    let len = self.b.use_var(self.len);
+                    let len = self.b.ins().iadd(len, k);
+                    self.b.def_var(self.len, len);
+                }
+                Mode::Write => {
+                    let (dst, len) = self.emit_reserve_dyn_const(10);
+                    let k = self.emit_varint(zz, dst);
+                    let len = self.b.ins().iadd(len, k);
+                    self.b.def_var(self.len, len);
+                }
+            }
+        } else {
+            let k = match (self.proto, node) {
+                (Proto::Compact, Node::Bool | Node::I8) => 1,
+                (Proto::Compact, Node::Double) => 8,
+                (Proto::Compact, _) => 16,
+                (Proto::Binary, node) => fixed_width(node).unwrap_or(0),
+            };
+            if let Some((dst, len)) = self.emit_reserve(k) {
+                match (self.proto, node) {
+                    // 1 true, 2 false.
+                    (Proto::Compact, Node::Bool) => {
+                        let x = self.b.ins().load(types::I8, trusted(), p, 0);
+                        let two = self.b.ins().iconst(types::I8, 2);
+                        let x = self.b.ins().isub(two, x);
+                        self.b.ins().store(out_flags(), x, dst, 0);
+                    }
+                    // Little-endian, like the host.
+                    (Proto::Compact, Node::Double) => {
+                        let x = self.b.ins().load(types::I64, trusted(), p, 0);
+                        self.b.ins().store(out_flags(), x, dst, 0);
+                    }
+                    (_, node) => self.emit_scalar(node, p, dst, 0),
+                }
+                self.emit_commit(len, k);
+            }
+        }
+        self.b.ins().iconst(types::I32, STATUS_OK as i64)
+    }
+
+    /// The function's room for a map iterator and the value pointer its walk returns
+    /// (one per function: a map's entries are never maps walked in the same function).
+    fn iter_state(&mut self) -> Value {
+        let slot = *self.iter_slot.get_or_insert_with(|| {
+            self.b.create_sized_stack_slot(ir::StackSlotData::new(
+                ir::StackSlotKind::ExplicitSlot,
+                (MAP_ITER_STATE + 8) as u32,
+                4,
+            ))
+        });
+        self.b.ins().stack_addr(self.ptr, slot, 0)
     }
 
     /// Binary list header: element type, big-endian i32 count `n`.
@@ -1173,12 +1470,7 @@ impl Lower<'_> {
         self.b.switch_to_block(body);
         let off = self.b.ins().imul_imm_u(i, e.stride);
         let p = self.b.ins().iadd(e.base, off);
-        let st = match e.node {
-            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                self.call_fn(fref, &[cx, p, depth])
-            }
-            node => self.emit_str(node, p),
-        };
+        let st = self.emit_elem(e.node, p, depth);
         let next = self.b.ins().iadd_imm_s(i, 1);
         self.b.ins().brif(
             st,

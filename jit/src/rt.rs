@@ -1905,7 +1905,7 @@ pub extern "C" fn rt_dec_in_field(ctx: *mut DecCtx, f: *const FieldPlan) -> i32 
 // ---------------------------------------------------------------------------------------------
 // Sequence helpers (encode)
 
-use dynthrift_core::desc::SeqDesc;
+use dynthrift_core::desc::{MapDesc, SeqDesc};
 
 /// Length of the sequence at `p`.
 pub extern "C" fn rt_seq_len(sd: *const SeqDesc, p: *const u8) -> usize {
@@ -1927,6 +1927,31 @@ pub extern "C" fn rt_too_long(ctx: *mut EncCtx, len: usize) -> i32 {
             format!("length {len} does not fit in an i32"),
         ))
     })
+}
+
+/// Number of entries of the map at `p`.
+pub extern "C" fn rt_map_len(md: *const MapDesc, p: *const u8) -> usize {
+    // SAFETY: `md` is a static descriptor and `p` the map it describes.
+    unsafe { ((*md).len)(p) }
+}
+
+/// Adds the path segment of a failed map entry to the error being returned, as the
+/// interpreter names it: `KeyAt(i)` when key `k` failed, the key itself (or its position)
+/// when its value did. `key` is the map's key node.
+pub extern "C" fn rt_map_entry_err(
+    ctx: *mut EncCtx,
+    key: *const Node,
+    k: *const u8,
+    i: usize,
+    is_value: i32,
+) -> i32 {
+    // SAFETY: generated code passes its live context, the key node of its plan and the live
+    // key of the entry that failed.
+    let (ctx, key) = unsafe { (&mut *ctx, &*key) };
+    if let Some(e) = ctx.error.take() {
+        ctx.error = Some(leaf_path(e, Some(key), k, i, is_value != 0));
+    }
+    STATUS_ERROR
 }
 
 /// Adds list position `i` to the path of the error being returned.
