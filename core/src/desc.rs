@@ -218,6 +218,10 @@ pub struct SetDesc {
     pub clear_reserve: unsafe fn(p: *mut u8, additional: usize),
     /// Builds an empty element, lets `f` fill it, inserts it (if `f` succeeded).
     pub insert_with: unsafe fn(p: *mut u8, f: &mut ElemFiller<'_>) -> Result<()>,
+    /// Starts a walk over the elements, as [`MapDesc::iter_start`] does over a map's entries.
+    pub iter_start: unsafe extern "C" fn(p: *const u8, state: *mut u8),
+    /// The walk's next element, or null after the last.
+    pub iter_next: unsafe extern "C" fn(state: *mut u8) -> *const u8,
 }
 
 /// A map type (`HashMap<K, V>`, `BTreeMap<K, V>`) used as a Thrift `map`.
@@ -239,8 +243,8 @@ pub struct MapDesc {
     pub iter_next: unsafe extern "C" fn(state: *mut u8, value: *mut *const u8) -> *const u8,
 }
 
-/// The room [`MapDesc::iter_start`] needs for an iterator (checked when a map type is
-/// described: a larger one does not compile).
+/// The room [`MapDesc::iter_start`] and [`SetDesc::iter_start`] need for an iterator
+/// (checked when a map or set type is described: a larger one does not compile).
 pub const MAP_ITER_STATE: usize = 128;
 
 /// `Option<T>`: an optional field.
@@ -372,6 +376,8 @@ unsafe impl<T: Describe + Eq + Hash, S: BuildHasher + Default + 'static> Describ
         for_each: thunks::hash_set_for_each::<T, S>,
         clear_reserve: thunks::hash_set_clear_reserve::<T, S>,
         insert_with: thunks::hash_set_insert_with::<T, S>,
+        iter_start: thunks::hash_set_iter_start::<T, S>,
+        iter_next: thunks::hash_set_iter_next::<T>,
     });
     fn empty() -> Self {
         HashSet::default()
@@ -386,6 +392,8 @@ unsafe impl<T: Describe + Ord> Describe for BTreeSet<T> {
         for_each: thunks::btree_set_for_each::<T>,
         clear_reserve: thunks::btree_set_clear_reserve::<T>,
         insert_with: thunks::btree_set_insert_with::<T>,
+        iter_start: thunks::btree_set_iter_start::<T>,
+        iter_next: thunks::btree_set_iter_next::<T>,
     });
     fn empty() -> Self {
         BTreeSet::new()
@@ -679,6 +687,49 @@ mod thunks {
         let it = unsafe { &mut *state.cast::<std::collections::btree_map::Iter<'_, K, V>>() };
         entry_out(it.next(), value)
     }
+    /// # Safety
+    /// `p` points to a live `HashSet<T, S>` that outlives the walk; `state` to
+    /// [`MAP_ITER_STATE`] writable bytes aligned to 16.
+    pub unsafe extern "C" fn hash_set_iter_start<T: 'static, S>(p: *const u8, state: *mut u8) {
+        const { iter_fits::<std::collections::hash_set::Iter<'static, T>>() };
+        let it = r!(p, HashSet<T, S>).iter();
+        // SAFETY: as in `hash_map_iter_start`.
+        unsafe {
+            state
+                .cast::<std::collections::hash_set::Iter<'_, T>>()
+                .write(it)
+        }
+    }
+    /// # Safety
+    /// `state` holds an iterator written by [`hash_set_iter_start`] for the same `T` whose
+    /// set is still alive and unchanged.
+    pub unsafe extern "C" fn hash_set_iter_next<T: 'static>(state: *mut u8) -> *const u8 {
+        // SAFETY: the caller's contract: a live iterator of this type, used by one walk.
+        let it = unsafe { &mut *state.cast::<std::collections::hash_set::Iter<'_, T>>() };
+        it.next()
+            .map_or(std::ptr::null(), |e| e as *const T as *const u8)
+    }
+    /// # Safety
+    /// `p` points to a live `BTreeSet<T>` that outlives the walk; `state` to
+    /// [`MAP_ITER_STATE`] writable bytes aligned to 16.
+    pub unsafe extern "C" fn btree_set_iter_start<T: 'static>(p: *const u8, state: *mut u8) {
+        const { iter_fits::<std::collections::btree_set::Iter<'static, T>>() };
+        let it = r!(p, BTreeSet<T>).iter();
+        // SAFETY: as in `hash_map_iter_start`.
+        unsafe {
+            state
+                .cast::<std::collections::btree_set::Iter<'_, T>>()
+                .write(it)
+        }
+    }
+    /// # Safety
+    /// As [`hash_set_iter_next`], for [`btree_set_iter_start`]'s iterator.
+    pub unsafe extern "C" fn btree_set_iter_next<T: 'static>(state: *mut u8) -> *const u8 {
+        // SAFETY: as in `hash_set_iter_next`.
+        let it = unsafe { &mut *state.cast::<std::collections::btree_set::Iter<'_, T>>() };
+        it.next()
+            .map_or(std::ptr::null(), |e| e as *const T as *const u8)
+    }
     /// A map iterator fits in [`MAP_ITER_STATE`] bytes aligned to 16.
     const fn iter_fits<I>() {
         assert!(std::mem::size_of::<I>() <= MAP_ITER_STATE && std::mem::align_of::<I>() <= 16);
@@ -786,6 +837,43 @@ mod thunks {
         fn m_len(md: &MapDesc, p: *const u8) -> usize {
             // SAFETY: `p` is a live map of the descriptor's type.
             unsafe { (md.len)(p) }
+        }
+
+        #[test]
+        fn set_walks() {
+            fn check<C: Describe>(c: &C) {
+                let TypeDesc::Set(sd) = C::TYPE else {
+                    panic!("not a set")
+                };
+                let p = c as *const C as *const u8;
+                let mut visited = Vec::new();
+                let mut visit = |e| {
+                    visited.push(e);
+                    Ok(())
+                };
+                // SAFETY: `p` is a live set of the descriptor's type.
+                unsafe { (sd.for_each)(p, &mut visit) }.unwrap();
+                #[repr(align(16))]
+                struct State([u8; MAP_ITER_STATE]);
+                let mut state = State([0; MAP_ITER_STATE]);
+                let mut walked = Vec::new();
+                // SAFETY: as above; `state` has the room and alignment asked for; `c`
+                // outlives the walk and is not changed.
+                unsafe {
+                    (sd.iter_start)(p, state.0.as_mut_ptr());
+                    loop {
+                        let e = (sd.iter_next)(state.0.as_mut_ptr());
+                        if e.is_null() {
+                            break;
+                        }
+                        walked.push(e);
+                    }
+                }
+                assert_eq!(walked, visited);
+            }
+            check(&(0..100).map(|i| i.to_string()).collect::<HashSet<_>>());
+            check(&(0..100).collect::<BTreeSet<i64>>());
+            check(&HashSet::<i8>::new());
         }
 
         #[test]

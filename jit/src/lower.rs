@@ -13,12 +13,14 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 use dynthrift_core::TType;
-use dynthrift_core::desc::{BinRepr, MAP_ITER_STATE, MapDesc, SeqDesc, StrRepr};
+use dynthrift_core::desc::{BinRepr, MAP_ITER_STATE, MapDesc, SeqDesc, SetDesc, StrRepr};
 use dynthrift_core::schema::{Requiredness, StructKind};
 use dynthrift_core::wire::compact::{compact_code, varint_len, zigzag32};
 use dynthrift_interp::Plan;
 use dynthrift_interp::dynamic::{RawMap, RawVec};
-use dynthrift_interp::plan::{EnumRepr, FieldPlan, MapRepr, Node, Presence, SeqRepr, StructPlan};
+use dynthrift_interp::plan::{
+    EnumRepr, FieldPlan, MapRepr, Node, Presence, SeqRepr, SetRepr, StructPlan,
+};
 
 use crate::abi::{ENC_BUF, ENC_CAP, ENC_LEN, STATUS_ERROR, STATUS_OK};
 use crate::rt;
@@ -140,6 +142,8 @@ struct Sigs {
     unknown: SigRef,
     /// `(ptr, ptr)`: a map walk's start.
     iter_start: SigRef,
+    /// `(ptr) -> ptr`: a set walk's next element.
+    ptr_ptr: SigRef,
     /// `(ctx, node, key, index, i32) -> i32`: a map entry's path segment.
     map_err: SigRef,
 }
@@ -164,6 +168,7 @@ impl Sigs {
             copy: sig(&[ptr, ptr, ptr], types::I32),
             unknown: sig(&[ptr, ptr, types::I32, types::I32, types::I32], types::I32),
             map_err: sig(&[ptr, ptr, ptr, ptr, types::I32], types::I32),
+            ptr_ptr: sig(&[ptr], ptr),
             iter_start: {
                 let mut s = module.make_signature();
                 s.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
@@ -193,6 +198,17 @@ struct Lower<'f> {
     len: Variable,
     /// Room for a map iterator, made when the first map is walked.
     iter_slot: Option<ir::StackSlot>,
+}
+
+/// Where a list's or set's elements are.
+#[derive(Clone, Copy)]
+enum Seq {
+    /// A `Vec<T>`: side by side.
+    Vec(&'static SeqDesc),
+    /// An IDL-only record's raw vector of elements this many bytes apart.
+    Raw(usize),
+    /// A `HashSet` or `BTreeSet`: walked.
+    Set(&'static SetDesc),
 }
 
 /// A list's elements: their node, count, start and the distance between them.
@@ -855,14 +871,25 @@ impl Lower<'_> {
         self.lower_payload(f, p, depth);
     }
 
-    /// A present field's value after its header: lists, strings, structs and records
-    /// compiled, everything else through the interpreter (`rt_node`, `rt_cnode`); a failure
-    /// names the field.
+    /// A present field's value after its header: strings, structs, records, and lists, sets
+    /// and maps of plain values, strings and compiled structs compiled; everything else
+    /// through the interpreter (`rt_node`, `rt_cnode`); a failure names the field.
     fn lower_payload(&mut self, f: &FieldPlan, p: Value, depth: Value) {
         let cx = self.cx;
         let st = match &f.node {
-            Node::List(elem, SeqRepr::Std(sd)) if self.list_compiles(elem) => {
-                self.lower_list(elem, sd, p, depth)
+            Node::List(elem, repr) if self.list_compiles(elem) => {
+                let src = match repr {
+                    SeqRepr::Std(sd) => Seq::Vec(sd),
+                    SeqRepr::Raw(el) => Seq::Raw(el.size),
+                };
+                self.lower_list(elem, src, p, depth)
+            }
+            Node::Set(elem, repr) if self.list_compiles(elem) => {
+                let src = match repr {
+                    SetRepr::Std(sd) => Seq::Set(sd),
+                    SetRepr::Raw(el) => Seq::Raw(el.size),
+                };
+                self.lower_list(elem, src, p, depth)
             }
             Node::Map(key, value, repr) if self.list_compiles(key) && self.list_compiles(value) => {
                 self.lower_map(key, value, repr, p, depth)
@@ -909,29 +936,52 @@ impl Lower<'_> {
         }
     }
 
-    /// Writes (or sizes) a `Vec<T>` of plain values, strings or compiled structs, as the
+    /// Writes (or sizes) a list or set of plain values, strings or compiled structs, as the
     /// interpreter does: the header (Binary: the element type and a big-endian i32 count;
     /// Compact: the count in the high nibble up to 14, else 0xf and a varint), then the
-    /// elements: fixed-size ones in one reservation; Compact varints sized in a first pass so
-    /// that the one reservation is exact; the others one call each. Returns the status
-    /// (element errors carry their index in the path).
-    fn lower_list(&mut self, elem: &Node, sd: &'static SeqDesc, p: Value, depth: Value) -> Value {
+    /// elements. Elements side by side (a `Vec`, an IDL-only record's raw vector): fixed-size
+    /// ones in one reservation; Compact varints sized in a first pass so that the one
+    /// reservation is exact; the others one call each. A `HashSet` or `BTreeSet` is walked
+    /// with its descriptor's iterator, one element at a time. Returns the status (element
+    /// errors carry their index in the path).
+    fn lower_list(&mut self, elem: &Node, src: Seq, p: Value, depth: Value) -> Value {
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I32);
 
         // One nesting level for the list, as in the interpreter.
         let depth = self.emit_container_depth(depth, done);
-        let sdp = self.iconst_ptr(sd as *const SeqDesc as usize);
-        let n = self.call_helper(
-            self.sigs.seq,
-            rt::rt_seq_len as *const () as usize,
-            &[sdp, p],
-        );
-        let base = self.call_helper(
-            self.sigs.seq,
-            rt::rt_seq_ptr as *const () as usize,
-            &[sdp, p],
-        );
+        let (n, base, stride) = match src {
+            Seq::Vec(sd) => {
+                let sdp = self.iconst_ptr(sd as *const SeqDesc as usize);
+                let n = self.call_helper(
+                    self.sigs.seq,
+                    rt::rt_seq_len as *const () as usize,
+                    &[sdp, p],
+                );
+                let base = self.call_helper(
+                    self.sigs.seq,
+                    rt::rt_seq_ptr as *const () as usize,
+                    &[sdp, p],
+                );
+                (n, Some(base), sd.elem_size)
+            }
+            Seq::Raw(size) => {
+                let ptr = std::mem::offset_of!(RawVec, ptr) as i32;
+                let len = std::mem::offset_of!(RawVec, len) as i32;
+                let base = self.b.ins().load(self.ptr, trusted(), p, ptr);
+                let n = self.b.ins().load(self.ptr, trusted(), p, len);
+                (n, Some(base), size)
+            }
+            Seq::Set(sd) => {
+                let sdp = self.iconst_ptr(sd as *const SetDesc as usize);
+                let n = self.call_helper(
+                    self.sigs.seq,
+                    rt::rt_set_len as *const () as usize,
+                    &[sdp, p],
+                );
+                (n, None, 0)
+            }
+        };
         self.emit_count_fits(n, done);
 
         match self.proto {
@@ -939,12 +989,6 @@ impl Lower<'_> {
             Proto::Compact => self.emit_clist_header(elem, n),
         }
         let zero = self.b.ins().iconst(types::I32, STATUS_OK as i64);
-        let elems = Elems {
-            node: elem,
-            n,
-            base,
-            stride: sd.elem_size as i64,
-        };
         let width = match self.proto {
             Proto::Binary => fixed_width(elem),
             Proto::Compact => match elem {
@@ -953,6 +997,28 @@ impl Lower<'_> {
                 Node::Uuid => Some(16),
                 _ => None,
             },
+        };
+        let Some(base) = base else {
+            let Seq::Set(sd) = src else {
+                unreachable!("only a set is walked")
+            };
+            if let (Mode::Size, Some(k)) = (self.mode, width) {
+                let bytes = self.b.ins().imul_imm_u(n, k as i64);
+                let len = self.b.use_var(self.len);
+                let len = self.b.ins().iadd(len, bytes);
+                self.b.def_var(self.len, len);
+                self.b.ins().jump(done, &[BlockArg::Value(zero)]);
+            } else {
+                self.lower_set_walk(elem, sd, p, depth, done, zero);
+            }
+            self.b.switch_to_block(done);
+            return self.b.block_params(done)[0];
+        };
+        let elems = Elems {
+            node: elem,
+            n,
+            base,
+            stride: stride as i64,
         };
         let varint = self.proto == Proto::Compact
             && matches!(
@@ -970,6 +1036,62 @@ impl Lower<'_> {
         }
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
+    }
+
+    /// A set's elements, walked with its descriptor's iterator (in `for_each`'s order, as the
+    /// interpreter walks it), each written by [`Self::emit_elem`]; on to `done` with `ok`
+    /// after the last, or with the status of the first failure, which names the element's
+    /// position.
+    fn lower_set_walk(
+        &mut self,
+        elem: &Node,
+        sd: &'static SetDesc,
+        p: Value,
+        depth: Value,
+        done: Block,
+        ok: Value,
+    ) {
+        let cx = self.cx;
+        let state = self.iter_state();
+        let start = self.iconst_ptr(sd.iter_start as usize);
+        self.b
+            .ins()
+            .call_indirect(self.sigs.iter_start, start, &[p, state]);
+        let head = self.b.create_block();
+        let body = self.b.create_block();
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        let i = self.b.append_block_param(head, self.ptr);
+        let e = self.b.append_block_param(body, self.ptr);
+        let i0 = self.iconst_ptr(0);
+        self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+        self.b.switch_to_block(head);
+        let next = self.iconst_ptr(sd.iter_next as usize);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.sigs.ptr_ptr, next, &[state]);
+        let ep = self.b.inst_results(call)[0];
+        self.b.ins().brif(
+            ep,
+            body,
+            &[BlockArg::Value(ep)],
+            done,
+            &[BlockArg::Value(ok)],
+        );
+        self.b.switch_to_block(body);
+        let st = self.emit_elem(elem, e, depth);
+        let i1 = self.b.ins().iadd_imm_s(i, 1);
+        self.b
+            .ins()
+            .brif(st, fail, &[], head, &[BlockArg::Value(i1)]);
+        self.b.switch_to_block(fail);
+        let st = self.call_helper(
+            self.sigs.reserve,
+            rt::rt_at_index as *const () as usize,
+            &[cx, i],
+        );
+        self.b.ins().jump(done, &[BlockArg::Value(st)]);
     }
 
     /// Writes (or sizes) a map whose keys and values are ones lists are compiled for, as the

@@ -1905,7 +1905,7 @@ pub extern "C" fn rt_dec_in_field(ctx: *mut DecCtx, f: *const FieldPlan) -> i32 
 // ---------------------------------------------------------------------------------------------
 // Sequence helpers (encode)
 
-use dynthrift_core::desc::{MapDesc, SeqDesc};
+use dynthrift_core::desc::{MapDesc, SeqDesc, SetDesc};
 
 /// Length of the sequence at `p`.
 pub extern "C" fn rt_seq_len(sd: *const SeqDesc, p: *const u8) -> usize {
@@ -1927,6 +1927,12 @@ pub extern "C" fn rt_too_long(ctx: *mut EncCtx, len: usize) -> i32 {
             format!("length {len} does not fit in an i32"),
         ))
     })
+}
+
+/// Number of elements of the set at `p`.
+pub extern "C" fn rt_set_len(sd: *const SetDesc, p: *const u8) -> usize {
+    // SAFETY: `sd` is a static descriptor and `p` the set it describes.
+    unsafe { ((*sd).len)(p) }
 }
 
 /// Number of entries of the map at `p`.
