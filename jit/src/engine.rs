@@ -24,6 +24,11 @@ fn host_isa() -> std::result::Result<OwnedTargetIsa, String> {
     static ISA: std::sync::OnceLock<std::result::Result<OwnedTargetIsa, String>> =
         std::sync::OnceLock::new();
     ISA.get_or_init(|| {
+        // The generated code reads and writes multi-byte values as little-endian words
+        // (Compact doubles, header pairs, varint scans).
+        if cfg!(target_endian = "big") {
+            return Err("big-endian hosts are not supported by the JIT".to_string());
+        }
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, k: &str, v: &str| {
             flags.set(k, v).map_err(|e| format!("flag {k}: {e}"))

@@ -2,14 +2,15 @@
 //! code, Binary and Compact (one module per plan and protocol, finalized once; the host ISA
 //! is built once per process). Encoder and sizer: struct skeletons, presence checks
 //! (`Option` and record bits), scalars (Compact: zigzag varints, field-id deltas, bools in
-//! the field header), enums, nested structs and records compiled; `Vec<T>` of plain,
-//! string and struct elements compiled; strings read and written inline (`String`, `Vec<u8>`,
+//! the field header), enums, nested structs and records compiled; lists (`Vec<T>` and raw
+//! vectors of IDL-only records), sets and maps of plain values, strings and compiled
+//! structs compiled (a `HashSet`, `BTreeSet`, `HashMap` or `BTreeMap` walked with its
+//! descriptor's iterator thunks); strings read and written inline (`String`, `Vec<u8>`,
 //! `Bytes`, `FastStr` in its shared and inline forms, probed layouts), others through a
-//! helper; runs of always-present fixed-size fields in one reservation; the output's length,
-//! buffer and capacity kept in registers between calls; maps, sets and lists of leaves
-//! by one specialised helper loop per container (both protocols); other containers (raw
-//! vectors of IDL-only records included) walked by a helper that calls back into compiled
-//! structs and records. Decoder: struct loops, header reads, id
+//! helper; runs of always-present fixed-size fields in one reservation; the output's length
+//! kept in a register between calls; other containers (of Rust enums, boxes, containers,
+//! records) walked by a helper that writes leaves in one specialised loop and calls back
+//! into compiled structs and records. Decoder: struct loops, header reads, id
 //! dispatch, scalars (Compact: varints inline, a helper only near the end of the input) and
 //! nested structs compiled; unions (Rust enums through their variant table, IDL-only ones by
 //! presence bits, exactly one member checked both ways) and kept unknown fields (through

@@ -1155,6 +1155,7 @@ impl Lower<'_> {
         let i0 = self.iconst_ptr(0);
         match repr {
             MapRepr::Std(md) => {
+                // The walk's thunks do not take the context: plain calls.
                 let state = self.iter_state();
                 let start = self.iconst_ptr(md.iter_start as usize);
                 self.b
@@ -1179,9 +1180,10 @@ impl Lower<'_> {
                 );
             }
             MapRepr::Raw { key: kl, value: vl } => {
+                let ptr = std::mem::offset_of!(RawVec, ptr);
                 let (keys, values) = (
-                    std::mem::offset_of!(RawMap, keys) as i32,
-                    std::mem::offset_of!(RawMap, values) as i32,
+                    (std::mem::offset_of!(RawMap, keys) + ptr) as i32,
+                    (std::mem::offset_of!(RawMap, values) + ptr) as i32,
                 );
                 let kbase = self.b.ins().load(self.ptr, trusted(), p, keys);
                 let vbase = self.b.ins().load(self.ptr, trusted(), p, values);

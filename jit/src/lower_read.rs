@@ -341,7 +341,10 @@ pub(crate) fn emit_read_varint(
 }
 
 /// Compact integer: a varint of at most 10 bytes at `p`, scanned for its last byte: the
-/// offset after it; running out of input or a longer one goes to `fail`.
+/// offset after it; running out of input or a longer one goes to `fail`. With ten bytes left
+/// (the usual case), the first eight are looked at in one load: the lowest byte whose top bit
+/// is clear ends the varint; bytes 9 and 10 are checked one by one. Nearer the end of the
+/// input, a byte at a time.
 fn emit_skip_varint(b: &mut FunctionBuilder<'_>, input: Input, p: Value, fail: Block) -> Value {
     let ptr = b.func.dfg.value_type(p);
     let lp = b.create_block();
@@ -350,7 +353,42 @@ fn emit_skip_varint(b: &mut FunctionBuilder<'_>, input: Input, p: Value, fail: B
     let found = b.create_block();
     let i = b.append_block_param(lp, ptr);
     let end_at = b.append_block_param(found, ptr);
-    b.ins().jump(lp, &[ir::BlockArg::Value(p)]);
+
+    let wide = b.create_block();
+    let avail = b.ins().isub(input.len, p);
+    let room = b
+        .ins()
+        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 10);
+    b.ins().brif(room, wide, &[], lp, &[ir::BlockArg::Value(p)]);
+    b.switch_to_block(wide);
+    let at = b.ins().iadd(input.buf, p);
+    // Little-endian: byte k of the input is byte k of the word (the hosts Cranelift JITs for).
+    let word = b.ins().load(types::I64, input_flags(), at, 0);
+    let ends = b.ins().bnot(word);
+    let ends = b.ins().band_imm_s(ends, 0x8080_8080_8080_8080_u64 as i64);
+    let in_eight = b.create_block();
+    let past_eight = b.create_block();
+    b.ins().brif(ends, in_eight, &[], past_eight, &[]);
+    b.switch_to_block(in_eight);
+    let bit = b.ins().ctz(ends);
+    let k = b.ins().ushr_imm_u(bit, 3);
+    let k = b.ins().iadd_imm_s(k, 1);
+    let end = b.ins().iadd(p, k);
+    b.ins().jump(found, &[ir::BlockArg::Value(end)]);
+    b.switch_to_block(past_eight);
+    let ninth = b.create_block();
+    let b8 = b.ins().uload8(types::I32, input_flags(), at, 8);
+    let last8 = b.ins().icmp_imm_u(IntCC::UnsignedLessThan, b8, 0x80);
+    let p9 = b.ins().iadd_imm_s(p, 9);
+    b.ins()
+        .brif(last8, found, &[ir::BlockArg::Value(p9)], ninth, &[]);
+    b.switch_to_block(ninth);
+    let b9 = b.ins().uload8(types::I32, input_flags(), at, 9);
+    let last9 = b.ins().icmp_imm_u(IntCC::UnsignedLessThan, b9, 0x80);
+    let p10 = b.ins().iadd_imm_s(p, 10);
+    b.ins()
+        .brif(last9, found, &[ir::BlockArg::Value(p10)], fail, &[]);
+
     b.switch_to_block(lp);
     let more = b.ins().icmp(IntCC::UnsignedLessThan, i, input.len);
     b.ins().brif(more, body, &[], fail, &[]);
