@@ -266,6 +266,23 @@ impl Lower<'_> {
         self.b.ins().return_(&[status]);
     }
 
+    /// Adds `n` to the output length (size mode: the count so far).
+    fn add_len(&mut self, n: Value) {
+        let len = self.b.use_var(self.len);
+        let len = self.b.ins().iadd(len, n);
+        self.b.def_var(self.len, len);
+    }
+
+    /// Size mode: a Compact container header of one byte when `one_byte`, else a byte and
+    /// the count `n` as a varint.
+    fn size_count_header(&mut self, one_byte: Value, n: Value) {
+        let vl = self.emit_varint_len(n);
+        let long = self.b.ins().iadd_imm_s(vl, 1);
+        let one = self.iconst_ptr(1);
+        let h = self.b.ins().select(one_byte, one, long);
+        self.add_len(h);
+    }
+
     /// Stores the output length kept in a register into the context.
     fn flush_out(&mut self) {
         let len = self.b.use_var(self.len);
@@ -501,9 +518,7 @@ impl Lower<'_> {
                     None => self.iconst_ptr(max),
                 };
                 let n = self.b.ins().iadd(h, v);
-                let len = self.b.use_var(self.len);
-                let len = self.b.ins().iadd(len, n);
-                self.b.def_var(self.len, len);
+                self.add_len(n);
                 return;
             }
             let Some((dst, len)) = self.emit_reserve(4 + max) else {
@@ -568,9 +583,7 @@ impl Lower<'_> {
             Some(e) => self.b.ins().iadd(h, e),
             None => h,
         };
-        let len = self.b.use_var(self.len);
-        let len = self.b.ins().iadd(len, n);
-        self.b.def_var(self.len, len);
+        self.add_len(n);
     }
 
     fn emit_commit(&mut self, len: Value, n: usize) {
@@ -1004,9 +1017,7 @@ impl Lower<'_> {
             };
             if let (Mode::Size, Some(k)) = (self.mode, width) {
                 let bytes = self.b.ins().imul_imm_u(n, k as i64);
-                let len = self.b.use_var(self.len);
-                let len = self.b.ins().iadd(len, bytes);
-                self.b.def_var(self.len, len);
+                self.add_len(bytes);
                 self.b.ins().jump(done, &[BlockArg::Value(zero)]);
             } else {
                 self.lower_set_walk(elem, sd, p, depth, done, zero);
@@ -1137,9 +1148,7 @@ impl Lower<'_> {
             && let (Some(a), Some(b)) = (fixed_width(key), fixed_width(value))
         {
             let bytes = self.b.ins().imul_imm_u(n, (a + b) as i64);
-            let len = self.b.use_var(self.len);
-            let len = self.b.ins().iadd(len, bytes);
-            self.b.def_var(self.len, len);
+            self.add_len(bytes);
             self.b.ins().jump(done, &[BlockArg::Value(ok)]);
             self.b.switch_to_block(done);
             return self.b.block_params(done)[0];
@@ -1293,13 +1302,7 @@ impl Lower<'_> {
         let empty = self.b.ins().icmp_imm_u(IntCC::Equal, n, 0);
         match self.mode {
             Mode::Size => {
-                let vl = self.emit_varint_len(n);
-                let some = self.b.ins().iadd_imm_s(vl, 1);
-                let one = self.iconst_ptr(1);
-                let h = self.b.ins().select(empty, one, some);
-                let len = self.b.use_var(self.len);
-                let len = self.b.ins().iadd(len, h);
-                self.b.def_var(self.len, len);
+                self.size_count_header(empty, n);
             }
             Mode::Write => {
                 let (dst, len) = self.emit_reserve_dyn_const(6);
@@ -1349,9 +1352,7 @@ impl Lower<'_> {
             match self.mode {
                 Mode::Size => {
                     let k = self.emit_varint_len(zz);
-                    let len = self.b.use_var(self.len);
-                    let len = self.b.ins().iadd(len, k);
-                    self.b.def_var(self.len, len);
+                    self.add_len(k);
                 }
                 Mode::Write => {
                     let (dst, len) = self.emit_reserve_dyn_const(10);
@@ -1368,25 +1369,30 @@ impl Lower<'_> {
                 (Proto::Binary, node) => fixed_width(node).unwrap_or(0),
             };
             if let Some((dst, len)) = self.emit_reserve(k) {
-                match (self.proto, node) {
-                    // 1 true, 2 false.
-                    (Proto::Compact, Node::Bool) => {
-                        let x = self.b.ins().load(types::I8, trusted(), p, 0);
-                        let two = self.b.ins().iconst(types::I8, 2);
-                        let x = self.b.ins().isub(two, x);
-                        self.b.ins().store(out_flags(), x, dst, 0);
-                    }
-                    // Little-endian, like the host.
-                    (Proto::Compact, Node::Double) => {
-                        let x = self.b.ins().load(types::I64, trusted(), p, 0);
-                        self.b.ins().store(out_flags(), x, dst, 0);
-                    }
-                    (_, node) => self.emit_scalar(node, p, dst, 0),
-                }
+                self.emit_fixed_elem(node, p, dst);
                 self.emit_commit(len, k);
             }
         }
         self.b.ins().iconst(types::I32, STATUS_OK as i64)
+    }
+
+    /// A fixed-size container element at `p`, stored at `dst` in the protocol's form
+    /// (Compact: bools 1 true / 2 false, doubles little-endian; otherwise as Binary has it).
+    fn emit_fixed_elem(&mut self, node: &Node, p: Value, dst: Value) {
+        match (self.proto, node) {
+            (Proto::Compact, Node::Bool) => {
+                let x = self.b.ins().load(types::I8, trusted(), p, 0);
+                let two = self.b.ins().iconst(types::I8, 2);
+                let x = self.b.ins().isub(two, x);
+                self.b.ins().store(out_flags(), x, dst, 0);
+            }
+            // Little-endian, like the host.
+            (Proto::Compact, Node::Double) => {
+                let x = self.b.ins().load(types::I64, trusted(), p, 0);
+                self.b.ins().store(out_flags(), x, dst, 0);
+            }
+            (_, node) => self.emit_scalar(node, p, dst, 0),
+        }
     }
 
     /// The function's room for a map iterator and the value pointer its walk returns
@@ -1423,13 +1429,7 @@ impl Lower<'_> {
             .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, n, 14);
         match self.mode {
             Mode::Size => {
-                let vl = self.emit_varint_len(n);
-                let long = self.b.ins().iadd_imm_s(vl, 1);
-                let one = self.iconst_ptr(1);
-                let h = self.b.ins().select(short, one, long);
-                let len = self.b.use_var(self.len);
-                let len = self.b.ins().iadd(len, h);
-                self.b.def_var(self.len, len);
+                self.size_count_header(short, n);
             }
             Mode::Write => {
                 let (dst, len) = self.emit_reserve_dyn_const(6);
@@ -1466,9 +1466,7 @@ impl Lower<'_> {
         let bytes = self.b.ins().imul_imm_u(e.n, k as i64);
         match self.mode {
             Mode::Size => {
-                let len = self.b.use_var(self.len);
-                let len = self.b.ins().iadd(len, bytes);
-                self.b.def_var(self.len, len);
+                self.add_len(bytes);
             }
             Mode::Write => {
                 let (dst, len) = self.emit_reserve_dyn(bytes);
@@ -1477,21 +1475,7 @@ impl Lower<'_> {
                 let src = self.b.ins().iadd(e.base, src_off);
                 let dst_off = self.b.ins().imul_imm_u(i, k as i64);
                 let d = self.b.ins().iadd(dst, dst_off);
-                match (self.proto, e.node) {
-                    // 1 true, 2 false.
-                    (Proto::Compact, Node::Bool) => {
-                        let x = self.b.ins().load(types::I8, trusted(), src, 0);
-                        let two = self.b.ins().iconst(types::I8, 2);
-                        let x = self.b.ins().isub(two, x);
-                        self.b.ins().store(out_flags(), x, d, 0);
-                    }
-                    // Little-endian, like the host.
-                    (Proto::Compact, Node::Double) => {
-                        let x = self.b.ins().load(types::I64, trusted(), src, 0);
-                        self.b.ins().store(out_flags(), x, d, 0);
-                    }
-                    (_, node) => self.emit_scalar(node, src, d, 0),
-                }
+                self.emit_fixed_elem(e.node, src, d);
                 let next = self.b.ins().iadd_imm_s(i, 1);
                 self.b.ins().jump(head, &[BlockArg::Value(next)]);
                 self.b.switch_to_block(exit);
@@ -1536,9 +1520,7 @@ impl Lower<'_> {
         let total = self.b.block_params(exit)[0];
         match self.mode {
             Mode::Size => {
-                let len = self.b.use_var(self.len);
-                let len = self.b.ins().iadd(len, total);
-                self.b.def_var(self.len, len);
+                self.add_len(total);
             }
             Mode::Write => {
                 let (dst, len) = self.emit_reserve_dyn(total);
@@ -1737,9 +1719,7 @@ impl Lower<'_> {
         let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
         match self.mode {
             Mode::Size => {
-                let cur = self.b.use_var(self.len);
-                let cur = self.b.ins().iadd(cur, n);
-                self.b.def_var(self.len, cur);
+                self.add_len(n);
             }
             Mode::Write => {
                 let (dst, cur) = self.emit_reserve_dyn(n);
