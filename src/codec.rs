@@ -307,8 +307,9 @@ impl<T: Describe> Codec<T> {
     }
 
     /// Appends the encoding of `v` to a `BytesMut`. The value is encoded into a buffer the
-    /// thread keeps, then copied: after a thread's first call, `out` grows at most once and
-    /// nothing else is allocated. On error `out` keeps what it had.
+    /// thread keeps (up to 1 MiB), then copied: after a thread's first call, `out` grows at
+    /// most once and, for encodings up to 1 MiB, nothing else is allocated. On error `out`
+    /// keeps what it had.
     pub fn encode_to_bytes_mut(&self, v: &T, out: &mut BytesMut) -> Result<()> {
         crate::scratch::with(|buf| {
             self.encode_into(v, buf)?;

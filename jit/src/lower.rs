@@ -1002,15 +1002,7 @@ impl Lower<'_> {
             Proto::Compact => self.emit_clist_header(elem, n),
         }
         let zero = self.b.ins().iconst(types::I32, STATUS_OK as i64);
-        let width = match self.proto {
-            Proto::Binary => fixed_width(elem),
-            Proto::Compact => match elem {
-                Node::Bool | Node::I8 => Some(1),
-                Node::Double => Some(8),
-                Node::Uuid => Some(16),
-                _ => None,
-            },
-        };
+        let width = self.elem_width(elem);
         let Some(base) = base else {
             let Seq::Set(sd) = src else {
                 unreachable!("only a set is walked")
@@ -1031,15 +1023,10 @@ impl Lower<'_> {
             base,
             stride: stride as i64,
         };
-        let varint = self.proto == Proto::Compact
-            && matches!(
-                elem,
-                Node::I16 | Node::I32 | Node::I64 | Node::Enum(EnumRepr::Open)
-            );
         if let Some(k) = width {
             self.lower_fixed_elems(elems, k);
             self.b.ins().jump(done, &[BlockArg::Value(zero)]);
-        } else if varint {
+        } else if self.elem_is_varint(elem) {
             self.lower_varint_elems(elems);
             self.b.ins().jump(done, &[BlockArg::Value(zero)]);
         } else {
@@ -1342,12 +1329,7 @@ impl Lower<'_> {
             Node::String(_) | Node::Binary(_) => return self.emit_str(node, p),
             _ => {}
         }
-        let varint = self.proto == Proto::Compact
-            && matches!(
-                node,
-                Node::I16 | Node::I32 | Node::I64 | Node::Enum(EnumRepr::Open)
-            );
-        if varint {
+        if self.elem_is_varint(node) {
             let zz = self.emit_zigzag(node, p);
             match self.mode {
                 Mode::Size => {
@@ -1362,18 +1344,38 @@ impl Lower<'_> {
                 }
             }
         } else {
-            let k = match (self.proto, node) {
-                (Proto::Compact, Node::Bool | Node::I8) => 1,
-                (Proto::Compact, Node::Double) => 8,
-                (Proto::Compact, _) => 16,
-                (Proto::Binary, node) => fixed_width(node).unwrap_or(0),
-            };
+            // `list_compiles` admits only structs, strings, varints and fixed sizes.
+            let k = self
+                .elem_width(node)
+                .unwrap_or_else(|| unreachable!("element {node:?} not compiled"));
             if let Some((dst, len)) = self.emit_reserve(k) {
                 self.emit_fixed_elem(node, p, dst);
                 self.emit_commit(len, k);
             }
         }
         self.b.ins().iconst(types::I32, STATUS_OK as i64)
+    }
+
+    /// The size of a container element of `node` in this protocol, when it is fixed.
+    fn elem_width(&self, node: &Node) -> Option<usize> {
+        match self.proto {
+            Proto::Binary => fixed_width(node),
+            Proto::Compact => match node {
+                Node::Bool | Node::I8 => Some(1),
+                Node::Double => Some(8),
+                Node::Uuid => Some(16),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether a container element of `node` is a zigzag varint in this protocol.
+    fn elem_is_varint(&self, node: &Node) -> bool {
+        self.proto == Proto::Compact
+            && matches!(
+                node,
+                Node::I16 | Node::I32 | Node::I64 | Node::Enum(EnumRepr::Open)
+            )
     }
 
     /// A fixed-size container element at `p`, stored at `dst` in the protocol's form
