@@ -867,3 +867,119 @@ proptest! {
         }
     }
 }
+
+// Lists of plain values: the JIT reads i16/i32/i64 lists inline (varints into the vector's
+// spare capacity) and bools, bytes, doubles and uuids in one run; headers and elements it does
+// not take go to helpers. Whole, cut at every byte, corrupted, over the limit and decoded into
+// a value that already holds lists: the interpreter's values and errors.
+
+#[derive(Thrift, Clone, Debug, PartialEq, Default)]
+struct PlainLists {
+    #[thrift(id = 1)]
+    i16s: Vec<i16>,
+    #[thrift(id = 2)]
+    i32s: Vec<i32>,
+    #[thrift(id = 3)]
+    i64s: Vec<i64>,
+    #[thrift(id = 4)]
+    bools: Vec<bool>,
+    #[thrift(id = 5)]
+    i8s: Vec<i8>,
+    #[thrift(id = 6)]
+    doubles: Vec<f64>,
+    #[thrift(id = 7)]
+    uuids: Vec<[u8; 16]>,
+    #[thrift(id = 8)]
+    tail: i32,
+}
+
+fn plain_lists(n: usize) -> PlainLists {
+    PlainLists {
+        i16s: (0..n).map(|i| edge_i64(i) as i16).collect(),
+        i32s: (0..n).map(|i| edge_i64(i) as i32).collect(),
+        i64s: (0..n).map(edge_i64).collect(),
+        bools: (0..n).map(|i| i % 3 == 0).collect(),
+        i8s: (0..n).map(|i| edge_i64(i) as i8).collect(),
+        doubles: (0..n).map(|i| i as f64 * -0.75).collect(),
+        uuids: (0..n).map(|i| [i as u8; 16]).collect(),
+        tail: 7,
+    }
+}
+
+/// `decode_into` a value that already holds lists: equal results (the value too) on both.
+fn same_decode_into(bytes: &[u8], options: Options) {
+    let (jit, interp) = both::<PlainLists>(options);
+    let mut a = plain_lists(3);
+    let mut b = plain_lists(3);
+    let ra = jit.decode_into(bytes, &mut a).map_err(|e| e.to_string());
+    let rb = interp.decode_into(bytes, &mut b).map_err(|e| e.to_string());
+    assert_eq!(
+        ra,
+        rb,
+        "{} bytes {:02x?}",
+        bytes.len(),
+        &bytes[..bytes.len().min(48)]
+    );
+    assert_eq!(a, b, "{} bytes", bytes.len());
+}
+
+#[test]
+fn plain_lists_decode_identically() {
+    let c = Options::compact();
+    for n in [0, 1, 14, 15, 16, 40, 300] {
+        let v = plain_lists(n);
+        let bytes = same(&v);
+        let (jit, _) = both::<PlainLists>(c);
+        assert_eq!(jit.decode(&bytes).unwrap(), v, "n {n}");
+        let step = if n > 40 { 7 } else { 1 };
+        for cut in (0..bytes.len()).step_by(step) {
+            same_decode_with::<PlainLists>(&bytes[..cut], c);
+            same_decode_into(&bytes[..cut], c);
+        }
+        for at in (0..bytes.len()).step_by(step) {
+            for x in [0x01, 0x0f, 0x10, 0x80, 0xf0, 0xff] {
+                let mut b = bytes.clone();
+                b[at] ^= x;
+                same_decode_with::<PlainLists>(&b, c);
+                same_decode_into(&b, c);
+            }
+        }
+        // Over the container limit (the header is fine): the limit's error, from the helper.
+        for limit in [0, 1, 14, 15, n.saturating_sub(1)] {
+            same_decode_with::<PlainLists>(&bytes, c.max_container_len(limit));
+            same_decode_into(&bytes, c.max_container_len(limit));
+        }
+    }
+    // Hand-made i64 lists (field 3): an element type other than the field's, a count the
+    // input cannot hold, a long count, over-long and eleven-byte varints, a long varint within
+    // ten bytes of the end.
+    let ten = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+    let eleven = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+    ];
+    let mut lists: Vec<Vec<u8>> = vec![
+        vec![0x25, 0x02, 0x04],
+        vec![0x35, 0x02],
+        vec![0xf6, 0x02, 0x02, 0x04],
+        vec![0xf6, 0x80, 0x80, 0x80, 0x80, 0x10],
+        vec![0xf6, 0xff, 0xff, 0xff, 0xff, 0x0f],
+        vec![0x26, 0x80, 0x00, 0x03],
+        vec![0x16, 0x83],
+    ];
+    lists.push([&[0x26, 0x02][..], &ten].concat());
+    lists.push([&[0x26, 0x02][..], &eleven].concat());
+    lists.push([&[0x16][..], &ten[..9]].concat());
+    for list in lists {
+        for end in [&[][..], &[0x00][..], &[0x15, 0x0e, 0x00][..]] {
+            // Field 3 (delta 3, list), the list, then nothing, a stop, or `tail` and a stop.
+            let bytes = [&[0x39][..], &list, end].concat();
+            same_decode_with::<PlainLists>(&bytes, c);
+            same_decode_into(&bytes, c);
+        }
+    }
+    // The nesting budget: a list takes a level inside the struct's.
+    for depth in [1, 2] {
+        let bytes = same(&plain_lists(2));
+        same_decode_with::<PlainLists>(&bytes, c.max_depth(depth));
+    }
+}

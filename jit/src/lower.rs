@@ -117,9 +117,11 @@ pub(crate) fn build(
         count: None,
         len,
         iter_slot: None,
+        fail: None,
     };
     l.reload_out();
     l.lower_struct(&plan.structs[si], params[1], params[2]);
+    l.fill_fail();
     l.b.seal_all_blocks();
     l.b.finalize(frontend);
     Some(id)
@@ -198,6 +200,10 @@ struct Lower<'f> {
     len: Variable,
     /// Room for a map iterator, made when the first map is walked.
     iter_slot: Option<ir::StackSlot>,
+    /// The function's one failure exit (made when first needed, filled last): adds the field
+    /// its argument names (null: none) to the error path and returns `STATUS_ERROR`. One
+    /// shared exit instead of one per check keeps the function small to compile.
+    fail: Option<Block>,
 }
 
 /// Where a list's or set's elements are.
@@ -297,25 +303,51 @@ impl Lower<'_> {
     }
 
     /// Returns `STATUS_ERROR` from the function when `status` is not `STATUS_OK`, adding
-    /// `field` to the error path first when given.
+    /// `field` to the error path first when given (through the shared failure exit).
     fn emit_check(&mut self, status: Value, field: Option<&FieldPlan>) {
-        let fail = self.b.create_block();
+        let fail = self.fail_block();
         let cont = self.b.create_block();
-        self.b.set_cold_block(fail);
-        self.b.ins().brif(status, fail, &[], cont, &[]);
+        let Some(f) = field else {
+            let null = self.b.ins().iconst(self.ptr, 0);
+            self.b
+                .ins()
+                .brif(status, fail, &[BlockArg::Value(null)], cont, &[]);
+            self.b.switch_to_block(cont);
+            return;
+        };
+        // The field's address is made on the cold edge only.
+        let stub = self.b.create_block();
+        self.b.set_cold_block(stub);
+        self.b.ins().brif(status, stub, &[], cont, &[]);
+        self.b.switch_to_block(stub);
+        let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+        self.b.ins().jump(fail, &[BlockArg::Value(fp)]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// The function's failure exit (see [`Lower::fail`]).
+    fn fail_block(&mut self) -> Block {
+        *self.fail.get_or_insert_with(|| {
+            let fail = self.b.create_block();
+            self.b.append_block_param(fail, self.ptr);
+            self.b.set_cold_block(fail);
+            fail
+        })
+    }
+
+    /// Fills the failure exit, if any check made it (after the body, which has returned).
+    fn fill_fail(&mut self) {
+        let Some(fail) = self.fail else { return };
         self.b.switch_to_block(fail);
-        if let Some(f) = field {
-            let fp = self.iconst_ptr(f as *const FieldPlan as usize);
-            let cx = self.cx;
-            self.call_helper(
-                self.sigs.field_err,
-                rt::rt_in_field as *const () as usize,
-                &[cx, fp],
-            );
-        }
+        let fp = self.b.block_params(fail)[0];
+        let cx = self.cx;
+        self.call_helper(
+            self.sigs.field_err,
+            rt::rt_in_field as *const () as usize,
+            &[cx, fp],
+        );
         let e = self.b.ins().iconst(types::I32, STATUS_ERROR as i64);
         self.ret(e);
-        self.b.switch_to_block(cont);
     }
 
     /// Room for `n` bytes: returns where to write them; the caller stores, then calls

@@ -8,16 +8,17 @@
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, UserFuncName, Value,
-    types,
+    self, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, Type,
+    UserFuncName, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module};
-use dynthrift_core::desc::EnumDesc;
+use dynthrift_core::desc::{EnumDesc, SeqDesc};
 use dynthrift_core::schema::StructKind;
+use dynthrift_core::wire::compact::compact_code;
 use dynthrift_interp::Plan;
-use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, StructPlan};
+use dynthrift_interp::plan::{EnumRepr, FieldPlan, Node, Presence, SeqRepr, StructPlan};
 
 use crate::abi::{DEC_BUF, DEC_LEN, DEC_POS, STATUS_ERROR, STATUS_OK};
 use crate::lower::Proto;
@@ -116,6 +117,10 @@ struct Sigs {
     ctx_ptr_i32: SigRef,
     /// `(ptr, ptr, ptr) -> ptr`
     ptr3_ptr: SigRef,
+    /// `(ctx, ptr, ptr, usize) -> ptr`: a list's room.
+    list_begin: SigRef,
+    /// `(ptr, ptr, usize) -> i32`: a list's elements made part of it.
+    seq_commit: SigRef,
     /// `(ctx, ptr, u32, u32) -> i32`
     keep: SigRef,
     /// `(ctx, ptr, u32, i32, u32) -> i32`
@@ -144,6 +149,8 @@ impl Sigs {
             str_fast: sig(&[ptr, ptr, i32t, ptr], i32t),
             ctx_ptr_i32: sig(&[ptr, ptr, i32t], i32t),
             ptr3_ptr: sig(&[ptr, ptr, ptr], ptr),
+            list_begin: sig(&[ptr, ptr, ptr, ptr], ptr),
+            seq_commit: sig(&[ptr, ptr, ptr], i32t),
             keep: sig(&[ptr, ptr, i32t, i32t], i32t),
             ckeep: sig(&[ptr, ptr, i32t, i32t, i32t], i32t),
         }
@@ -573,6 +580,12 @@ impl Lower<'_> {
             }
             return;
         }
+        if self.proto == Proto::Compact
+            && let Node::List(elem, SeqRepr::Std(sd)) = &f.node
+            && matches!(**elem, Node::I16 | Node::I32 | Node::I64)
+        {
+            return self.lower_cint_list(f, elem, sd, target, depth);
+        }
         let cx = self.cx;
         let st = match &f.node {
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
@@ -582,6 +595,169 @@ impl Lower<'_> {
             node => self.emit_interp_value(node, target, depth),
         };
         self.emit_check(st, Some(f));
+    }
+
+    /// A Compact `Vec` of i16, i32 or i64 read inline, as the interpreter reads it: the
+    /// header, then each zigzag varint straight into the vector's spare capacity. A header the
+    /// inline code does not take (another element type, a count the input cannot hold or the
+    /// limit refuses, the nesting budget spent) hands the whole list, from its start, to the
+    /// general helper, which reports what the interpreter would. An element the inline reader
+    /// cannot take (a long varint within ten bytes of the end, a malformed one) is read by the
+    /// integer helper; its error keeps the elements before it and names the element's index.
+    fn lower_cint_list(
+        &mut self,
+        f: &FieldPlan,
+        elem: &Node,
+        sd: &'static SeqDesc,
+        target: Value,
+        depth: Value,
+    ) {
+        let ptr = self.ptr;
+        let cx = self.cx;
+        let general = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(general);
+
+        // The header: the element type and a count of up to 14 in one byte, or 15 and a
+        // varint count.
+        let header = self.b.create_block();
+        self.b.ins().brif(depth, header, &[], general, &[]);
+        self.b.switch_to_block(header);
+        let (buf, pos, len) = self.load_cursor();
+        let input = Input { buf, len };
+        let counted = self.b.create_block();
+        let n = self.b.append_block_param(counted, ptr);
+        let q0 = self.b.append_block_param(counted, ptr);
+        let have = self.b.create_block();
+        let avail = self.b.ins().isub(len, pos);
+        self.b.ins().brif(avail, have, &[], general, &[]);
+        self.b.switch_to_block(have);
+        let at = self.b.ins().iadd(buf, pos);
+        let h = self.b.ins().uload8(types::I32, input_flags(), at, 0);
+        let code = self.b.ins().band_imm_s(h, 0x0f);
+        let want = compact_code(elem.ttype()) as i64;
+        let same = self.b.ins().icmp_imm_s(IntCC::Equal, code, want);
+        let typed = self.b.create_block();
+        self.b.ins().brif(same, typed, &[], general, &[]);
+        self.b.switch_to_block(typed);
+        let short = self.b.ins().ushr_imm_u(h, 4);
+        let short = self.b.ins().uextend(ptr, short);
+        let p1 = self.b.ins().iadd_imm_s(pos, 1);
+        let long = self.b.ins().icmp_imm_s(IntCC::Equal, short, 15);
+        let read_count = self.b.create_block();
+        self.b.ins().brif(
+            long,
+            read_count,
+            &[],
+            counted,
+            &[BlockArg::Value(short), BlockArg::Value(p1)],
+        );
+        self.b.switch_to_block(read_count);
+        let (c, q) = emit_read_varint(&mut self.b, input, p1, general);
+        self.b
+            .ins()
+            .jump(counted, &[BlockArg::Value(c), BlockArg::Value(q)]);
+        self.b.switch_to_block(counted);
+        // Every element takes at least a byte: a count the rest of the input cannot hold
+        // (the reader's error) goes to the helper, before anything is reserved.
+        let rest = self.b.ins().isub(len, q0);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, n, rest);
+        let reserve = self.b.create_block();
+        self.b.ins().brif(fits, reserve, &[], general, &[]);
+        self.b.switch_to_block(reserve);
+        let sdp = self.iconst_ptr(sd as *const SeqDesc as usize);
+        let base = self.call(
+            self.sigs.list_begin,
+            rt::rt_list_begin as *const (),
+            &[cx, sdp, target, n],
+        );
+        let begun = self.b.create_block();
+        self.b.ins().brif(base, begun, &[], general, &[]);
+        self.b.switch_to_block(begun);
+
+        // The elements.
+        let size = sd.elem_size as i64;
+        let head = self.b.create_block();
+        let i = self.b.append_block_param(head, ptr);
+        let q = self.b.append_block_param(head, ptr);
+        let body = self.b.create_block();
+        let exit = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let zero = self.iconst_ptr(0);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(zero), BlockArg::Value(q0)]);
+        self.b.switch_to_block(head);
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+        self.b.ins().brif(more, body, &[], exit, &[]);
+        self.b.switch_to_block(body);
+        let off = self.b.ins().imul_imm_u(i, size);
+        let dst = self.b.ins().iadd(base, off);
+        let (x, end) = emit_read_varint(&mut self.b, input, q, slow);
+        let hi = self.b.ins().ushr_imm_u(x, 1);
+        let sign = self.b.ins().band_imm_s(x, 1);
+        let sign = self.b.ins().ineg(sign);
+        let v = self.b.ins().bxor(hi, sign);
+        let v = match elem {
+            Node::I16 => self.b.ins().ireduce(types::I16, v),
+            Node::I32 => self.b.ins().ireduce(types::I32, v),
+            _ => v,
+        };
+        self.b.ins().store(value_flags(), v, dst, 0);
+        let i1 = self.b.ins().iadd_imm_s(i, 1);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(i1), BlockArg::Value(end)]);
+
+        // An element the inline reader did not take: the helper reads it or reports.
+        self.b.switch_to_block(slow);
+        self.set_pos(q);
+        let off = self.b.ins().imul_imm_u(i, size);
+        let dst = self.b.ins().iadd(base, off);
+        let np = self.iconst_ptr(elem as *const Node as usize);
+        let st = self.call(
+            self.sigs.ctx_ptr_ptr,
+            rt::rt_cdec_int as *const (),
+            &[cx, np, dst],
+        );
+        let resume = self.b.create_block();
+        let failed = self.b.create_block();
+        self.b.ins().brif(st, failed, &[], resume, &[]);
+        self.b.switch_to_block(resume);
+        let pos = self.b.ins().load(ptr, trusted(), cx, DEC_POS);
+        let i1 = self.b.ins().iadd_imm_s(i, 1);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(i1), BlockArg::Value(pos)]);
+        self.b.switch_to_block(failed);
+        self.call(
+            self.sigs.seq_commit,
+            rt::rt_seq_commit as *const (),
+            &[sdp, target, i],
+        );
+        let st = self.call(
+            self.sigs.read.ctx_usize,
+            rt::rt_dec_at_index as *const (),
+            &[cx, i],
+        );
+        self.emit_check(st, Some(f));
+        self.b.ins().jump(done, &[]);
+
+        self.b.switch_to_block(exit);
+        self.call(
+            self.sigs.seq_commit,
+            rt::rt_seq_commit as *const (),
+            &[sdp, target, n],
+        );
+        self.set_pos(q);
+        self.b.ins().jump(done, &[]);
+
+        self.b.switch_to_block(general);
+        let st = self.emit_interp_value(&f.node, target, depth);
+        self.emit_check(st, Some(f));
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
     }
 
     /// The interpreter reads a value of `node` into `target` at the context's offset

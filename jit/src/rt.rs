@@ -1554,7 +1554,10 @@ pub extern "C" fn rt_missing(ctx: *mut EncCtx, f: *const FieldPlan) -> i32 {
 
 /// Adds field `f` to the path of the error being returned.
 pub extern "C" fn rt_in_field(ctx: *mut EncCtx, f: *const FieldPlan) -> i32 {
-    // SAFETY: generated code passes its live context; `f` points into the plan.
+    if f.is_null() {
+        return STATUS_ERROR;
+    }
+    // SAFETY: generated code passes its live context; `f` (not null) points into the plan.
     let (ctx, f) = unsafe { (&mut *ctx, &*f) };
     if let Some(e) = ctx.error.take() {
         ctx.error = Some(e.in_field(&f.name));
@@ -1929,6 +1932,46 @@ pub extern "C" fn rt_too_long(ctx: *mut EncCtx, len: usize) -> i32 {
     })
 }
 
+/// A decoded list of `n` plain elements (at most what the input can still hold): when `n` is
+/// within the container limit, empties the `Vec` at `p` (descriptor `sd`) and makes room for
+/// `n` elements, and returns where the first goes (its spare capacity); null (nothing
+/// changed) over the limit, which the general helper then reports.
+pub extern "C" fn rt_list_begin(
+    ctx: *mut DecCtx,
+    sd: *const SeqDesc,
+    p: *mut u8,
+    n: usize,
+) -> *mut u8 {
+    // SAFETY: generated code passes its live context (its limits live for the call), a
+    // static descriptor and the vector it describes, held exclusively.
+    unsafe {
+        if n > (*(*ctx).limits).max_container_len {
+            return std::ptr::null_mut();
+        }
+        ((*sd).clear_reserve)(p, n);
+        ((*sd).spare_ptr)(p)
+    }
+}
+
+/// The first `n` elements written into the spare capacity of the `Vec` at `p` become part of
+/// it.
+pub extern "C" fn rt_seq_commit(sd: *const SeqDesc, p: *mut u8, n: usize) -> i32 {
+    // SAFETY: `sd` is a static descriptor and `p` the vector it describes, whose first `n`
+    // spare elements generated code has written.
+    unsafe { ((*sd).commit)(p, n) };
+    STATUS_OK
+}
+
+/// Adds list position `i` to the path of the decode error being returned.
+pub extern "C" fn rt_dec_at_index(ctx: *mut DecCtx, i: usize) -> i32 {
+    // SAFETY: generated code passes its live context.
+    let ctx = unsafe { &mut *ctx };
+    if let Some(e) = ctx.error.take() {
+        ctx.error = Some(e.at_index(i));
+    }
+    STATUS_ERROR
+}
+
 /// Number of elements of the set at `p`.
 pub extern "C" fn rt_set_len(sd: *const SetDesc, p: *const u8) -> usize {
     // SAFETY: `sd` is a static descriptor and `p` the set it describes.
@@ -2220,12 +2263,30 @@ impl<'a> Fast<'a> {
                     if !matches {
                         return skip_elems(r, t, n, depth);
                     }
-                    if R::PROTOCOL == dynthrift_core::wire::Protocol::Binary && is_plain(elem) {
-                        // The header check guarantees `n` plain elements are there.
+                    let binary = R::PROTOCOL == dynthrift_core::wire::Protocol::Binary;
+                    let fixed = binary
+                        || matches!(**elem, Node::Bool | Node::I8 | Node::Double | Node::Uuid);
+                    if is_plain(elem) && fixed {
+                        // Fixed-size plain values, as wide on the wire as in memory: the
+                        // header check guarantees all `n` are there.
                         let base = (sd.spare_ptr)(p);
                         let raw = r.raw(n * sd.elem_size)?;
-                        read_plain_run(elem, raw, base, n);
+                        read_plain_run(elem, binary, raw, base, n);
                         (sd.commit)(p, n);
+                    } else if is_plain(elem) {
+                        // Compact varints: read one by one straight into the spare capacity,
+                        // those read so far kept on an error.
+                        let base = (sd.spare_ptr)(p);
+                        let mut done = 0;
+                        let res = (|| {
+                            while done < n {
+                                self.leaf(r, elem, base.add(done * sd.elem_size))?;
+                                done += 1;
+                            }
+                            Ok(())
+                        })();
+                        (sd.commit)(p, done);
+                        res.map_err(|e: Error| e.at_index(done))?;
                     } else {
                         let how = self.dec_elem(elem);
                         for i in 0..n {
@@ -2380,36 +2441,44 @@ fn skip_elems<'a, R: Reader<'a>>(r: &mut R, t: TType, n: usize, depth: u32) -> R
     Ok(())
 }
 
-/// Converts `n` big-endian plain values from `raw` into host values at `base` (uninitialised
-/// spare capacity). One tight loop per type, which the compiler vectorises.
+/// Converts `n` plain values from `raw` (Binary: big-endian; Compact: bools a byte, 1 for
+/// true; doubles little-endian) into host values at `base` (uninitialised spare capacity).
+/// One tight loop per type, which the compiler vectorises.
 ///
 /// # Safety
-/// `raw` holds exactly `n` wire values of `elem`; `base` has room for `n` host values, aligned.
-unsafe fn read_plain_run(elem: &Node, raw: &[u8], base: *mut u8, n: usize) {
+/// `raw` holds exactly `n` wire values of `elem`, each as wide as its host value; `base` has
+/// room for `n` host values, aligned.
+unsafe fn read_plain_run(elem: &Node, binary: bool, raw: &[u8], base: *mut u8, n: usize) {
     macro_rules! run_of {
-        ($t:ty, $w:expr) => {{
+        ($t:ty, $w:expr) => {
+            run_of!($t, $w, from_be_bytes)
+        };
+        ($t:ty, $w:expr, $from:ident) => {{
             let dst = base as *mut $t;
             for (i, c) in raw.chunks_exact($w).take(n).enumerate() {
                 let mut a = [0u8; $w];
                 a.copy_from_slice(c);
                 // SAFETY: `i < n`, inside the room the caller gives.
-                unsafe { dst.add(i).write(<$t>::from_be_bytes(a)) };
+                unsafe { dst.add(i).write(<$t>::$from(a)) };
             }
         }};
     }
     match elem {
         Node::Bool => {
             let dst = base as *mut bool;
+            // Binary: any non-zero byte is true; Compact: 1 is (as its reader says).
             for (i, &b) in raw.iter().take(n).enumerate() {
+                let t = if binary { b != 0 } else { b == 1 };
                 // SAFETY: as above.
-                unsafe { dst.add(i).write(b != 0) };
+                unsafe { dst.add(i).write(t) };
             }
         }
         Node::I8 => run_of!(i8, 1),
         Node::I16 => run_of!(i16, 2),
         Node::I32 => run_of!(i32, 4),
         Node::I64 => run_of!(i64, 8),
-        Node::Double => run_of!(f64, 8),
+        Node::Double if binary => run_of!(f64, 8),
+        Node::Double => run_of!(f64, 8, from_le_bytes),
         Node::Uuid => {
             // SAFETY: as above; `[u8; 16]` has no alignment and no byte order.
             unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), base, n.min(raw.len() / 16) * 16) }
