@@ -1300,3 +1300,93 @@ fn kept_bytes_that_do_not_convert_fail_identically() {
         }
     }
 }
+
+// Sets and maps are walked by compiled code a batch of entries at a time: an element or entry
+// that fails past the first batch is named by its position in the whole walk.
+
+#[derive(Thrift, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Ranked {
+    #[thrift(id = 1)]
+    rank: i32,
+    #[thrift(id = 2, required)]
+    tag: Option<String>,
+}
+
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct Walked {
+    #[thrift(id = 1)]
+    set: std::collections::BTreeSet<Ranked>,
+    #[thrift(id = 2)]
+    by_rank: BTreeMap<Ranked, i64>,
+    #[thrift(id = 3)]
+    to_ranked: BTreeMap<i32, Ranked>,
+    #[thrift(id = 4)]
+    hashed: std::collections::HashSet<Ranked>,
+}
+
+fn ranked(n: i32, broken: Option<i32>) -> Vec<Ranked> {
+    (0..n)
+        .map(|rank| Ranked {
+            rank,
+            tag: (Some(rank) != broken).then(|| format!("r{rank}")),
+        })
+        .collect()
+}
+
+#[test]
+fn walk_errors_past_the_first_batch_name_the_entry() {
+    let empty = Walked {
+        set: Default::default(),
+        by_rank: BTreeMap::new(),
+        to_ranked: BTreeMap::new(),
+        hashed: Default::default(),
+    };
+    for p in [Protocol::Binary, Protocol::Compact] {
+        for (n, broken) in [
+            (40, None),
+            (40, Some(0)),
+            (40, Some(15)),
+            (40, Some(16)),
+            (40, Some(37)),
+        ] {
+            let rs = ranked(n, broken);
+            let cases = [
+                (
+                    Walked {
+                        set: rs.iter().cloned().collect(),
+                        ..empty.clone()
+                    },
+                    broken.map(|b| format!("Walked.set[{b}].tag")),
+                ),
+                (
+                    Walked {
+                        by_rank: rs.iter().cloned().map(|r| (r, 1)).collect(),
+                        ..empty.clone()
+                    },
+                    broken.map(|b| format!("Walked.by_rank<key {b}>.tag")),
+                ),
+                (
+                    Walked {
+                        to_ranked: rs.iter().cloned().map(|r| (r.rank, r)).collect(),
+                        ..empty.clone()
+                    },
+                    broken.map(|b| format!("Walked.to_ranked[{b}].tag")),
+                ),
+                (
+                    Walked {
+                        hashed: rs.iter().cloned().collect(),
+                        ..empty.clone()
+                    },
+                    None,
+                ),
+            ];
+            for (v, path) in cases {
+                let r = same_in(&v, p);
+                if let Some(path) = path {
+                    let e = r.expect_err("a missing required field");
+                    assert!(e.contains(&format!("at {path}:")), "{p:?}: {e}");
+                }
+            }
+        }
+    }
+}

@@ -220,8 +220,9 @@ pub struct SetDesc {
     pub insert_with: unsafe fn(p: *mut u8, f: &mut ElemFiller<'_>) -> Result<()>,
     /// Starts a walk over the elements, as [`MapDesc::iter_start`] does over a map's entries.
     pub iter_start: unsafe extern "C" fn(p: *const u8, state: *mut u8),
-    /// The walk's next element, or null after the last.
-    pub iter_next: unsafe extern "C" fn(state: *mut u8) -> *const u8,
+    /// The walk's next elements, up to `cap` of them: writes a pointer to each at `out`
+    /// (room for `cap`) and returns how many; 0 after the last.
+    pub iter_fill: unsafe extern "C" fn(state: *mut u8, out: *mut *const u8, cap: usize) -> usize,
 }
 
 /// A map type (`HashMap<K, V>`, `BTreeMap<K, V>`) used as a Thrift `map`.
@@ -238,9 +239,11 @@ pub struct MapDesc {
     /// 16. The walk visits the entries in `for_each`'s order; the map must outlive it and not
     /// change during it.
     pub iter_start: unsafe extern "C" fn(p: *const u8, state: *mut u8),
-    /// The walk's next entry: returns a pointer to its key and stores one to its value at
-    /// `*value`; returns null (and leaves `*value`) after the last.
-    pub iter_next: unsafe extern "C" fn(state: *mut u8, value: *mut *const u8) -> *const u8,
+    /// The walk's next entries, up to `cap` of them: writes a pointer to each one's key, then
+    /// to its value, at `out` (room for `2 * cap`) and returns how many entries; 0 after the
+    /// last. (A batch per call: one call per entry cost more than the interpreter's
+    /// `for_each`.)
+    pub iter_fill: unsafe extern "C" fn(state: *mut u8, out: *mut *const u8, cap: usize) -> usize,
 }
 
 /// The room [`MapDesc::iter_start`] and [`SetDesc::iter_start`] need for an iterator
@@ -377,7 +380,7 @@ unsafe impl<T: Describe + Eq + Hash, S: BuildHasher + Default + 'static> Describ
         clear_reserve: thunks::hash_set_clear_reserve::<T, S>,
         insert_with: thunks::hash_set_insert_with::<T, S>,
         iter_start: thunks::hash_set_iter_start::<T, S>,
-        iter_next: thunks::hash_set_iter_next::<T>,
+        iter_fill: thunks::hash_set_iter_fill::<T>,
     });
     fn empty() -> Self {
         HashSet::default()
@@ -393,7 +396,7 @@ unsafe impl<T: Describe + Ord> Describe for BTreeSet<T> {
         clear_reserve: thunks::btree_set_clear_reserve::<T>,
         insert_with: thunks::btree_set_insert_with::<T>,
         iter_start: thunks::btree_set_iter_start::<T>,
-        iter_next: thunks::btree_set_iter_next::<T>,
+        iter_fill: thunks::btree_set_iter_fill::<T>,
     });
     fn empty() -> Self {
         BTreeSet::new()
@@ -412,7 +415,7 @@ unsafe impl<K: Describe + Eq + Hash, V: Describe, S: BuildHasher + Default + 'st
         clear_reserve: thunks::hash_map_clear_reserve::<K, V, S>,
         insert_with: thunks::hash_map_insert_with::<K, V, S>,
         iter_start: thunks::hash_map_iter_start::<K, V, S>,
-        iter_next: thunks::hash_map_iter_next::<K, V>,
+        iter_fill: thunks::hash_map_iter_fill::<K, V>,
     });
     fn empty() -> Self {
         HashMap::default()
@@ -429,7 +432,7 @@ unsafe impl<K: Describe + Ord, V: Describe> Describe for BTreeMap<K, V> {
         clear_reserve: thunks::btree_map_clear_reserve::<K, V>,
         insert_with: thunks::btree_map_insert_with::<K, V>,
         iter_start: thunks::btree_map_iter_start::<K, V>,
-        iter_next: thunks::btree_map_iter_next::<K, V>,
+        iter_fill: thunks::btree_map_iter_fill::<K, V>,
     });
     fn empty() -> Self {
         BTreeMap::new()
@@ -624,14 +627,20 @@ mod thunks {
     }
     /// # Safety
     /// `state` holds an iterator written by [`hash_map_iter_start`] for the same `K`, `V`
-    /// whose map is still alive and unchanged; `value` is writable.
-    pub unsafe extern "C" fn hash_map_iter_next<K: 'static, V: 'static>(
+    /// whose map is still alive and unchanged; `out` has room for `2 * cap` pointers.
+    pub unsafe extern "C" fn hash_map_iter_fill<K: 'static, V: 'static>(
         state: *mut u8,
-        value: *mut *const u8,
-    ) -> *const u8 {
+        out: *mut *const u8,
+        cap: usize,
+    ) -> usize {
         // SAFETY: the caller's contract: a live iterator of this type, used by one walk.
-        let it = unsafe { &mut *state.cast::<std::collections::hash_map::Iter<'_, K, V>>() };
-        entry_out(it.next(), value)
+        unsafe {
+            fill_entries(
+                state.cast::<std::collections::hash_map::Iter<'_, K, V>>(),
+                out,
+                cap,
+            )
+        }
     }
     /// # Safety
     /// `p` points to a live `HashMap<K, V, S>`, exclusively.
@@ -678,14 +687,20 @@ mod thunks {
         }
     }
     /// # Safety
-    /// As [`hash_map_iter_next`], for [`btree_map_iter_start`]'s iterator.
-    pub unsafe extern "C" fn btree_map_iter_next<K: 'static, V: 'static>(
+    /// As [`hash_map_iter_fill`], for [`btree_map_iter_start`]'s iterator.
+    pub unsafe extern "C" fn btree_map_iter_fill<K: 'static, V: 'static>(
         state: *mut u8,
-        value: *mut *const u8,
-    ) -> *const u8 {
-        // SAFETY: as in `hash_map_iter_next`.
-        let it = unsafe { &mut *state.cast::<std::collections::btree_map::Iter<'_, K, V>>() };
-        entry_out(it.next(), value)
+        out: *mut *const u8,
+        cap: usize,
+    ) -> usize {
+        // SAFETY: as in `hash_map_iter_fill`.
+        unsafe {
+            fill_entries(
+                state.cast::<std::collections::btree_map::Iter<'_, K, V>>(),
+                out,
+                cap,
+            )
+        }
     }
     /// # Safety
     /// `p` points to a live `HashSet<T, S>` that outlives the walk; `state` to
@@ -702,12 +717,20 @@ mod thunks {
     }
     /// # Safety
     /// `state` holds an iterator written by [`hash_set_iter_start`] for the same `T` whose
-    /// set is still alive and unchanged.
-    pub unsafe extern "C" fn hash_set_iter_next<T: 'static>(state: *mut u8) -> *const u8 {
+    /// set is still alive and unchanged; `out` has room for `cap` pointers.
+    pub unsafe extern "C" fn hash_set_iter_fill<T: 'static>(
+        state: *mut u8,
+        out: *mut *const u8,
+        cap: usize,
+    ) -> usize {
         // SAFETY: the caller's contract: a live iterator of this type, used by one walk.
-        let it = unsafe { &mut *state.cast::<std::collections::hash_set::Iter<'_, T>>() };
-        it.next()
-            .map_or(std::ptr::null(), |e| e as *const T as *const u8)
+        unsafe {
+            fill_elems(
+                state.cast::<std::collections::hash_set::Iter<'_, T>>(),
+                out,
+                cap,
+            )
+        }
     }
     /// # Safety
     /// `p` points to a live `BTreeSet<T>` that outlives the walk; `state` to
@@ -723,27 +746,78 @@ mod thunks {
         }
     }
     /// # Safety
-    /// As [`hash_set_iter_next`], for [`btree_set_iter_start`]'s iterator.
-    pub unsafe extern "C" fn btree_set_iter_next<T: 'static>(state: *mut u8) -> *const u8 {
-        // SAFETY: as in `hash_set_iter_next`.
-        let it = unsafe { &mut *state.cast::<std::collections::btree_set::Iter<'_, T>>() };
-        it.next()
-            .map_or(std::ptr::null(), |e| e as *const T as *const u8)
+    /// As [`hash_set_iter_fill`], for [`btree_set_iter_start`]'s iterator.
+    pub unsafe extern "C" fn btree_set_iter_fill<T: 'static>(
+        state: *mut u8,
+        out: *mut *const u8,
+        cap: usize,
+    ) -> usize {
+        // SAFETY: as in `hash_set_iter_fill`.
+        unsafe {
+            fill_elems(
+                state.cast::<std::collections::btree_set::Iter<'_, T>>(),
+                out,
+                cap,
+            )
+        }
     }
     /// A map iterator fits in [`MAP_ITER_STATE`] bytes aligned to 16.
     const fn iter_fits<I>() {
         assert!(std::mem::size_of::<I>() <= MAP_ITER_STATE && std::mem::align_of::<I>() <= 16);
     }
-    /// `iter_next`'s result: the key's pointer (the value's stored), or null.
-    fn entry_out<K, V>(e: Option<(&K, &V)>, value: *mut *const u8) -> *const u8 {
-        match e {
-            Some((k, v)) => {
-                // SAFETY: `value` is writable (the callers' contract).
-                unsafe { *value = v as *const V as *const u8 };
-                k as *const K as *const u8
-            }
-            None => std::ptr::null(),
+    /// Up to `cap` elements of the iterator at `it`, a pointer to each written at `out`; how
+    /// many. The iterator is moved into a local for the loop and back after it: iterating it
+    /// in place, behind the pointer, kept the compiler from inlining `next` (a B-tree walk
+    /// then cost more per element than the interpreter's `for_each`).
+    ///
+    /// # Safety
+    /// `it` points to a live iterator, exclusively; `out` has room for `cap` pointers.
+    #[inline]
+    unsafe fn fill_elems<'a, T: 'a, I: Iterator<Item = &'a T>>(
+        it: *mut I,
+        out: *mut *const u8,
+        cap: usize,
+    ) -> usize {
+        // SAFETY: the caller's contract. The std collections' iterators own nothing (no
+        // `Drop`): the copy left behind, overwritten below, needs no care even on unwinding.
+        let mut local = unsafe { it.read() };
+        let mut n = 0;
+        while n < cap {
+            let Some(e) = local.next() else { break };
+            // SAFETY: `n < cap`, inside the caller's room.
+            unsafe { out.add(n).write(e as *const T as *const u8) };
+            n += 1;
         }
+        // SAFETY: back where it was read from.
+        unsafe { it.write(local) };
+        n
+    }
+    /// Up to `cap` entries of the iterator at `it`, pointers to each key and value written in
+    /// turn at `out`; how many entries. (Moved into a local as in [`fill_elems`].)
+    ///
+    /// # Safety
+    /// `it` points to a live iterator, exclusively; `out` has room for `2 * cap` pointers.
+    #[inline]
+    unsafe fn fill_entries<'a, K: 'a, V: 'a, I: Iterator<Item = (&'a K, &'a V)>>(
+        it: *mut I,
+        out: *mut *const u8,
+        cap: usize,
+    ) -> usize {
+        // SAFETY: as in `fill_elems`.
+        let mut local = unsafe { it.read() };
+        let mut n = 0;
+        while n < cap {
+            let Some((k, v)) = local.next() else { break };
+            // SAFETY: `n < cap`, so `2n + 1 < 2 * cap`, inside the caller's room.
+            unsafe {
+                out.add(2 * n).write(k as *const K as *const u8);
+                out.add(2 * n + 1).write(v as *const V as *const u8);
+            }
+            n += 1;
+        }
+        // SAFETY: back where it was read from.
+        unsafe { it.write(local) };
+        n
     }
     /// # Safety
     /// `p` points to a live `BTreeMap<K, V>`.
@@ -821,13 +895,15 @@ mod thunks {
             // walk and is not changed.
             unsafe {
                 (md.iter_start)(p, state.0.as_mut_ptr());
-                let mut v = std::ptr::null();
+                // Batches of 3 entries, so that most maps take several, the last partial.
+                let mut out = [std::ptr::null(); 6];
                 loop {
-                    let k = (md.iter_next)(state.0.as_mut_ptr(), &mut v);
-                    if k.is_null() {
+                    let n = (md.iter_fill)(state.0.as_mut_ptr(), out.as_mut_ptr(), 3);
+                    assert!(n <= 3);
+                    if n == 0 {
                         break;
                     }
-                    walked.push((k, v));
+                    walked.extend(out[..2 * n].chunks(2).map(|e| (e[0], e[1])));
                 }
             }
             assert_eq!(walked, visited);
@@ -861,12 +937,14 @@ mod thunks {
                 // outlives the walk and is not changed.
                 unsafe {
                     (sd.iter_start)(p, state.0.as_mut_ptr());
+                    let mut out = [std::ptr::null(); 7];
                     loop {
-                        let e = (sd.iter_next)(state.0.as_mut_ptr());
-                        if e.is_null() {
+                        let n = (sd.iter_fill)(state.0.as_mut_ptr(), out.as_mut_ptr(), 7);
+                        assert!(n <= 7);
+                        if n == 0 {
                             break;
                         }
-                        walked.push(e);
+                        walked.extend_from_slice(&out[..n]);
                     }
                 }
                 assert_eq!(walked, visited);

@@ -144,8 +144,8 @@ struct Sigs {
     unknown: SigRef,
     /// `(ptr, ptr)`: a map walk's start.
     iter_start: SigRef,
-    /// `(ptr) -> ptr`: a set walk's next element.
-    ptr_ptr: SigRef,
+    /// `(ptr, ptr, ptr) -> ptr`: a walk's next batch.
+    fill: SigRef,
     /// `(ctx, node, key, index, i32) -> i32`: a map entry's path segment.
     map_err: SigRef,
 }
@@ -170,7 +170,7 @@ impl Sigs {
             copy: sig(&[ptr, ptr, ptr], types::I32),
             unknown: sig(&[ptr, ptr, types::I32, types::I32, types::I32], types::I32),
             map_err: sig(&[ptr, ptr, ptr, ptr, types::I32], types::I32),
-            ptr_ptr: sig(&[ptr], ptr),
+            fill: sig(&[ptr, ptr, ptr], ptr),
             iter_start: {
                 let mut s = module.make_signature();
                 s.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
@@ -204,6 +204,45 @@ struct Lower<'f> {
     /// its argument names (null: none) to the error path and returns `STATUS_ERROR`. One
     /// shared exit instead of one per check keeps the function small to compile.
     fail: Option<Block>,
+}
+
+/// Elements or entries fetched per call of a walk's `iter_fill` (see [`Lower::emit_walk`]).
+const WALK_BATCH: usize = 16;
+
+/// A walk over a set or map in progress, as [`Lower::emit_walk`] leaves it in its body.
+struct Walk {
+    /// Where the walk goes on: the position in the batch and in the walk.
+    inner: Block,
+    /// The current element's (or entry's) position in the whole walk.
+    i: Value,
+    /// Its position in the batch.
+    j: Value,
+    /// Pointers to it: a set's element; a map entry's key and value.
+    ptrs: Vec<Value>,
+}
+
+impl Walk {
+    /// After the current element: to `fail` (with `args`) when `status` is not OK, on to the
+    /// next element otherwise.
+    fn next(&self, l: &mut Lower<'_>, status: Value, fail: Block, args: &[BlockArg]) {
+        let j = l.b.ins().iadd_imm_s(self.j, 1);
+        let i = l.b.ins().iadd_imm_s(self.i, 1);
+        l.b.ins().brif(
+            status,
+            fail,
+            args,
+            self.inner,
+            &[BlockArg::Value(j), BlockArg::Value(i)],
+        );
+    }
+}
+
+/// How a map's walk goes on to its next entry.
+enum Next {
+    /// A descriptor's iterator.
+    Walk(Walk),
+    /// An IDL-only record's map: by position, at this loop head.
+    Index(Block),
 }
 
 /// Where a list's or set's elements are.
@@ -1082,46 +1121,88 @@ impl Lower<'_> {
         ok: Value,
     ) {
         let cx = self.cx;
-        let state = self.iter_state();
-        let start = self.iconst_ptr(sd.iter_start as usize);
-        self.b
-            .ins()
-            .call_indirect(self.sigs.iter_start, start, &[p, state]);
-        let head = self.b.create_block();
-        let body = self.b.create_block();
+        let w = self.emit_walk(
+            p,
+            sd.iter_start as usize,
+            sd.iter_fill as usize,
+            1,
+            done,
+            ok,
+        );
         let fail = self.b.create_block();
         self.b.set_cold_block(fail);
-        let i = self.b.append_block_param(head, self.ptr);
-        let e = self.b.append_block_param(body, self.ptr);
-        let i0 = self.iconst_ptr(0);
-        self.b.ins().jump(head, &[BlockArg::Value(i0)]);
-        self.b.switch_to_block(head);
-        let next = self.iconst_ptr(sd.iter_next as usize);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.sigs.ptr_ptr, next, &[state]);
-        let ep = self.b.inst_results(call)[0];
-        self.b.ins().brif(
-            ep,
-            body,
-            &[BlockArg::Value(ep)],
-            done,
-            &[BlockArg::Value(ok)],
-        );
-        self.b.switch_to_block(body);
-        let st = self.emit_elem(elem, e, depth);
-        let i1 = self.b.ins().iadd_imm_s(i, 1);
-        self.b
-            .ins()
-            .brif(st, fail, &[], head, &[BlockArg::Value(i1)]);
+        let st = self.emit_elem(elem, w.ptrs[0], depth);
+        w.next(self, st, fail, &[]);
         self.b.switch_to_block(fail);
         let st = self.call_helper(
             self.sigs.reserve,
             rt::rt_at_index as *const () as usize,
-            &[cx, i],
+            &[cx, w.i],
         );
         self.b.ins().jump(done, &[BlockArg::Value(st)]);
+    }
+
+    /// The walk over a set's elements (`per` 1) or a map's entries (`per` 2: key, value)
+    /// with a descriptor's iterator: `start` writes it into the function's walk state, then
+    /// each call of `fill` lists up to [`WALK_BATCH`] elements or entries in the state's
+    /// batch; on to `done` with `ok` when one lists none. Returns the walk as it stands in its
+    /// body (the current block): the element's position and pointers, and how to go on.
+    fn emit_walk(
+        &mut self,
+        p: Value,
+        start: usize,
+        fill: usize,
+        per: usize,
+        done: Block,
+        ok: Value,
+    ) -> Walk {
+        // The walk's thunks do not take the context: plain calls.
+        let state = self.iter_state();
+        let start = self.iconst_ptr(start);
+        self.b
+            .ins()
+            .call_indirect(self.sigs.iter_start, start, &[p, state]);
+        let batch = self.b.ins().iadd_imm_s(state, MAP_ITER_STATE as i64);
+        let refill = self.b.create_block();
+        let i_r = self.b.append_block_param(refill, self.ptr);
+        let inner = self.b.create_block();
+        let j = self.b.append_block_param(inner, self.ptr);
+        let i = self.b.append_block_param(inner, self.ptr);
+        let i0 = self.iconst_ptr(0);
+        self.b.ins().jump(refill, &[BlockArg::Value(i0)]);
+
+        // The next batch: how many it holds, from its first.
+        self.b.switch_to_block(refill);
+        let fill = self.iconst_ptr(fill);
+        let cap = self.iconst_ptr(WALK_BATCH);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.sigs.fill, fill, &[state, batch, cap]);
+        let k = self.b.inst_results(call)[0];
+        let got = self.b.create_block();
+        let zero = self.iconst_ptr(0);
+        self.b.ins().brif(
+            k,
+            inner,
+            &[BlockArg::Value(zero), BlockArg::Value(i_r)],
+            done,
+            &[BlockArg::Value(ok)],
+        );
+
+        // The batch's element `j` (the walk's `i`): its pointers.
+        self.b.switch_to_block(inner);
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, j, k);
+        self.b
+            .ins()
+            .brif(more, got, &[], refill, &[BlockArg::Value(i)]);
+        self.b.switch_to_block(got);
+        let off = self.b.ins().imul_imm_u(j, (per * 8) as i64);
+        let at = self.b.ins().iadd(batch, off);
+        let ptrs = (0..per)
+            .map(|n| self.b.ins().load(self.ptr, trusted(), at, (n * 8) as i32))
+            .collect();
+        Walk { inner, i, j, ptrs }
     }
 
     /// Writes (or sizes) a map whose keys and values are ones lists are compiled for, as the
@@ -1173,39 +1254,13 @@ impl Lower<'_> {
             return self.b.block_params(done)[0];
         }
 
-        // The walk: `head` takes the entry's position and yields its key and value (or
-        // leaves for `done`).
-        let head = self.b.create_block();
-        let body = self.b.create_block();
-        let i = self.b.append_block_param(head, self.ptr);
-        let k = self.b.append_block_param(body, self.ptr);
-        let v = self.b.append_block_param(body, self.ptr);
-        let i0 = self.iconst_ptr(0);
-        match repr {
+        // The walk: the entry's key and value and its position, in the current block; then
+        // on to the next entry.
+        let (k, v, i, next) = match repr {
             MapRepr::Std(md) => {
-                // The walk's thunks do not take the context: plain calls.
-                let state = self.iter_state();
-                let start = self.iconst_ptr(md.iter_start as usize);
-                self.b
-                    .ins()
-                    .call_indirect(self.sigs.iter_start, start, &[p, state]);
-                self.b.ins().jump(head, &[BlockArg::Value(i0)]);
-                self.b.switch_to_block(head);
-                let next = self.iconst_ptr(md.iter_next as usize);
-                let vout = self.b.ins().iadd_imm_s(state, MAP_ITER_STATE as i64);
-                let call = self
-                    .b
-                    .ins()
-                    .call_indirect(self.sigs.seq, next, &[state, vout]);
-                let kp = self.b.inst_results(call)[0];
-                let vp = self.b.ins().load(self.ptr, trusted(), vout, 0);
-                self.b.ins().brif(
-                    kp,
-                    body,
-                    &[BlockArg::Value(kp), BlockArg::Value(vp)],
-                    done,
-                    &[BlockArg::Value(ok)],
-                );
+                let (start, fill) = (md.iter_start as usize, md.iter_fill as usize);
+                let w = self.emit_walk(p, start, fill, 2, done, ok);
+                (w.ptrs[0], w.ptrs[1], w.i, Next::Walk(w))
             }
             MapRepr::Raw { key: kl, value: vl } => {
                 let ptr = std::mem::offset_of!(RawVec, ptr);
@@ -1215,6 +1270,9 @@ impl Lower<'_> {
                 );
                 let kbase = self.b.ins().load(self.ptr, trusted(), p, keys);
                 let vbase = self.b.ins().load(self.ptr, trusted(), p, values);
+                let head = self.b.create_block();
+                let i = self.b.append_block_param(head, self.ptr);
+                let i0 = self.iconst_ptr(0);
                 self.b.ins().jump(head, &[BlockArg::Value(i0)]);
                 self.b.switch_to_block(head);
                 let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
@@ -1227,13 +1285,10 @@ impl Lower<'_> {
                 let kp = self.b.ins().iadd(kbase, ko);
                 let vo = self.b.ins().imul_imm_u(i, vl.size as i64);
                 let vp = self.b.ins().iadd(vbase, vo);
-                self.b
-                    .ins()
-                    .jump(body, &[BlockArg::Value(kp), BlockArg::Value(vp)]);
+                (kp, vp, i, Next::Index(head))
             }
-        }
+        };
 
-        self.b.switch_to_block(body);
         let fail = self.b.create_block();
         let is_value = self.b.append_block_param(fail, types::I32);
         self.b.set_cold_block(fail);
@@ -1245,15 +1300,17 @@ impl Lower<'_> {
             .brif(st, fail, &[BlockArg::Value(no)], key_ok, &[]);
         self.b.switch_to_block(key_ok);
         let st = self.emit_elem(value, v, depth);
-        let next = self.b.ins().iadd_imm_s(i, 1);
         let yes = self.b.ins().iconst(types::I32, 1);
-        self.b.ins().brif(
-            st,
-            fail,
-            &[BlockArg::Value(yes)],
-            head,
-            &[BlockArg::Value(next)],
-        );
+        let yes = [BlockArg::Value(yes)];
+        match next {
+            Next::Walk(w) => w.next(self, st, fail, &yes),
+            Next::Index(head) => {
+                let i1 = self.b.ins().iadd_imm_s(i, 1);
+                self.b
+                    .ins()
+                    .brif(st, fail, &yes, head, &[BlockArg::Value(i1)]);
+            }
+        }
         self.b.switch_to_block(fail);
         let np = self.iconst_ptr(key as *const Node as usize);
         let st = self.call_helper(
@@ -1429,13 +1486,14 @@ impl Lower<'_> {
         }
     }
 
-    /// The function's room for a map iterator and the value pointer its walk returns
-    /// (one per function: a map's entries are never maps walked in the same function).
+    /// The function's walk state: room for a set's or map's iterator, then for a batch of
+    /// [`WALK_BATCH`] entries' key and value pointers (one per function: a set's elements and
+    /// a map's entries are never sets or maps walked in the same function).
     fn iter_state(&mut self) -> Value {
         let slot = *self.iter_slot.get_or_insert_with(|| {
             self.b.create_sized_stack_slot(ir::StackSlotData::new(
                 ir::StackSlotKind::ExplicitSlot,
-                (MAP_ITER_STATE + 8) as u32,
+                (MAP_ITER_STATE + 2 * WALK_BATCH * 8) as u32,
                 4,
             ))
         });
