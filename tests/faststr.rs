@@ -135,3 +135,46 @@ fn every_long_string_shares_the_input() {
         }
     }
 }
+
+/// Lists of `FastStr` (made in the vector's spare capacity by the JIT's helper) decode as the
+/// interpreter decodes them, from `Bytes` (shared) and from a slice (copied), whole, cut and
+/// corrupted, including what a failed `decode_into` leaves.
+#[cfg(feature = "jit")]
+#[test]
+fn faststr_lists_decode_like_the_interpreter() {
+    use dynthrift::{Backend, Options};
+    let v = Msg {
+        name: "n".into(),
+        tags: (0..12)
+            .map(|i| FastStr::from(format!("tag {i} {}", "\u{e9}".repeat(i * 3))))
+            .collect(),
+        body: Bytes::from_static(b"b"),
+    };
+    for options in [Options::binary(), Options::compact()] {
+        let jit = Codec::<Msg>::with_options(options).unwrap();
+        let interp = Codec::<Msg>::with_options(options.backend(Backend::Interpreter)).unwrap();
+        let bytes = interp.encode(&v).unwrap();
+        let check = |b: &[u8]| {
+            let shared = Bytes::copy_from_slice(b);
+            let a = jit.decode_bytes(&shared).map_err(|e| e.to_string());
+            assert_eq!(a, interp.decode_bytes(&shared).map_err(|e| e.to_string()));
+            let a = jit.decode(b).map_err(|e| e.to_string());
+            assert_eq!(a, interp.decode(b).map_err(|e| e.to_string()));
+            let (mut x, mut y) = (v.clone(), v.clone());
+            let rx = jit.decode_into(b, &mut x).map_err(|e| e.to_string());
+            assert_eq!(rx, interp.decode_into(b, &mut y).map_err(|e| e.to_string()));
+            assert_eq!(x, y);
+        };
+        check(&bytes);
+        for cut in 0..bytes.len() {
+            check(&bytes[..cut]);
+        }
+        for at in 0..bytes.len() {
+            for x in [0x01, 0x80, 0xc3] {
+                let mut b = bytes.clone();
+                b[at] ^= x;
+                check(&b);
+            }
+        }
+    }
+}

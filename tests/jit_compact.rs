@@ -908,9 +908,18 @@ fn plain_lists(n: usize) -> PlainLists {
 
 /// `decode_into` a value that already holds lists: equal results (the value too) on both.
 fn same_decode_into(bytes: &[u8], options: Options) {
-    let (jit, interp) = both::<PlainLists>(options);
-    let mut a = plain_lists(3);
-    let mut b = plain_lists(3);
+    same_decode_into_of(bytes, options, &plain_lists(3));
+}
+
+/// `decode_into` a copy of `prior`: equal results and equal values after, on both backends.
+fn same_decode_into_of<T: Describe + PartialEq + Clone + std::fmt::Debug>(
+    bytes: &[u8],
+    options: Options,
+    prior: &T,
+) {
+    let (jit, interp) = both::<T>(options);
+    let mut a = prior.clone();
+    let mut b = prior.clone();
     let ra = jit.decode_into(bytes, &mut a).map_err(|e| e.to_string());
     let rb = interp.decode_into(bytes, &mut b).map_err(|e| e.to_string());
     assert_eq!(
@@ -981,5 +990,64 @@ fn plain_lists_decode_identically() {
     for depth in [1, 2] {
         let bytes = same(&plain_lists(2));
         same_decode_with::<PlainLists>(&bytes, c.max_depth(depth));
+    }
+}
+
+// Lists of strings and binaries (the JIT's helper makes each element in the vector's spare
+// capacity): values, errors, and what a failed `decode_into` leaves (the element that failed
+// stays, empty), in both protocols.
+
+#[derive(Thrift, Clone, Debug, PartialEq, Default)]
+struct StrLists {
+    #[thrift(id = 1)]
+    strings: Vec<String>,
+    #[thrift(id = 2)]
+    bins: Vec<Vec<u8>>,
+    #[thrift(id = 3)]
+    shared: Vec<bytes::Bytes>,
+    #[thrift(id = 4)]
+    tail: i32,
+}
+
+fn str_lists(n: usize) -> StrLists {
+    StrLists {
+        strings: (0..n).map(|i| "é".repeat(i % 5)).collect(),
+        bins: (0..n).map(|i| vec![i as u8; i % 4]).collect(),
+        shared: (0..n)
+            .map(|i| bytes::Bytes::from(vec![!(i as u8); i % 3]))
+            .collect(),
+        tail: -1,
+    }
+}
+
+#[test]
+fn string_lists_decode_identically() {
+    for options in [Options::binary(), Options::compact()] {
+        let prior = str_lists(2);
+        for n in [0, 1, 7, 20] {
+            let (jit, interp) = both::<StrLists>(options);
+            let v = str_lists(n);
+            let bytes = interp.encode(&v).unwrap();
+            assert_eq!(jit.encode(&v).unwrap(), bytes);
+            assert_eq!(jit.decode(&bytes).unwrap(), v);
+            for cut in 0..bytes.len() {
+                same_decode_with::<StrLists>(&bytes[..cut], options);
+                same_decode_into_of(&bytes[..cut], options, &prior);
+            }
+            for at in 0..bytes.len() {
+                // 0xc3 makes a byte of "é" an invalid UTF-8 sequence.
+                for x in [0x01, 0x40, 0x80, 0xc3, 0xff] {
+                    let mut b = bytes.clone();
+                    b[at] ^= x;
+                    same_decode_with::<StrLists>(&b, options);
+                    same_decode_into_of(&b, options, &prior);
+                }
+            }
+            for limit in [0, 1, 3] {
+                let o = options.max_string_len(limit);
+                same_decode_with::<StrLists>(&bytes, o);
+                same_decode_into_of(&bytes, o, &prior);
+            }
+        }
     }
 }

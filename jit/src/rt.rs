@@ -2287,6 +2287,23 @@ impl<'a> Fast<'a> {
                         })();
                         (sd.commit)(p, done);
                         res.map_err(|e: Error| e.at_index(done))?;
+                    } else if let Node::String(_) | Node::Binary(_) = **elem {
+                        // Strings and binaries: each made empty in the spare capacity, then
+                        // read into (what `push_empty` and the interpreter do, without a call
+                        // per element); one that fails stays, empty, as in the interpreter.
+                        let base = (sd.spare_ptr)(p);
+                        let mut made = 0;
+                        let res = (|| {
+                            while made < n {
+                                let e = base.add(made * sd.elem_size);
+                                write_empty(elem, e);
+                                made += 1;
+                                self.leaf(r, elem, e)?;
+                            }
+                            Ok(())
+                        })();
+                        (sd.commit)(p, made);
+                        res.map_err(|e: Error| e.at_index(made - 1))?;
                     } else {
                         let how = self.dec_elem(elem);
                         for i in 0..n {
@@ -2484,6 +2501,28 @@ unsafe fn read_plain_run(elem: &Node, binary: bool, raw: &[u8], base: *mut u8, n
             unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), base, n.min(raw.len() / 16) * 16) }
         }
         _ => {}
+    }
+}
+
+/// Writes an empty string or binary of `node`'s representation at `p` (uninitialised room for
+/// one), as its `Describe::empty` makes it.
+///
+/// # Safety
+/// `p` is writable and aligned for the representation.
+#[inline(always)]
+unsafe fn write_empty(node: &Node, p: *mut u8) {
+    // SAFETY: (whole body) the caller's contract.
+    unsafe {
+        match node {
+            Node::String(StrRepr::Std) => (p as *mut String).write(String::new()),
+            #[cfg(feature = "faststr")]
+            Node::String(StrRepr::FastStr) => {
+                (p as *mut faststr::FastStr).write(faststr::FastStr::empty())
+            }
+            Node::Binary(BinRepr::Vec) => (p as *mut Vec<u8>).write(Vec::new()),
+            Node::Binary(BinRepr::Bytes) => (p as *mut Bytes).write(Bytes::new()),
+            _ => unreachable!("not a string or binary: {node:?}"),
+        }
     }
 }
 
