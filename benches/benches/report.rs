@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p dynthrift-benches --bench report` (about 2–3 minutes of measuring);
 //! quick mode, for CI (checks everything, times little): `-- --quick` or
-//! `DYNTHRIFT_BENCH_QUICK=1`; only the JSON transcoding table: `-- --only-json`. Method: see
+//! `DYNTHRIFT_BENCH_QUICK=1`; only the JSON transcoding table: `-- --only-json`; only the JIT
+//! against the interpreter on container shapes: `-- --only-shapes`. Method: see
 //! `dynthrift_benches::measure`.
 
 mod common;
@@ -39,6 +40,10 @@ fn main() {
         // Just the JSON transcoding table (checks included).
         let schemas = common::Schemas::load();
         println!("{}", common::json::report(&schemas, &plan).render());
+        return;
+    }
+    if args.iter().any(|a| a == "--only-shapes") {
+        println!("{}", common::shapes::report(quick).render());
         return;
     }
     let started = Instant::now();
@@ -129,6 +134,12 @@ fn main() {
         "{}",
         common::path::report(&schemas.baseline, quick).render()
     );
+    eprintln!("  container shapes");
+    println!(
+        "## The JIT against the interpreter on container shapes (one field each; ratio below 1: \
+         the JIT is faster)\n"
+    );
+    println!("{}", common::shapes::report(quick).render());
     eprintln!("  json transcoding");
     println!("## JSON transcoding (transcoder vs decode to DynStruct + serde_json, and back)\n");
     println!("{}", common::json::report(&schemas, &plan).render());

@@ -27,6 +27,7 @@
 pub mod json;
 pub mod path;
 pub mod samples;
+pub mod shapes;
 
 use std::fmt::Debug;
 use std::hint::black_box;
