@@ -138,7 +138,7 @@ struct Sigs {
     depth: SigRef,
     /// `(ptr, ptr) -> ptr`: sequence length and data pointer.
     seq: SigRef,
-    /// `(ptr, ptr, ptr) -> i32`: copy.
+    /// `(ptr, ptr, ptr) -> ptr`: `memcpy`.
     copy: SigRef,
     /// `(ctx, ptr, u32, i32, i32) -> i32`: kept unknown fields.
     unknown: SigRef,
@@ -167,7 +167,7 @@ impl Sigs {
             field_err: sig(&[ptr, ptr], types::I32),
             depth: sig(&[ptr], types::I32),
             seq: sig(&[ptr, ptr], ptr),
-            copy: sig(&[ptr, ptr, ptr], types::I32),
+            copy: sig(&[ptr, ptr, ptr], ptr),
             unknown: sig(&[ptr, ptr, types::I32, types::I32, types::I32], types::I32),
             map_err: sig(&[ptr, ptr, ptr, ptr, types::I32], types::I32),
             fill: sig(&[ptr, ptr, ptr], ptr),
@@ -1826,11 +1826,7 @@ impl Lower<'_> {
                     }
                 }
                 let to = self.b.ins().iadd(dst, prefix);
-                self.call_helper(
-                    self.sigs.copy,
-                    rt::rt_copy as *const () as usize,
-                    &[to, data, len],
-                );
+                self.call_helper(self.sigs.copy, rt::copy_fn(), &[to, data, len]);
                 let cur = self.b.ins().iadd(cur, n);
                 self.b.def_var(self.len, cur);
             }
