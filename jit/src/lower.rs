@@ -552,7 +552,10 @@ impl Lower<'_> {
         self.b.switch_to_block(more);
         let n = self.emit_varint_len(v);
         let spread = self.emit_spread_groups(v);
-        let fits = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, n, 8);
+        let fits = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, n, 8);
         self.b.ins().brif(fits, word, &[], long, &[]);
 
         // Two to eight bytes: continuation bits on all but the last (`n` - 1 of them).
@@ -560,7 +563,10 @@ impl Lower<'_> {
         let bits = self.b.ins().imul_imm_u(n, 8);
         let c72 = self.b.ins().iconst(types::I64, 72);
         let shift = self.b.ins().isub(c72, bits);
-        let cont = self.b.ins().iconst(types::I64, 0x8080_8080_8080_8080_u64 as i64);
+        let cont = self
+            .b
+            .ins()
+            .iconst(types::I64, 0x8080_8080_8080_8080_u64 as i64);
         let cont = self.b.ins().ushr(cont, shift);
         let w = self.b.ins().bor(spread, cont);
         self.b.ins().store(out_flags(), w, dst, 0);

@@ -1552,17 +1552,23 @@ pub extern "C" fn rt_missing(ctx: *mut EncCtx, f: *const FieldPlan) -> i32 {
     })
 }
 
-/// Adds field `f` to the path of the error being returned.
-pub extern "C" fn rt_in_field(ctx: *mut EncCtx, f: *const FieldPlan) -> i32 {
-    if f.is_null() {
-        return STATUS_ERROR;
-    }
-    // SAFETY: generated code passes its live context; `f` (not null) points into the plan.
-    let (ctx, f) = unsafe { (&mut *ctx, &*f) };
-    if let Some(e) = ctx.error.take() {
-        ctx.error = Some(e.in_field(&f.name));
+/// Adds a path segment (by `add`) to the error in `slot`, if there is one; `STATUS_ERROR`.
+/// What the path helpers of both directions share.
+fn add_to_path(slot: &mut Option<Error>, add: impl FnOnce(Error) -> Error) -> i32 {
+    if let Some(e) = slot.take() {
+        *slot = Some(add(e));
     }
     STATUS_ERROR
+}
+
+/// Adds field `f` (null: none) to the path of the error being returned.
+pub extern "C" fn rt_in_field(ctx: *mut EncCtx, f: *const FieldPlan) -> i32 {
+    // SAFETY: generated code passes its live context and null or a field of the plan.
+    let (ctx, f) = unsafe { (&mut *ctx, f.as_ref()) };
+    match f {
+        Some(f) => add_to_path(&mut ctx.error, |e| e.in_field(&f.name)),
+        None => STATUS_ERROR,
+    }
 }
 
 /// Records that the nesting budget ran out.
@@ -1895,14 +1901,11 @@ pub extern "C" fn rt_dec_missing(ctx: *mut DecCtx, s: *const StructPlan, seen: u
     })
 }
 
-/// Adds field `f` to the path of the error being returned.
+/// Adds field `f` to the path of the decode error being returned.
 pub extern "C" fn rt_dec_in_field(ctx: *mut DecCtx, f: *const FieldPlan) -> i32 {
     // SAFETY: generated code passes its live context; `f` points into the plan.
     let (ctx, f) = unsafe { (&mut *ctx, &*f) };
-    if let Some(e) = ctx.error.take() {
-        ctx.error = Some(e.in_field(&f.name));
-    }
-    STATUS_ERROR
+    add_to_path(&mut ctx.error, |e| e.in_field(&f.name))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1965,11 +1968,7 @@ pub extern "C" fn rt_seq_commit(sd: *const SeqDesc, p: *mut u8, n: usize) -> i32
 /// Adds list position `i` to the path of the decode error being returned.
 pub extern "C" fn rt_dec_at_index(ctx: *mut DecCtx, i: usize) -> i32 {
     // SAFETY: generated code passes its live context.
-    let ctx = unsafe { &mut *ctx };
-    if let Some(e) = ctx.error.take() {
-        ctx.error = Some(e.at_index(i));
-    }
-    STATUS_ERROR
+    add_to_path(unsafe { &mut (*ctx).error }, |e| e.at_index(i))
 }
 
 /// Number of elements of the set at `p`.
@@ -1997,20 +1996,15 @@ pub extern "C" fn rt_map_entry_err(
     // SAFETY: generated code passes its live context, the key node of its plan and the live
     // key of the entry that failed.
     let (ctx, key) = unsafe { (&mut *ctx, &*key) };
-    if let Some(e) = ctx.error.take() {
-        ctx.error = Some(leaf_path(e, Some(key), k, i, is_value != 0));
-    }
-    STATUS_ERROR
+    add_to_path(&mut ctx.error, |e| {
+        leaf_path(e, Some(key), k, i, is_value != 0)
+    })
 }
 
 /// Adds list position `i` to the path of the error being returned.
 pub extern "C" fn rt_at_index(ctx: *mut EncCtx, i: usize) -> i32 {
     // SAFETY: generated code passes its live context.
-    let ctx = unsafe { &mut *ctx };
-    if let Some(e) = ctx.error.take() {
-        ctx.error = Some(e.at_index(i));
-    }
-    STATUS_ERROR
+    add_to_path(unsafe { &mut (*ctx).error }, |e| e.at_index(i))
 }
 
 // ---------------------------------------------------------------------------------------------
