@@ -346,20 +346,12 @@ impl Lower<'_> {
     fn emit_check(&mut self, status: Value, field: Option<&FieldPlan>) {
         let fail = self.fail_block();
         let cont = self.b.create_block();
-        let Some(f) = field else {
-            let null = self.b.ins().iconst(self.ptr, 0);
-            self.b
-                .ins()
-                .brif(status, fail, &[BlockArg::Value(null)], cont, &[]);
-            self.b.switch_to_block(cont);
-            return;
-        };
-        // The field's address is made on the cold edge only.
+        // The field's address (null: none) is made on the cold edge only.
         let stub = self.b.create_block();
         self.b.set_cold_block(stub);
         self.b.ins().brif(status, stub, &[], cont, &[]);
         self.b.switch_to_block(stub);
-        let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+        let fp = self.iconst_ptr(field.map_or(0, |f| f as *const FieldPlan as usize));
         self.b.ins().jump(fail, &[BlockArg::Value(fp)]);
         self.b.switch_to_block(cont);
     }
@@ -1303,10 +1295,11 @@ impl Lower<'_> {
             .ins()
             .brif(more, got, &[], refill, &[BlockArg::Value(i)]);
         self.b.switch_to_block(got);
-        let off = self.b.ins().imul_imm_u(j, (per * 8) as i64);
+        let w = self.ptr.bytes() as usize;
+        let off = self.b.ins().imul_imm_u(j, (per * w) as i64);
         let at = self.b.ins().iadd(batch, off);
         let ptrs = (0..per)
-            .map(|n| self.b.ins().load(self.ptr, trusted(), at, (n * 8) as i32))
+            .map(|n| self.b.ins().load(self.ptr, trusted(), at, (n * w) as i32))
             .collect();
         Walk { inner, i, j, ptrs }
     }
@@ -1599,7 +1592,7 @@ impl Lower<'_> {
         let slot = *self.iter_slot.get_or_insert_with(|| {
             self.b.create_sized_stack_slot(ir::StackSlotData::new(
                 ir::StackSlotKind::ExplicitSlot,
-                (MAP_ITER_STATE + 2 * WALK_BATCH * 8) as u32,
+                (MAP_ITER_STATE + 2 * WALK_BATCH * self.ptr.bytes() as usize) as u32,
                 4,
             ))
         });

@@ -695,10 +695,7 @@ impl Lower<'_> {
         let off = self.b.ins().imul_imm_u(i, size);
         let dst = self.b.ins().iadd(base, off);
         let (x, end) = emit_read_varint(&mut self.b, input, q, slow);
-        let hi = self.b.ins().ushr_imm_u(x, 1);
-        let sign = self.b.ins().band_imm_s(x, 1);
-        let sign = self.b.ins().ineg(sign);
-        let v = self.b.ins().bxor(hi, sign);
+        let v = self.emit_unzigzag(x);
         let v = match elem {
             Node::I16 => self.b.ins().ireduce(types::I16, v),
             Node::I32 => self.b.ins().ireduce(types::I32, v),
@@ -758,6 +755,14 @@ impl Lower<'_> {
         self.emit_check(st, Some(f));
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
+    }
+
+    /// The integer a zigzag varint `x` (an i64) holds.
+    fn emit_unzigzag(&mut self, x: Value) -> Value {
+        let half = self.b.ins().ushr_imm_u(x, 1);
+        let sign = self.b.ins().band_imm_s(x, 1);
+        let sign = self.b.ins().ineg(sign);
+        self.b.ins().bxor(half, sign)
     }
 
     /// The interpreter reads a value of `node` into `target` at the context's offset
@@ -820,10 +825,7 @@ impl Lower<'_> {
                 self.b.set_cold_block(slow);
                 let (x, end) = emit_read_varint(&mut self.b, Input { buf, len }, pos, slow);
                 // Unzigzag, then the field's width (the interpreter truncates the same way).
-                let h = self.b.ins().ushr_imm_u(x, 1);
-                let s = self.b.ins().band_imm_s(x, 1);
-                let s = self.b.ins().ineg(s);
-                let v64 = self.b.ins().bxor(h, s);
+                let v64 = self.emit_unzigzag(x);
                 self.b.ins().store(trusted(), end, cx, DEC_POS);
                 let v = self.b.ins().ireduce(types::I32, v64);
                 match &f.node {
