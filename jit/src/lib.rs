@@ -4,13 +4,13 @@
 //! (`Option` and record bits), scalars (Compact: zigzag varints, field-id deltas, bools in
 //! the field header), enums, nested structs and records compiled; lists (`Vec<T>` and raw
 //! vectors of IDL-only records), sets and maps of plain values, strings and compiled
-//! structs compiled (a `HashSet`, `BTreeSet`, `HashMap` or `BTreeMap` walked with its
+//! structs, or of lists of those, compiled (a `HashSet`, `BTreeSet`, `HashMap` or `BTreeMap` walked with its
 //! descriptor's iterator thunks, a batch of entries per call); strings read and written inline
 //! (`String`, `Vec<u8>`, `Bytes`, `FastStr` in its shared and inline forms, probed layouts;
 //! bytes copied by `memcpy`), others through a helper; Compact field varints written in words;
 //! runs of always-present fixed-size fields in one reservation; the output's length
-//! kept in a register between calls; other containers (of Rust enums, boxes, containers,
-//! records) walked by a helper that writes leaves in one specialised loop and calls back
+//! kept in a register between calls; other containers (of Rust enums, boxes, sets, maps,
+//! lists of lists, records) walked by a helper that writes leaves in one specialised loop and calls back
 //! into compiled structs and records. Decoder: struct loops, header reads, id
 //! dispatch, scalars (Compact: varints inline, a helper only near the end of the input) and
 //! nested structs compiled; unions (Rust enums through their variant table, IDL-only ones by

@@ -256,6 +256,14 @@ enum Seq {
     Set(&'static SetDesc),
 }
 
+/// How a list's elements lie: side by side in a `Vec` or in an IDL-only record's vector.
+fn seq(repr: &SeqRepr) -> Seq {
+    match repr {
+        SeqRepr::Std(sd) => Seq::Vec(sd),
+        SeqRepr::Raw(el) => Seq::Raw(el.size),
+    }
+}
+
 /// A list's elements: their node, count, start and the distance between them.
 #[derive(Clone, Copy)]
 struct Elems<'a> {
@@ -1059,21 +1067,17 @@ impl Lower<'_> {
     fn lower_payload(&mut self, f: &FieldPlan, p: Value, depth: Value) {
         let cx = self.cx;
         let st = match &f.node {
-            Node::List(elem, repr) if self.list_compiles(elem) => {
-                let src = match repr {
-                    SeqRepr::Std(sd) => Seq::Vec(sd),
-                    SeqRepr::Raw(el) => Seq::Raw(el.size),
-                };
-                self.lower_list(elem, src, p, depth)
+            Node::List(elem, repr) if self.elem_compiles(elem) => {
+                self.lower_list(elem, seq(repr), p, depth)
             }
-            Node::Set(elem, repr) if self.list_compiles(elem) => {
+            Node::Set(elem, repr) if self.elem_compiles(elem) => {
                 let src = match repr {
                     SetRepr::Std(sd) => Seq::Set(sd),
                     SetRepr::Raw(el) => Seq::Raw(el.size),
                 };
                 self.lower_list(elem, src, p, depth)
             }
-            Node::Map(key, value, repr) if self.list_compiles(key) && self.list_compiles(value) => {
+            Node::Map(key, value, repr) if self.elem_compiles(key) && self.elem_compiles(value) => {
                 self.lower_map(key, value, repr, p, depth)
             }
             Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
@@ -1118,13 +1122,25 @@ impl Lower<'_> {
         }
     }
 
-    /// Writes (or sizes) a list or set of plain values, strings or compiled structs, as the
-    /// interpreter does: the header (Binary: the element type and a big-endian i32 count;
-    /// Compact: the count in the high nibble up to 14, else 0xf and a varint), then the
-    /// elements. Elements side by side (a `Vec`, an IDL-only record's raw vector): fixed-size
-    /// ones in one reservation; Compact varints sized in a first pass so that the one
-    /// reservation is exact; the others one call each. A `HashSet` or `BTreeSet` is walked
-    /// with its descriptor's iterator, one element at a time. Returns the status (element
+    /// Container elements the JIT writes itself: what [`Self::list_compiles`] admits, and
+    /// lists of those (`Vec<Vec<i32>>`, `HashMap<String, Vec<i64>>`). One level only, which
+    /// bounds the code, and never a set or map inside: its walk would share the function's
+    /// one walk state with the walk around it.
+    fn elem_compiles(&self, elem: &Node) -> bool {
+        match elem {
+            Node::List(inner, _) => self.list_compiles(inner),
+            _ => self.list_compiles(elem),
+        }
+    }
+
+    /// Writes (or sizes) a list or set of plain values, strings, compiled structs or lists of
+    /// those (see [`Self::elem_compiles`]), as the interpreter does: the header (Binary: the
+    /// element type and a big-endian i32 count; Compact: the count in the high nibble up to
+    /// 14, else 0xf and a varint), then the elements. Elements side by side (a `Vec`, an
+    /// IDL-only record's raw vector): fixed-size ones in one reservation; Compact varints in
+    /// one pass when the buffer has room for the longest, else sized first so that the one
+    /// reservation is exact; the others one call (or one inner list) each. A `HashSet` or
+    /// `BTreeSet` is walked with its descriptor's iterator. Returns the status (element
     /// errors carry their index in the path).
     fn lower_list(&mut self, elem: &Node, src: Seq, p: Value, depth: Value) -> Value {
         let done = self.b.create_block();
@@ -1515,6 +1531,8 @@ impl Lower<'_> {
                 return self.call_fn(fref, &[cx, p, depth]);
             }
             Node::String(_) | Node::Binary(_) => return self.emit_str(node, p),
+            // `elem_compiles` admits only lists of what `list_compiles` admits.
+            Node::List(inner, repr) => return self.lower_list(inner, seq(repr), p, depth),
             _ => {}
         }
         if self.elem_is_varint(node) {
@@ -1676,10 +1694,88 @@ impl Lower<'_> {
         }
     }
 
-    /// Compact list elements that are zigzag varints: a first pass sizes them all (an
-    /// exactly sized buffer never grows), then, when writing, one reservation and a second
-    /// pass writes them.
+    /// Compact list elements that are zigzag varints. Sizing: a pass that sums their
+    /// lengths. Writing: when the buffer already has room for the longest varints, one pass
+    /// writes them; otherwise a first pass sizes them (an exactly sized buffer never grows),
+    /// then one reservation and the same writing pass.
     fn lower_varint_elems(&mut self, e: Elems<'_>) {
+        if self.mode == Mode::Size {
+            let total = self.emit_varint_total(e);
+            self.add_len(total);
+            return;
+        }
+        // The longest zigzag varint of the element type (an i16 is widened to 32 bits
+        // before zigzag, so its 17 bits take three).
+        let longest = match e.node {
+            Node::I16 => 3,
+            Node::I64 => 10,
+            _ => 5,
+        };
+        let write = self.b.create_block();
+        let dst = self.b.append_block_param(write, self.ptr);
+        let roomy = self.b.create_block();
+        let tight = self.b.create_block();
+        let len = self.b.use_var(self.len);
+        let cap = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_CAP);
+        let avail = self.b.ins().isub(cap, len);
+        // `avail / longest >= n` (a product could overflow).
+        let fits = self.b.ins().udiv_imm_u(avail, longest);
+        let fits = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, fits, e.n);
+        self.b.ins().brif(fits, roomy, &[], tight, &[]);
+
+        self.b.switch_to_block(roomy);
+        let buf = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_BUF);
+        let at = self.b.ins().iadd(buf, len);
+        self.b.ins().jump(write, &[BlockArg::Value(at)]);
+
+        self.b.switch_to_block(tight);
+        let total = self.emit_varint_total(e);
+        let (at, _) = self.emit_reserve_dyn(total);
+        self.b.ins().jump(write, &[BlockArg::Value(at)]);
+
+        self.b.switch_to_block(write);
+        let head = self.b.create_block();
+        let body = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.append_block_param(head, self.ptr);
+        self.b.append_block_param(head, self.ptr);
+        self.b.append_block_param(exit, self.ptr);
+        let i0 = self.iconst_ptr(0);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(i0), BlockArg::Value(dst)]);
+        self.b.switch_to_block(head);
+        let i = self.b.block_params(head)[0];
+        let q = self.b.block_params(head)[1];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, e.n);
+        self.b
+            .ins()
+            .brif(more, body, &[], exit, &[BlockArg::Value(q)]);
+        self.b.switch_to_block(body);
+        let off = self.b.ins().imul_imm_u(i, e.stride);
+        let src = self.b.ins().iadd(e.base, off);
+        // Byte by byte: a run's lengths tend to repeat, which the loop's branches predict
+        // well (measured faster here than the word writer).
+        let zz = self.emit_zigzag(e.node, src);
+        let k = self.emit_varint(zz, q);
+        let q = self.b.ins().iadd(q, k);
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(next), BlockArg::Value(q)]);
+        self.b.switch_to_block(exit);
+        let end = self.b.block_params(exit)[0];
+        let written = self.b.ins().isub(end, dst);
+        let len = self.b.use_var(self.len);
+        let len = self.b.ins().iadd(len, written);
+        self.b.def_var(self.len, len);
+    }
+
+    /// The summed lengths of a list's zigzag varints (one pass over them).
+    fn emit_varint_total(&mut self, e: Elems<'_>) -> Value {
         let head = self.b.create_block();
         let body = self.b.create_block();
         let exit = self.b.create_block();
@@ -1708,43 +1804,7 @@ impl Lower<'_> {
             .ins()
             .jump(head, &[BlockArg::Value(next), BlockArg::Value(total)]);
         self.b.switch_to_block(exit);
-        let total = self.b.block_params(exit)[0];
-        match self.mode {
-            Mode::Size => {
-                self.add_len(total);
-            }
-            Mode::Write => {
-                let (dst, len) = self.emit_reserve_dyn(total);
-                let head = self.b.create_block();
-                let body = self.b.create_block();
-                let exit = self.b.create_block();
-                self.b.append_block_param(head, self.ptr);
-                self.b.append_block_param(head, self.ptr);
-                self.b
-                    .ins()
-                    .jump(head, &[BlockArg::Value(i0), BlockArg::Value(dst)]);
-                self.b.switch_to_block(head);
-                let i = self.b.block_params(head)[0];
-                let q = self.b.block_params(head)[1];
-                let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, e.n);
-                self.b.ins().brif(more, body, &[], exit, &[]);
-                self.b.switch_to_block(body);
-                let off = self.b.ins().imul_imm_u(i, e.stride);
-                let src = self.b.ins().iadd(e.base, off);
-                // Byte by byte: a run's lengths tend to repeat, which the loop's branches
-                // predict well (measured faster here than the word writer).
-                let zz = self.emit_zigzag(e.node, src);
-                let k = self.emit_varint(zz, q);
-                let q = self.b.ins().iadd(q, k);
-                let next = self.b.ins().iadd_imm_s(i, 1);
-                self.b
-                    .ins()
-                    .jump(head, &[BlockArg::Value(next), BlockArg::Value(q)]);
-                self.b.switch_to_block(exit);
-                let len = self.b.ins().iadd(len, total);
-                self.b.def_var(self.len, len);
-            }
-        }
+        self.b.block_params(exit)[0]
     }
 
     /// List elements that are strings or structs: one call each, on to `done` with `ok`
