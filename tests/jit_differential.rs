@@ -555,6 +555,37 @@ proptest! {
     }
 }
 
+/// Long Compact varint lists are written in runs as long as the room allows, the rest sized
+/// and reserved at once when the room holds not one more: the bytes are the same whatever the
+/// buffer's capacity.
+#[test]
+fn long_varint_lists_write_alike_into_any_buffer() {
+    let wide = |i: i64| (i * 7919) << (i % 57);
+    let v = NestedLists {
+        ints: vec![(0..700).map(|i| (wide(i) >> 32) as i32).collect()],
+        longs: vec![(0..1000).map(wide).collect(), vec![-1; 3]],
+        shorts: vec![(0..500).map(|i| (wide(i) >> 48) as i16).collect()],
+        doubles: vec![],
+        strings: vec![],
+        inners: vec![],
+        by_name: [("k".to_string(), (0..300).map(|i| -wide(i)).collect())].into(),
+        by_id: BTreeMap::new(),
+        set: Default::default(),
+        deep: vec![],
+        strict: HashMap::new(),
+    };
+    for p in [Protocol::Binary, Protocol::Compact] {
+        let bytes = same_in(&v, p).unwrap();
+        same_in_any_buffer(&v, p, &bytes);
+        for cap in [1, 2, 3, 9, 10, 11, 100] {
+            let jit = Codec::<NestedLists>::with_options(opts(p)).unwrap();
+            let mut out = Vec::with_capacity(cap);
+            jit.write(&v, &mut out).unwrap();
+            assert_eq!(out, bytes, "{p:?}, capacity {cap}");
+        }
+    }
+}
+
 #[test]
 fn nested_list_errors_name_both_positions() {
     let strict = |name: Option<&str>| StrictInner {

@@ -1695,12 +1695,14 @@ impl Lower<'_> {
     }
 
     /// Compact list elements that are zigzag varints. Sizing: a pass that sums their
-    /// lengths. Writing: when the buffer already has room for the longest varints, one pass
-    /// writes them; otherwise a first pass sizes them (an exactly sized buffer never grows),
-    /// then one reservation and the same writing pass.
+    /// lengths. Writing: in runs, each as long as the buffer's room allows for the longest
+    /// varints (every element in one run when a reused buffer has room); when the room left
+    /// holds not even one, the rest are sized first and reserved at once, so an exactly sized
+    /// buffer never grows.
     fn lower_varint_elems(&mut self, e: Elems<'_>) {
         if self.mode == Mode::Size {
-            let total = self.emit_varint_total(e);
+            let i0 = self.iconst_ptr(0);
+            let total = self.emit_varint_total(e, i0);
             self.add_len(total);
             return;
         }
@@ -1711,81 +1713,113 @@ impl Lower<'_> {
             Node::I64 => 10,
             _ => 5,
         };
-        let write = self.b.create_block();
-        let dst = self.b.append_block_param(write, self.ptr);
+        let head = self.b.create_block();
+        let from = self.b.append_block_param(head, self.ptr);
+        let run = self.b.create_block();
         let roomy = self.b.create_block();
         let tight = self.b.create_block();
+        let write = self.b.create_block();
+        let (w_from, w_to, dst) = (
+            self.b.append_block_param(write, self.ptr),
+            self.b.append_block_param(write, self.ptr),
+            self.b.append_block_param(write, self.ptr),
+        );
+        let exit = self.b.create_block();
+        let i0 = self.iconst_ptr(0);
+        self.b.ins().jump(head, &[BlockArg::Value(i0)]);
+
+        // The next run: from `from`, as many as the room allows for the longest.
+        self.b.switch_to_block(head);
+        let all = self.b.ins().icmp(IntCC::Equal, from, e.n);
+        self.b.ins().brif(all, exit, &[], run, &[]);
+        self.b.switch_to_block(run);
         let len = self.b.use_var(self.len);
         let cap = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_CAP);
         let avail = self.b.ins().isub(cap, len);
-        // `avail / longest >= n` (a product could overflow).
         let fits = self.b.ins().udiv_imm_u(avail, longest);
-        let fits = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, fits, e.n);
-        self.b.ins().brif(fits, roomy, &[], tight, &[]);
+        let rest = self.b.ins().isub(e.n, from);
+        let k = self.b.ins().umin(fits, rest);
+        self.b.ins().brif(k, roomy, &[], tight, &[]);
 
         self.b.switch_to_block(roomy);
         let buf = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_BUF);
         let at = self.b.ins().iadd(buf, len);
-        self.b.ins().jump(write, &[BlockArg::Value(at)]);
+        let to = self.b.ins().iadd(from, k);
+        self.b.ins().jump(
+            write,
+            &[
+                BlockArg::Value(from),
+                BlockArg::Value(to),
+                BlockArg::Value(at),
+            ],
+        );
 
+        // Not room for one: the rest sized, reserved and written in one run.
         self.b.switch_to_block(tight);
-        let total = self.emit_varint_total(e);
+        let total = self.emit_varint_total(e, from);
         let (at, _) = self.emit_reserve_dyn(total);
-        self.b.ins().jump(write, &[BlockArg::Value(at)]);
+        self.b.ins().jump(
+            write,
+            &[
+                BlockArg::Value(from),
+                BlockArg::Value(e.n),
+                BlockArg::Value(at),
+            ],
+        );
 
+        // Elements `w_from..w_to` written from `dst`, byte by byte: a run's lengths tend to
+        // repeat, which the loop's branches predict well (measured faster here than the word
+        // writer).
         self.b.switch_to_block(write);
-        let head = self.b.create_block();
+        let loop_head = self.b.create_block();
         let body = self.b.create_block();
-        let exit = self.b.create_block();
-        self.b.append_block_param(head, self.ptr);
-        self.b.append_block_param(head, self.ptr);
-        self.b.append_block_param(exit, self.ptr);
-        let i0 = self.iconst_ptr(0);
+        let wrote = self.b.create_block();
+        self.b.append_block_param(loop_head, self.ptr);
+        self.b.append_block_param(loop_head, self.ptr);
+        self.b.append_block_param(wrote, self.ptr);
         self.b
             .ins()
-            .jump(head, &[BlockArg::Value(i0), BlockArg::Value(dst)]);
-        self.b.switch_to_block(head);
-        let i = self.b.block_params(head)[0];
-        let q = self.b.block_params(head)[1];
-        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, e.n);
+            .jump(loop_head, &[BlockArg::Value(w_from), BlockArg::Value(dst)]);
+        self.b.switch_to_block(loop_head);
+        let i = self.b.block_params(loop_head)[0];
+        let q = self.b.block_params(loop_head)[1];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, w_to);
         self.b
             .ins()
-            .brif(more, body, &[], exit, &[BlockArg::Value(q)]);
+            .brif(more, body, &[], wrote, &[BlockArg::Value(q)]);
         self.b.switch_to_block(body);
         let off = self.b.ins().imul_imm_u(i, e.stride);
         let src = self.b.ins().iadd(e.base, off);
-        // Byte by byte: a run's lengths tend to repeat, which the loop's branches predict
-        // well (measured faster here than the word writer).
         let zz = self.emit_zigzag(e.node, src);
         let k = self.emit_varint(zz, q);
         let q = self.b.ins().iadd(q, k);
         let next = self.b.ins().iadd_imm_s(i, 1);
         self.b
             .ins()
-            .jump(head, &[BlockArg::Value(next), BlockArg::Value(q)]);
-        self.b.switch_to_block(exit);
-        let end = self.b.block_params(exit)[0];
+            .jump(loop_head, &[BlockArg::Value(next), BlockArg::Value(q)]);
+        self.b.switch_to_block(wrote);
+        let end = self.b.block_params(wrote)[0];
         let written = self.b.ins().isub(end, dst);
         let len = self.b.use_var(self.len);
         let len = self.b.ins().iadd(len, written);
         self.b.def_var(self.len, len);
+        self.b.ins().jump(head, &[BlockArg::Value(w_to)]);
+
+        self.b.switch_to_block(exit);
     }
 
-    /// The summed lengths of a list's zigzag varints (one pass over them).
-    fn emit_varint_total(&mut self, e: Elems<'_>) -> Value {
+    /// The summed lengths of a list's zigzag varints from element `from` on (one pass).
+    fn emit_varint_total(&mut self, e: Elems<'_>, from: Value) -> Value {
         let head = self.b.create_block();
         let body = self.b.create_block();
         let exit = self.b.create_block();
         self.b.append_block_param(head, self.ptr);
         self.b.append_block_param(head, self.ptr);
         self.b.append_block_param(exit, self.ptr);
-        let i0 = self.iconst_ptr(0);
+        let zero = self.iconst_ptr(0);
         self.b
             .ins()
-            .jump(head, &[BlockArg::Value(i0), BlockArg::Value(i0)]);
+            .jump(head, &[BlockArg::Value(from), BlockArg::Value(zero)]);
         self.b.switch_to_block(head);
         let i = self.b.block_params(head)[0];
         let total = self.b.block_params(head)[1];
