@@ -1138,8 +1138,8 @@ impl Lower<'_> {
     /// element type and a big-endian i32 count; Compact: the count in the high nibble up to
     /// 14, else 0xf and a varint), then the elements. Elements side by side (a `Vec`, an
     /// IDL-only record's raw vector): fixed-size ones in one reservation; Compact varints in
-    /// one pass when the buffer has room for the longest, else sized first so that the one
-    /// reservation is exact; the others one call (or one inner list) each. A `HashSet` or
+    /// runs as long as the buffer's room allows (see [`Self::lower_varint_elems`]); the
+    /// others one call (or one inner list) each. A `HashSet` or
     /// `BTreeSet` is walked with its descriptor's iterator. Returns the status (element
     /// errors carry their index in the path).
     fn lower_list(&mut self, elem: &Node, src: Seq, p: Value, depth: Value) -> Value {
