@@ -10,8 +10,10 @@ use dynthrift_interp::{DynSchema, DynStruct};
 use crate::codec::{Backend, BackendInfo, Options, skip_struct};
 
 /// Encodes and decodes IDL-only values of one struct of a [`DynSchema`]. Cheap to clone,
-/// `Send + Sync`. With the JIT (Binary or Compact), every struct of the schema is compiled
-/// once, on the first codec made for the schema, and shared.
+/// `Send + Sync`. With the JIT (Binary or Compact), the struct and every struct it reaches
+/// are compiled on first use, once, and shared by every codec of those structs (a codec of a
+/// struct already compiled with another reuses that code); the rest of the schema is not
+/// compiled.
 #[derive(Clone, Debug)]
 pub struct DynCodec {
     types: Arc<DynSchema>,
@@ -36,7 +38,7 @@ impl DynCodec {
         })
     }
 
-    /// The compiled code (compiling the schema on the first call); `None` when the
+    /// The compiled code (compiling it on the first call); `None` when the
     /// interpreter runs.
     #[cfg(feature = "jit")]
     #[inline]
@@ -47,9 +49,9 @@ impl DynCodec {
             .ok()
     }
 
-    /// Compiles the schema (every struct of it) now rather than on first use, and returns
-    /// the backend this codec runs, with the reason when it is the interpreter. The code is
-    /// shared by every codec of the same schema.
+    /// Compiles the struct and everything it reaches now rather than on first use, and
+    /// returns the backend this codec runs, with the reason when it is the interpreter. The
+    /// code is shared by every codec of the structs it holds.
     pub fn pretouch(&self) -> BackendInfo {
         self.backend()
     }
@@ -68,7 +70,7 @@ impl DynCodec {
         }
         let si = id.0 as usize;
         let s = &types.plan().structs[si];
-        let jit = dynthrift_jit::DynJit::get(types, options.protocol)?;
+        let jit = dynthrift_jit::DynJit::get(types, si, options.protocol)?;
         if !jit.compiles(si) {
             return Err(format!("'{}' is not compiled", s.name));
         }

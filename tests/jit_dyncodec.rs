@@ -421,7 +421,7 @@ fn baseline_records_match_the_interpreter() {
 }
 
 #[test]
-fn threads_compile_a_schema_once() {
+fn threads_compile_a_struct_once() {
     let types = DynSchema::new(dynthrift::idl::parse_str(TREE).unwrap()).unwrap();
     let bytes = DynCodec::new(tree_types(), "Tree", Options::binary())
         .unwrap()

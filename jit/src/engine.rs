@@ -13,6 +13,7 @@ use cranelift_module::{FuncId, Module, ModuleReloc, default_libcall_names};
 use dynthrift_core::wire::Protocol;
 use dynthrift_core::{Error, ErrorKind, Result};
 use dynthrift_interp::Plan;
+use dynthrift_interp::plan::Node;
 
 use crate::abi::{EncCtx, EncodeFn, STATUS_OK};
 pub(crate) use crate::lower::Proto;
@@ -342,22 +343,28 @@ impl Drop for Code {
 }
 
 impl Code {
-    /// Compiles every struct of `plan` the JIT compiles, encoder, sizer and decoder (or
-    /// skip), in one module with one finalize.
-    fn compile(plan: &Plan, proto: Proto, part: Part) -> std::result::Result<Code, String> {
+    /// Compiles every `wanted` struct of `plan` the JIT compiles, encoder, sizer and decoder
+    /// (or skip), in one module with one finalize. `wanted` must hold every struct a wanted
+    /// struct reaches (see [`reached`]).
+    fn compile(
+        plan: &Plan,
+        proto: Proto,
+        part: Part,
+        wanted: &[bool],
+    ) -> std::result::Result<Code, String> {
         let mut module = new_module()?;
         let compiled = (|| {
             let n = plan.structs.len();
             let (enc_table, dec_table, skip_table) = match part {
                 Part::Codec => (
-                    lower::declare(&mut module, plan, proto)?,
-                    crate::lower_decode::declare(&mut module, plan, proto)?,
+                    lower::declare(&mut module, plan, proto, wanted)?,
+                    crate::lower_decode::declare(&mut module, plan, proto, wanted)?,
                     vec![None; n],
                 ),
                 Part::Skip => (
                     vec![None; n],
                     vec![None; n],
-                    crate::lower_skip::declare(&mut module, plan, proto)?,
+                    crate::lower_skip::declare(&mut module, plan, proto, wanted)?,
                 ),
             };
             // Build every function's IR, then compile them (on several threads when that
@@ -614,10 +621,41 @@ impl Code {
     }
 }
 
-/// The skip code of `plan` in `slot`, compiled on the first call; `None` when it does not
-/// compile (the generic skip then runs; [`skip_status`] says why).
-fn skip_code<'a>(slot: &'a LazySkip, plan: &Plan, proto: Proto) -> Option<&'a Code> {
-    slot.get_or_init(|| Code::compile(plan, proto, Part::Skip))
+/// Which structs of `plan` struct `root` reaches, itself included, through fields, elements,
+/// keys, values and boxes: what must be compiled with it.
+fn reached(plan: &Plan, root: usize) -> Vec<bool> {
+    fn visit<'a>(node: &'a Node, todo: &mut Vec<usize>, nodes: &mut Vec<&'a Node>) {
+        match node {
+            Node::Struct(i) | Node::Record(i) => todo.push(*i),
+            Node::List(e, _) | Node::Set(e, _) | Node::Boxed(e, _) => nodes.push(e),
+            Node::Map(k, v, _) => nodes.extend([&**k, &**v]),
+            _ => {}
+        }
+    }
+    let mut seen = vec![false; plan.structs.len()];
+    let mut todo = vec![root];
+    let mut nodes = Vec::new();
+    while let Some(si) = todo.pop() {
+        if std::mem::replace(&mut seen[si], true) {
+            continue;
+        }
+        nodes.extend(plan.structs[si].fields.iter().map(|f| &f.node));
+        while let Some(node) = nodes.pop() {
+            visit(node, &mut todo, &mut nodes);
+        }
+    }
+    seen
+}
+
+/// The skip code of the `wanted` structs of `plan` in `slot`, compiled on the first call;
+/// `None` when it does not compile (the generic skip then runs; [`skip_status`] says why).
+fn skip_code<'a>(
+    slot: &'a LazySkip,
+    plan: &Plan,
+    proto: Proto,
+    wanted: &[bool],
+) -> Option<&'a Code> {
+    slot.get_or_init(|| Code::compile(plan, proto, Part::Skip, wanted))
         .as_ref()
         .ok()
 }
@@ -628,9 +666,10 @@ fn skip_status(
     slot: &LazySkip,
     plan: &Plan,
     proto: Proto,
+    wanted: &[bool],
     si: usize,
 ) -> std::result::Result<(), String> {
-    match slot.get_or_init(|| Code::compile(plan, proto, Part::Skip)) {
+    match slot.get_or_init(|| Code::compile(plan, proto, Part::Skip, wanted)) {
         Err(e) => Err(format!("the skip code did not compile: {e}")),
         Ok(code) if matches!(code.skip.get(si), Some(Some(_))) => Ok(()),
         Ok(_) => Err(format!(
@@ -663,6 +702,8 @@ pub struct PlanJit {
     code: Code,
     skip: LazySkip,
     plan: Arc<Plan>,
+    /// The structs compiled: the root and what it reaches (all of a derived type's plan).
+    wanted: Vec<bool>,
 }
 
 impl std::fmt::Debug for PlanJit {
@@ -676,7 +717,8 @@ impl PlanJit {
     /// JIT cannot be used for this type.
     pub fn compile(plan: Arc<Plan>, protocol: Protocol) -> std::result::Result<PlanJit, String> {
         let proto = proto_of(protocol);
-        let code = Code::compile(&plan, proto, Part::Codec)?;
+        let wanted = reached(&plan, 0);
+        let code = Code::compile(&plan, proto, Part::Codec, &wanted)?;
         if !code.compiles(0) {
             return Err("root not compiled".into());
         }
@@ -684,6 +726,7 @@ impl PlanJit {
             code,
             skip: LazySkip::new(),
             plan,
+            wanted,
         })
     }
 
@@ -696,13 +739,14 @@ impl PlanJit {
     /// when the skip is not compiled.
     /// Compiles the skips on the first call.
     pub fn skip(&self, input: &[u8], depth: u32) -> Option<Result<usize>> {
-        skip_code(&self.skip, &self.plan, self.code.proto)?.skip(&self.plan, 0, input, depth)
+        let code = skip_code(&self.skip, &self.plan, self.code.proto, &self.wanted)?;
+        code.skip(&self.plan, 0, input, depth)
     }
 
     /// `Ok` when [`PlanJit::skip`] runs compiled code, or why it does not (the generic skip
     /// runs then). Compiles the skips if no call has yet.
     pub fn skip_status(&self) -> std::result::Result<(), String> {
-        skip_status(&self.skip, &self.plan, self.code.proto, 0)
+        skip_status(&self.skip, &self.plan, self.code.proto, &self.wanted, 0)
     }
 
     /// Appends the Binary encoding of the root value at `value` to `out`.
@@ -744,29 +788,34 @@ impl PlanJit {
 }
 
 // ---------------------------------------------------------------------------------------------
-// IDL-only records: every struct of a schema compiled at once (encoder, sizer and decoder in
-// one module, finalized once), shared by all codecs of that schema.
+// IDL-only records: a struct of a schema and every struct it reaches compiled at once
+// (encoder, sizer and decoder in one module, finalized once), shared by all codecs of those
+// structs.
 
 use dynthrift_interp::{DynSchema, DynStruct};
 
-/// Machine code for every struct of a [`DynSchema`]: Binary encode, size and decode of its
-/// IDL-only records. Keeps the schema (and so the plan the code points into) alive.
+/// Machine code for one struct of a [`DynSchema`] and every struct it reaches: encode, size
+/// and decode of their IDL-only records in one protocol. Keeps the schema (and so the plan
+/// the code points into) alive.
 pub struct DynJit {
     code: Code,
     skip: LazySkip,
     types: Arc<DynSchema>,
     protocol: Protocol,
+    /// The structs compiled (by index into the schema's plan).
+    wanted: Vec<bool>,
 }
 
 impl std::fmt::Debug for DynJit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DynJit({} structs)", self.types.plan().structs.len())
+        let n = self.wanted.iter().filter(|w| **w).count();
+        write!(f, "DynJit({n} of {} structs)", self.wanted.len())
     }
 }
 
-/// Schemas compiled so far (weakly held: the code goes when the last codec using it goes).
+/// Code compiled so far (weakly held: the code goes when the last codec using it goes); the
+/// protocol and structs of each entry are the `DynJit`'s own.
 type DynCache = std::sync::Mutex<Vec<(std::sync::Weak<DynSchema>, std::sync::Weak<DynJit>)>>;
-// (The protocol of each entry is the `DynJit`'s own.)
 
 fn dyn_cache() -> &'static DynCache {
     static CACHE: std::sync::OnceLock<DynCache> = std::sync::OnceLock::new();
@@ -774,12 +823,17 @@ fn dyn_cache() -> &'static DynCache {
 }
 
 impl DynJit {
-    /// The compiled code of `types` (compiled on first use; shared while any handle lives;
-    /// many threads asking at once compile it once).
+    /// The compiled code of struct `si` of `types`: code already compiled with it (for it or
+    /// for a struct that reaches it), or else it and every struct it reaches, compiled now.
+    /// Shared while any handle lives; many threads asking at once compile it once.
     pub fn get(
         types: &Arc<DynSchema>,
+        si: usize,
         protocol: Protocol,
     ) -> std::result::Result<Arc<DynJit>, String> {
+        if si >= types.plan().structs.len() {
+            return Err(format!("no struct {si} in the schema"));
+        }
         let mut cache = dyn_cache()
             .lock()
             .map_err(|_| "JIT cache poisoned".to_string())?;
@@ -789,26 +843,30 @@ impl DynJit {
             if std::ptr::eq(s.as_ptr(), Arc::as_ptr(types))
                 && let Some(j) = j.upgrade()
                 && j.protocol == protocol
+                && j.wanted[si]
             {
                 return Ok(j);
             }
         }
-        let jit = Arc::new(DynJit::compile(types.clone(), protocol)?);
+        let jit = Arc::new(DynJit::compile(types.clone(), si, protocol)?);
         cache.push((Arc::downgrade(types), Arc::downgrade(&jit)));
         Ok(jit)
     }
 
-    /// Compiles every struct of `types` in one module.
+    /// Compiles struct `si` of `types` and every struct it reaches, in one module.
     pub fn compile(
         types: Arc<DynSchema>,
+        si: usize,
         protocol: Protocol,
     ) -> std::result::Result<DynJit, String> {
-        let code = Code::compile(types.plan(), proto_of(protocol), Part::Codec)?;
+        let wanted = reached(types.plan(), si);
+        let code = Code::compile(types.plan(), proto_of(protocol), Part::Codec, &wanted)?;
         Ok(DynJit {
             code,
             skip: LazySkip::new(),
             types,
             protocol,
+            wanted,
         })
     }
 
@@ -816,7 +874,8 @@ impl DynJit {
         &self.types
     }
 
-    /// Whether struct `si` has compiled code (every struct of a schema that compiled).
+    /// Whether struct `si` has compiled code here (a struct this code was compiled for,
+    /// unless the JIT does not compile it).
     pub fn compiles(&self, si: usize) -> bool {
         self.code.compiles(si)
     }
@@ -855,16 +914,22 @@ impl DynJit {
     /// The length of the struct at the start of `input` without decoding it, through the
     /// compiled skip of struct `si` (the same length or error as the generic skip of any
     /// struct), nested at most `depth` levels. `None` when that is not compiled.
-    /// Compiles the skips of every struct of the schema on the first call.
+    /// Compiles the skips of the structs this code holds on the first call.
     pub fn skip(&self, si: usize, input: &[u8], depth: u32) -> Option<Result<usize>> {
         let plan = self.types.plan();
-        skip_code(&self.skip, plan, self.code.proto)?.skip(plan, si, input, depth)
+        skip_code(&self.skip, plan, self.code.proto, &self.wanted)?.skip(plan, si, input, depth)
     }
 
     /// `Ok` when [`DynJit::skip`] of struct `si` runs compiled code, or why it does not (the
     /// generic skip runs then). Compiles the skips if no call has yet.
     pub fn skip_status(&self, si: usize) -> std::result::Result<(), String> {
-        skip_status(&self.skip, self.types.plan(), self.code.proto, si)
+        skip_status(
+            &self.skip,
+            self.types.plan(),
+            self.code.proto,
+            &self.wanted,
+            si,
+        )
     }
 
     /// Decodes the Binary struct at the start of `input` into `v` (fields on the wire replace
@@ -894,11 +959,67 @@ mod tests {
     /// Builds every function of `plan` in a fresh module.
     fn jobs(plan: &Plan) -> (JITModule, Vec<Job>) {
         let mut module = new_module().expect("module");
-        let enc = lower::declare(&mut module, plan, Proto::Binary).expect("declare");
-        let dec = crate::lower_decode::declare(&mut module, plan, Proto::Binary).expect("declare");
-        let skip = crate::lower_skip::declare(&mut module, plan, Proto::Binary).expect("declare");
+        let all = vec![true; plan.structs.len()];
+        let enc = lower::declare(&mut module, plan, Proto::Binary, &all).expect("declare");
+        let dec =
+            crate::lower_decode::declare(&mut module, plan, Proto::Binary, &all).expect("declare");
+        let skip =
+            crate::lower_skip::declare(&mut module, plan, Proto::Binary, &all).expect("declare");
         let jobs = build_all(&mut module, plan, Proto::Binary, &enc, &dec, &skip);
         (module, jobs)
+    }
+
+    /// A struct's code holds it and what it reaches through fields, elements, keys, values
+    /// and union members, nothing else; a struct already compiled with another reuses that
+    /// code; each protocol has its own.
+    #[test]
+    fn idl_codecs_compile_what_their_struct_reaches() {
+        let text = r#"
+            struct Leaf { 1: i32 n }
+            struct Key { 1: string k }
+            struct Item { 1: i64 x }
+            struct Node {
+                1: optional Node next,
+                2: list<list<Leaf>> leaves,
+                3: map<Key, set<Item>> m,
+            }
+            union Pick { 1: Node node, 2: i32 n }
+            struct Top { 1: Pick pick }
+            struct Alone { 1: string s }
+        "#;
+        let schema = dynthrift_core::idl::parse_str(text).expect("parse");
+        let types = DynSchema::new(schema).expect("plan");
+        let id = |name: &str| types.schema().expect_struct(name).expect("struct").0 as usize;
+        let holds = |jit: &DynJit, names: &[&str]| {
+            let got: Vec<&str> = (0..jit.wanted.len())
+                .filter(|&i| jit.wanted[i])
+                .map(|i| &*types.plan().structs[i].name)
+                .collect();
+            let mut want = names.to_vec();
+            want.sort_by_key(|n| id(n));
+            assert_eq!(got, want);
+            for n in names {
+                assert!(jit.compiles(id(n)), "{n} not compiled");
+            }
+        };
+        let node = DynJit::get(&types, id("Node"), Protocol::Binary).expect("compile");
+        holds(&node, &["Leaf", "Key", "Item", "Node"]);
+        for name in ["Top", "Pick", "Alone"] {
+            assert!(!node.compiles(id(name)), "{name} compiled with Node");
+        }
+        let leaf = DynJit::get(&types, id("Leaf"), Protocol::Binary).expect("reuse");
+        assert!(Arc::ptr_eq(&node, &leaf), "Leaf compiled again");
+        let top = DynJit::get(&types, id("Top"), Protocol::Binary).expect("compile");
+        holds(&top, &["Leaf", "Key", "Item", "Node", "Pick", "Top"]);
+        assert!(!Arc::ptr_eq(&node, &top));
+        let alone = DynJit::get(&types, id("Alone"), Protocol::Binary).expect("compile");
+        holds(&alone, &["Alone"]);
+        let compact = DynJit::get(&types, id("Leaf"), Protocol::Compact).expect("compile");
+        holds(&compact, &["Leaf"]);
+        assert!(DynJit::get(&types, 99, Protocol::Binary).is_err());
+        // The skips compile for the same structs.
+        assert!(node.skip_status(id("Node")).is_ok());
+        assert!(node.skip_status(id("Top")).is_err());
     }
 
     /// Compiling on several threads gives the same machine code, in the same order, as on one.

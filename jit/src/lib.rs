@@ -25,7 +25,7 @@
 //! structs inline, nested structs by direct calls, everything else through the generic protocol
 //! skip (same lengths and errors); the decoder and the skip read headers, predict fields and
 //! skip unknown values with the same emitters (`lower_read`). Derived types ([`TypedJit`], code
-//! kept in the type's plan) and IDL-only records of a whole schema ([`DynJit`]).
+//! kept in the type's plan) and IDL-only records of a struct and what it reaches ([`DynJit`]).
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]

@@ -41,15 +41,22 @@ pub(crate) enum Proto {
 /// Per struct: its write and size functions, if compiled.
 pub(crate) type FuncTable = Vec<Option<[FuncId; 2]>>;
 
+/// Declares the write and size functions of every `wanted` struct (`None` for the others).
 pub(crate) fn declare(
     module: &mut JITModule,
     plan: &Plan,
     proto: Proto,
+    wanted: &[bool],
 ) -> Result<FuncTable, String> {
     let p = proto as u8;
     let sig = struct_sig(module);
-    let mut table = Vec::with_capacity(plan.structs.len());
-    for i in 0..plan.structs.len() {
+    debug_assert_eq!(wanted.len(), plan.structs.len());
+    let mut table = Vec::with_capacity(wanted.len());
+    for (i, &wanted) in wanted.iter().enumerate() {
+        if !wanted {
+            table.push(None);
+            continue;
+        }
         let w = module
             .declare_function(&format!("encode_{p}_{i}"), Linkage::Local, &sig)
             .map_err(|e| format!("declare: {e}"))?;

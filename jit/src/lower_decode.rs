@@ -28,13 +28,15 @@ use crate::lower_read::{
 };
 use crate::rt;
 
+/// Declares the decoder of every `wanted` struct (`None` for the others).
 pub(crate) fn declare(
     module: &mut JITModule,
     plan: &Plan,
     proto: Proto,
+    wanted: &[bool],
 ) -> Result<Vec<Option<FuncId>>, String> {
     let sig = sig(module);
-    crate::lower_read::declare_each(module, plan, proto, "decode", &sig)
+    crate::lower_read::declare_each(module, plan, proto, wanted, "decode", &sig)
 }
 
 fn sig(module: &JITModule) -> Signature {

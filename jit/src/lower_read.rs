@@ -23,17 +23,23 @@ use dynthrift_interp::plan::{Lookup, StructPlan};
 use crate::lower::Proto;
 use crate::rt;
 
-/// Declares one function named `{prefix}_{proto}_{struct}` of signature `sig` per struct.
+/// Declares one function named `{prefix}_{proto}_{struct}` of signature `sig` per struct
+/// that is `wanted` (`None` for the others).
 pub(crate) fn declare_each(
     module: &mut JITModule,
     plan: &Plan,
     proto: Proto,
+    wanted: &[bool],
     prefix: &str,
     sig: &ir::Signature,
 ) -> Result<Vec<Option<FuncId>>, String> {
     let p = proto as u8;
-    (0..plan.structs.len())
-        .map(|i| {
+    debug_assert_eq!(wanted.len(), plan.structs.len());
+    (wanted.iter().enumerate())
+        .map(|(i, &wanted)| {
+            if !wanted {
+                return Ok(None);
+            }
             module
                 .declare_function(&format!("{prefix}_{p}_{i}"), Linkage::Local, sig)
                 .map(Some)

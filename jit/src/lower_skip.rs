@@ -38,13 +38,15 @@ use crate::lower_read::{
 };
 use crate::rt;
 
+/// Declares the skip function of every `wanted` struct (`None` for the others).
 pub(crate) fn declare(
     module: &mut JITModule,
     plan: &Plan,
     proto: Proto,
+    wanted: &[bool],
 ) -> Result<Vec<Option<FuncId>>, String> {
     let sig = sig(module);
-    crate::lower_read::declare_each(module, plan, proto, "skip", &sig)
+    crate::lower_read::declare_each(module, plan, proto, wanted, "skip", &sig)
 }
 
 /// `(ctx, depth) -> status`: see [`crate::abi::SkipFn`].
