@@ -9,6 +9,8 @@ pub mod binary;
 pub mod compact;
 #[cfg(test)]
 mod tests;
+#[allow(unsafe_code)]
+mod utf8;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ttype::{TMessageType, TType};
@@ -237,13 +239,13 @@ pub fn depth_error(offset: usize) -> Error {
     Error::decode(ErrorKind::DepthLimit, offset, "nesting too deep")
 }
 
-/// `bytes` as a `str` (SIMD-validated), or an `InvalidUtf8` error at the offset of the first
+/// `bytes` as a `str` (validated, SIMD where that pays), or an `InvalidUtf8` error at the offset of the first
 /// bad byte, `start` being the offset of `bytes` in the input.
 #[inline]
 pub fn utf8(bytes: &[u8], start: usize) -> Result<&str> {
-    match simdutf8::basic::from_utf8(bytes) {
-        Ok(s) => Ok(s),
-        Err(_) => Err(utf8_error_in(bytes, start)),
+    match utf8::check(bytes) {
+        Some(s) => Ok(s),
+        None => Err(utf8_error_in(bytes, start)),
     }
 }
 
