@@ -99,4 +99,23 @@ mod tests {
         }
         assert!(inputs.iter().filter(|b| check(b).is_none()).count() > 1000);
     }
+
+    proptest::proptest! {
+        /// Random text of every length up to two blocks, with one byte replaced by a random
+        /// one or not, agrees with the standard library.
+        #[test]
+        fn agrees_with_std_on_random_text(
+            s in "\\PC{0,40}",
+            cut in 0usize..200,
+            at in proptest::option::of((0usize..200, proptest::num::u8::ANY)),
+        ) {
+            let mut b = s.into_bytes();
+            b.truncate(cut.min(b.len()));
+            if let Some((i, byte)) = at && !b.is_empty() {
+                let i = i % b.len();
+                b[i] = byte;
+            }
+            proptest::prop_assert_eq!(check(&b), std::str::from_utf8(&b).ok());
+        }
+    }
 }
