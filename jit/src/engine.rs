@@ -624,24 +624,21 @@ impl Code {
 /// Which structs of `plan` struct `root` reaches, itself included, through fields, elements,
 /// keys, values and boxes: what must be compiled with it.
 fn reached(plan: &Plan, root: usize) -> Vec<bool> {
-    fn visit<'a>(node: &'a Node, todo: &mut Vec<usize>, nodes: &mut Vec<&'a Node>) {
-        match node {
-            Node::Struct(i) | Node::Record(i) => todo.push(*i),
-            Node::List(e, _) | Node::Set(e, _) | Node::Boxed(e, _) => nodes.push(e),
-            Node::Map(k, v, _) => nodes.extend([&**k, &**v]),
-            _ => {}
-        }
-    }
     let mut seen = vec![false; plan.structs.len()];
-    let mut todo = vec![root];
-    let mut nodes = Vec::new();
-    while let Some(si) = todo.pop() {
+    let mut structs = vec![root];
+    let mut nodes: Vec<&Node> = Vec::new();
+    while let Some(si) = structs.pop() {
         if std::mem::replace(&mut seen[si], true) {
             continue;
         }
         nodes.extend(plan.structs[si].fields.iter().map(|f| &f.node));
         while let Some(node) = nodes.pop() {
-            visit(node, &mut todo, &mut nodes);
+            match node {
+                Node::Struct(i) | Node::Record(i) => structs.push(*i),
+                Node::List(e, _) | Node::Set(e, _) | Node::Boxed(e, _) => nodes.push(e),
+                Node::Map(k, v, _) => nodes.extend([&**k, &**v]),
+                _ => {}
+            }
         }
     }
     seen

@@ -682,9 +682,10 @@ enum Elem<'a> {
     Other,
 }
 
-/// A leaf value as the Binary protocol writes it.
+/// A leaf value of a container: what it is and how it is held (as [`BinLeaf`] and
+/// [`CptLeaf`], how each protocol writes it).
 #[derive(Clone, Copy)]
-enum BinLeaf<'a> {
+enum Leaf<'a> {
     Bool,
     I8,
     I16,
@@ -696,6 +697,27 @@ enum BinLeaf<'a> {
     /// A string or binary of this representation (`STR_*`).
     Str(i32),
 }
+
+impl<'a> Leaf<'a> {
+    fn of(node: &'a Node) -> Option<Leaf<'a>> {
+        Some(match node {
+            Node::Bool => Leaf::Bool,
+            Node::I8 => Leaf::I8,
+            Node::I16 => Leaf::I16,
+            Node::I32 | Node::Enum(EnumRepr::Open) => Leaf::I32,
+            Node::I64 => Leaf::I64,
+            Node::Double => Leaf::Double,
+            Node::Uuid => Leaf::Uuid,
+            Node::Enum(EnumRepr::Rust(ed)) => Leaf::Enum(ed),
+            Node::String(_) | Node::Binary(_) => Leaf::Str(crate::lower::str_kind(node)),
+            _ => return None,
+        })
+    }
+}
+
+/// A leaf value as the Binary protocol writes it.
+#[derive(Clone, Copy)]
+struct BinLeaf<'a>(Leaf<'a>);
 
 /// The interpreter's path segment for a failed element `i` of a container: an index, a map
 /// key's position, or (`is_value`) the key `k` of a map value.
@@ -723,28 +745,17 @@ fn too_long(n: usize) -> Error {
 
 impl<'a> BinLeaf<'a> {
     fn of(node: &'a Node) -> Option<BinLeaf<'a>> {
-        Some(match node {
-            Node::Bool => BinLeaf::Bool,
-            Node::I8 => BinLeaf::I8,
-            Node::I16 => BinLeaf::I16,
-            Node::I32 | Node::Enum(EnumRepr::Open) => BinLeaf::I32,
-            Node::I64 => BinLeaf::I64,
-            Node::Double => BinLeaf::Double,
-            Node::Uuid => BinLeaf::Uuid,
-            Node::Enum(EnumRepr::Rust(ed)) => BinLeaf::Enum(ed),
-            Node::String(_) | Node::Binary(_) => BinLeaf::Str(crate::lower::str_kind(node)),
-            _ => return None,
-        })
+        Leaf::of(node).map(BinLeaf)
     }
 
     fn width(self) -> Option<usize> {
-        Some(match self {
-            BinLeaf::Bool | BinLeaf::I8 => 1,
-            BinLeaf::I16 => 2,
-            BinLeaf::I32 | BinLeaf::Enum(_) => 4,
-            BinLeaf::I64 | BinLeaf::Double => 8,
-            BinLeaf::Uuid => 16,
-            BinLeaf::Str(_) => return None,
+        Some(match self.0 {
+            Leaf::Bool | Leaf::I8 => 1,
+            Leaf::I16 => 2,
+            Leaf::I32 | Leaf::Enum(_) => 4,
+            Leaf::I64 | Leaf::Double => 8,
+            Leaf::Uuid => 16,
+            Leaf::Str(_) => return None,
         })
     }
 
@@ -752,8 +763,8 @@ impl<'a> BinLeaf<'a> {
     /// `p` is a live value of this leaf's representation.
     #[inline]
     unsafe fn size(self, p: *const u8) -> Result<usize, Error> {
-        match self {
-            BinLeaf::Str(kind) => {
+        match self.0 {
+            Leaf::Str(kind) => {
                 // SAFETY: the caller's contract.
                 let n = unsafe { str_bytes(p, kind) }.len();
                 if n > i32::MAX as usize {
@@ -761,7 +772,7 @@ impl<'a> BinLeaf<'a> {
                 }
                 Ok(4 + n)
             }
-            other => Ok(other.width().unwrap_or(0)),
+            _ => Ok(self.width().unwrap_or(0)),
         }
     }
 
@@ -778,16 +789,16 @@ impl<'a> BinLeaf<'a> {
         };
         // SAFETY: (whole body) the caller's contract.
         let n = unsafe {
-            match self {
-                BinLeaf::Bool => put(&[*(p as *const bool) as u8]),
-                BinLeaf::I8 => put(&[*(p as *const i8) as u8]),
-                BinLeaf::I16 => put(&(*(p as *const i16)).to_be_bytes()),
-                BinLeaf::I32 => put(&(*(p as *const i32)).to_be_bytes()),
-                BinLeaf::I64 => put(&(*(p as *const i64)).to_be_bytes()),
-                BinLeaf::Double => put(&(*(p as *const f64)).to_bits().to_be_bytes()),
-                BinLeaf::Uuid => put(&*(p as *const [u8; 16])),
-                BinLeaf::Enum(ed) => put(&(ed.to_i32)(p).to_be_bytes()),
-                BinLeaf::Str(_) => return None,
+            match self.0 {
+                Leaf::Bool => put(&[*(p as *const bool) as u8]),
+                Leaf::I8 => put(&[*(p as *const i8) as u8]),
+                Leaf::I16 => put(&(*(p as *const i16)).to_be_bytes()),
+                Leaf::I32 => put(&(*(p as *const i32)).to_be_bytes()),
+                Leaf::I64 => put(&(*(p as *const i64)).to_be_bytes()),
+                Leaf::Double => put(&(*(p as *const f64)).to_bits().to_be_bytes()),
+                Leaf::Uuid => put(&*(p as *const [u8; 16])),
+                Leaf::Enum(ed) => put(&(ed.to_i32)(p).to_be_bytes()),
+                Leaf::Str(_) => return None,
             }
         };
         Some((a, n))
@@ -801,8 +812,8 @@ impl<'a> BinLeaf<'a> {
     #[inline]
     unsafe fn put_ctx(self, c: &mut EncCtx, p: *const u8) -> Result<(), Error> {
         let room = c.cap - c.len;
-        match self {
-            BinLeaf::Str(kind) => {
+        match self.0 {
+            Leaf::Str(kind) => {
                 // SAFETY: the caller's contract.
                 let b = unsafe { str_bytes(p, kind) };
                 if b.len() <= i32::MAX as usize && room >= 4 + b.len() {
@@ -838,18 +849,18 @@ impl<'a> BinLeaf<'a> {
     unsafe fn put(self, p: *const u8, out: &mut Vec<u8>) -> Result<(), Error> {
         // SAFETY: (whole body) the caller's contract.
         unsafe {
-            match self {
-                BinLeaf::Bool => out.push(*(p as *const bool) as u8),
-                BinLeaf::I8 => out.push(*(p as *const i8) as u8),
-                BinLeaf::I16 => out.extend_from_slice(&(*(p as *const i16)).to_be_bytes()),
-                BinLeaf::I32 => out.extend_from_slice(&(*(p as *const i32)).to_be_bytes()),
-                BinLeaf::I64 => out.extend_from_slice(&(*(p as *const i64)).to_be_bytes()),
-                BinLeaf::Double => {
+            match self.0 {
+                Leaf::Bool => out.push(*(p as *const bool) as u8),
+                Leaf::I8 => out.push(*(p as *const i8) as u8),
+                Leaf::I16 => out.extend_from_slice(&(*(p as *const i16)).to_be_bytes()),
+                Leaf::I32 => out.extend_from_slice(&(*(p as *const i32)).to_be_bytes()),
+                Leaf::I64 => out.extend_from_slice(&(*(p as *const i64)).to_be_bytes()),
+                Leaf::Double => {
                     out.extend_from_slice(&(*(p as *const f64)).to_bits().to_be_bytes())
                 }
-                BinLeaf::Uuid => out.extend_from_slice(&*(p as *const [u8; 16])),
-                BinLeaf::Enum(ed) => out.extend_from_slice(&(ed.to_i32)(p).to_be_bytes()),
-                BinLeaf::Str(kind) => {
+                Leaf::Uuid => out.extend_from_slice(&*(p as *const [u8; 16])),
+                Leaf::Enum(ed) => out.extend_from_slice(&(ed.to_i32)(p).to_be_bytes()),
+                Leaf::Str(kind) => {
                     let b = str_bytes(p, kind);
                     if b.len() > i32::MAX as usize {
                         return Err(too_long(b.len()));
@@ -871,18 +882,7 @@ impl<'a> BinLeaf<'a> {
 
 /// A leaf value as the Compact protocol writes it.
 #[derive(Clone, Copy)]
-enum CptLeaf<'a> {
-    Bool,
-    I8,
-    I16,
-    I32,
-    I64,
-    Double,
-    Uuid,
-    Enum(&'a EnumDesc),
-    /// A string or binary of this representation (`STR_*`).
-    Str(i32),
-}
+struct CptLeaf<'a>(Leaf<'a>);
 
 /// Writes `v` as a varint at `dst` (room for 10 bytes); returns its length.
 ///
@@ -957,26 +957,15 @@ fn cpt_map_header(k: u8, v: u8, n: usize) -> Result<([u8; 6], usize), Error> {
 
 impl<'a> CptLeaf<'a> {
     fn of(node: &'a Node) -> Option<CptLeaf<'a>> {
-        Some(match node {
-            Node::Bool => CptLeaf::Bool,
-            Node::I8 => CptLeaf::I8,
-            Node::I16 => CptLeaf::I16,
-            Node::I32 | Node::Enum(EnumRepr::Open) => CptLeaf::I32,
-            Node::I64 => CptLeaf::I64,
-            Node::Double => CptLeaf::Double,
-            Node::Uuid => CptLeaf::Uuid,
-            Node::Enum(EnumRepr::Rust(ed)) => CptLeaf::Enum(ed),
-            Node::String(_) | Node::Binary(_) => CptLeaf::Str(crate::lower::str_kind(node)),
-            _ => return None,
-        })
+        Leaf::of(node).map(CptLeaf)
     }
 
     /// Bytes of every value, when that does not depend on the value.
     fn width(self) -> Option<usize> {
-        match self {
-            CptLeaf::Bool | CptLeaf::I8 => Some(1),
-            CptLeaf::Double => Some(8),
-            CptLeaf::Uuid => Some(16),
+        match self.0 {
+            Leaf::Bool | Leaf::I8 => Some(1),
+            Leaf::Double => Some(8),
+            Leaf::Uuid => Some(16),
             _ => None,
         }
     }
@@ -987,15 +976,15 @@ impl<'a> CptLeaf<'a> {
     unsafe fn size(self, p: *const u8) -> Result<usize, Error> {
         // SAFETY: (whole body) the caller's contract.
         unsafe {
-            Ok(match self {
-                CptLeaf::Bool | CptLeaf::I8 => 1,
-                CptLeaf::Double => 8,
-                CptLeaf::Uuid => 16,
-                CptLeaf::I16 => varint_len(zigzag32(*(p as *const i16) as i32) as u64),
-                CptLeaf::I32 => varint_len(zigzag32(*(p as *const i32)) as u64),
-                CptLeaf::Enum(ed) => varint_len(zigzag32((ed.to_i32)(p)) as u64),
-                CptLeaf::I64 => varint_len(zigzag64(*(p as *const i64))),
-                CptLeaf::Str(kind) => {
+            Ok(match self.0 {
+                Leaf::Bool | Leaf::I8 => 1,
+                Leaf::Double => 8,
+                Leaf::Uuid => 16,
+                Leaf::I16 => varint_len(zigzag32(*(p as *const i16) as i32) as u64),
+                Leaf::I32 => varint_len(zigzag32(*(p as *const i32)) as u64),
+                Leaf::Enum(ed) => varint_len(zigzag32((ed.to_i32)(p)) as u64),
+                Leaf::I64 => varint_len(zigzag64(*(p as *const i64))),
+                Leaf::Str(kind) => {
                     let n = str_bytes(p, kind).len();
                     if n > i32::MAX as usize {
                         return Err(too_long(n));
@@ -1015,30 +1004,30 @@ impl<'a> CptLeaf<'a> {
     unsafe fn put_raw(self, p: *const u8, dst: *mut u8) -> usize {
         // SAFETY: (whole body) the caller's contract; unaligned stores into the output.
         unsafe {
-            match self {
+            match self.0 {
                 // 1 true, 2 false, as `write_bool` outside a field header.
-                CptLeaf::Bool => {
+                Leaf::Bool => {
                     *dst = 2 - *(p as *const bool) as u8;
                     1
                 }
-                CptLeaf::I8 => {
+                Leaf::I8 => {
                     *dst = *p;
                     1
                 }
-                CptLeaf::I16 => put_varint(zigzag32(*(p as *const i16) as i32) as u64, dst),
-                CptLeaf::I32 => put_varint(zigzag32(*(p as *const i32)) as u64, dst),
-                CptLeaf::Enum(ed) => put_varint(zigzag32((ed.to_i32)(p)) as u64, dst),
-                CptLeaf::I64 => put_varint(zigzag64(*(p as *const i64)), dst),
-                CptLeaf::Double => {
+                Leaf::I16 => put_varint(zigzag32(*(p as *const i16) as i32) as u64, dst),
+                Leaf::I32 => put_varint(zigzag32(*(p as *const i32)) as u64, dst),
+                Leaf::Enum(ed) => put_varint(zigzag32((ed.to_i32)(p)) as u64, dst),
+                Leaf::I64 => put_varint(zigzag64(*(p as *const i64)), dst),
+                Leaf::Double => {
                     (dst as *mut [u8; 8])
                         .write_unaligned((*(p as *const f64)).to_bits().to_le_bytes());
                     8
                 }
-                CptLeaf::Uuid => {
+                Leaf::Uuid => {
                     std::ptr::copy_nonoverlapping(p, dst, 16);
                     16
                 }
-                CptLeaf::Str(_) => 0,
+                Leaf::Str(_) => 0,
             }
         }
     }
@@ -1051,7 +1040,7 @@ impl<'a> CptLeaf<'a> {
     unsafe fn put_ctx(self, c: &mut EncCtx, p: *const u8) -> Result<(), Error> {
         // SAFETY: (whole body) the caller's contract; room is checked before every store.
         unsafe {
-            if let CptLeaf::Str(kind) = self {
+            if let Leaf::Str(kind) = self.0 {
                 let b = str_bytes(p, kind);
                 if b.len() > i32::MAX as usize {
                     return Err(too_long(b.len()));
@@ -1153,62 +1142,62 @@ unsafe fn cpt_seq(
     // representation and write within the room `run` checked.
     unsafe {
         if size {
-            c.len += match leaf {
-                CptLeaf::Str(_) => {
+            c.len += match leaf.0 {
+                Leaf::Str(_) => {
                     let mut t = 0;
                     for i in 0..n {
                         t += leaf.size(base.add(i * stride)).map_err(|e| e.at_index(i))?;
                     }
                     t
                 }
-                CptLeaf::I16 => total(base, n, stride, |p| {
+                Leaf::I16 => total(base, n, stride, |p| {
                     varint_len(zigzag32(*(p as *const i16) as i32) as u64)
                 }),
-                CptLeaf::I32 => total(base, n, stride, |p| {
+                Leaf::I32 => total(base, n, stride, |p| {
                     varint_len(zigzag32(*(p as *const i32)) as u64)
                 }),
-                CptLeaf::I64 => total(base, n, stride, |p| {
+                Leaf::I64 => total(base, n, stride, |p| {
                     varint_len(zigzag64(*(p as *const i64)))
                 }),
-                CptLeaf::Enum(ed) => total(base, n, stride, |p| {
+                Leaf::Enum(ed) => total(base, n, stride, |p| {
                     varint_len(zigzag32((ed.to_i32)(p)) as u64)
                 }),
-                fixed => n * fixed.width().unwrap_or(0),
+                _ => n * leaf.width().unwrap_or(0),
             };
             return Ok(());
         }
-        match leaf {
-            CptLeaf::Str(_) => {
+        match leaf.0 {
+            Leaf::Str(_) => {
                 for i in 0..n {
                     leaf.put_ctx(c, base.add(i * stride))
                         .map_err(|e| e.at_index(i))?;
                 }
             }
-            CptLeaf::Bool => run(c, base, n, stride, 1, |p, d| {
+            Leaf::Bool => run(c, base, n, stride, 1, |p, d| {
                 *d = 2 - *(p as *const bool) as u8;
                 1
             }),
-            CptLeaf::I8 => run(c, base, n, stride, 1, |p, d| {
+            Leaf::I8 => run(c, base, n, stride, 1, |p, d| {
                 *d = *p;
                 1
             }),
-            CptLeaf::I16 => run(c, base, n, stride, 3, |p, d| {
+            Leaf::I16 => run(c, base, n, stride, 3, |p, d| {
                 put_varint(zigzag32(*(p as *const i16) as i32) as u64, d)
             }),
-            CptLeaf::I32 => run(c, base, n, stride, 5, |p, d| {
+            Leaf::I32 => run(c, base, n, stride, 5, |p, d| {
                 put_varint(zigzag32(*(p as *const i32)) as u64, d)
             }),
-            CptLeaf::Enum(ed) => run(c, base, n, stride, 5, |p, d| {
+            Leaf::Enum(ed) => run(c, base, n, stride, 5, |p, d| {
                 put_varint(zigzag32((ed.to_i32)(p)) as u64, d)
             }),
-            CptLeaf::I64 => run(c, base, n, stride, 10, |p, d| {
+            Leaf::I64 => run(c, base, n, stride, 10, |p, d| {
                 put_varint(zigzag64(*(p as *const i64)), d)
             }),
-            CptLeaf::Double => run(c, base, n, stride, 8, |p, d| {
+            Leaf::Double => run(c, base, n, stride, 8, |p, d| {
                 (d as *mut [u8; 8]).write_unaligned((*(p as *const f64)).to_bits().to_le_bytes());
                 8
             }),
-            CptLeaf::Uuid => run(c, base, n, stride, 16, |p, d| {
+            Leaf::Uuid => run(c, base, n, stride, 16, |p, d| {
                 std::ptr::copy_nonoverlapping(p, d, 16);
                 16
             }),
