@@ -35,7 +35,9 @@ pub(crate) fn declare_each(
 ) -> Result<Vec<Option<FuncId>>, String> {
     let p = proto as u8;
     debug_assert_eq!(wanted.len(), plan.structs.len());
-    (wanted.iter().enumerate())
+    wanted
+        .iter()
+        .enumerate()
         .map(|(i, &wanted)| {
             if !wanted {
                 return Ok(None);
