@@ -1019,6 +1019,32 @@ mod tests {
         assert!(node.skip_status(id("Top")).is_err());
     }
 
+    /// Threads asking at once for the code of a struct no one compiled yet all get the same
+    /// code: it is compiled once.
+    #[test]
+    fn threads_asking_at_once_share_one_compile() {
+        let text = "struct A { 1: list<B> bs } struct B { 1: string s }";
+        let schema = dynthrift_core::idl::parse_str(text).expect("parse");
+        let types = DynSchema::new(schema).expect("plan");
+        let a = types.schema().expect_struct("A").expect("struct").0 as usize;
+        let barrier = std::sync::Barrier::new(4);
+        let got: Vec<Arc<DynJit>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        DynJit::get(&types, a, Protocol::Binary).expect("compile")
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert!(got.iter().all(|j| Arc::ptr_eq(j, &got[0])));
+    }
+
     /// Compiling on several threads gives the same machine code, in the same order, as on one.
     #[test]
     fn parallel_compile_matches_serial() {
