@@ -3,7 +3,8 @@
 //! and nested structs through their compiled decoder, skips unknown fields, and hands every
 //! other value to the interpreter (`rt_dec_value`, `rt_cdec_value`) at the current offset.
 //! Semantics, errors and offsets are the interpreter's. The header, dispatch, prediction and
-//! inline skips are shared with the skip (`lower_read`); the offset lives in the context.
+//! inline skips are shared with the skip (`lower_read`). The offset lives in a variable,
+//! written to the context around the helpers that read or move it and on returning.
 
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -79,6 +80,9 @@ pub(crate) fn build(
     let params = b.block_params(entry).to_vec();
     let seen = b.declare_var(types::I64);
     let last = b.declare_var(types::I32);
+    let pos = b.declare_var(ptr);
+    let p0 = b.ins().load(ptr, trusted(), params[0], DEC_POS);
+    b.def_var(pos, p0);
     let mut l = Lower {
         b,
         ptr,
@@ -88,6 +92,7 @@ pub(crate) fn build(
         refs,
         seen,
         last,
+        pos,
         count: None,
         hdr: None,
     };
@@ -169,6 +174,9 @@ struct Lower<'f> {
     seen: Variable,
     /// Compact: the id of the last field read (headers carry deltas).
     last: Variable,
+    /// The offset (written back to the context around the helpers that read or move it, and
+    /// on returning).
+    pos: Variable,
     /// A union: members read so far (0 or 1: a second one is an error).
     count: Option<Variable>,
     /// A union: where the last field header started (for the error on a second member).
@@ -184,7 +192,10 @@ fn value_flags() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
-/// The offset lives in the context: loaded where it is used, stored when it moves.
+/// The offset lives in a variable, written to the context only for the helpers (and the
+/// compiled decoders) that read or move it, and on returning: every move through memory would
+/// put a store and a load on the decode's critical path. The input's start and length are
+/// loaded from the context where used (they never change).
 impl<'f> Reader<'f> for Lower<'f> {
     fn b(&mut self) -> &mut FunctionBuilder<'f> {
         &mut self.b
@@ -216,13 +227,20 @@ impl<'f> Reader<'f> for Lower<'f> {
     }
 
     fn set_pos(&mut self, p: Value) {
+        self.b.def_var(self.pos, p);
+    }
+
+    fn sync_out(&mut self) {
+        let p = self.b.use_var(self.pos);
         let cx = self.cx;
         self.b.ins().store(trusted(), p, cx, DEC_POS);
     }
 
-    fn sync_out(&mut self) {}
-
-    fn sync_in(&mut self) {}
+    fn sync_in(&mut self) {
+        let cx = self.cx;
+        let p = self.b.ins().load(self.ptr, trusted(), cx, DEC_POS);
+        self.b.def_var(self.pos, p);
+    }
 
     fn need(&mut self, input: Input, p: Value, n: usize, at: Value) {
         self.emit_need(p, input.len, n, at, None);
@@ -245,7 +263,12 @@ impl Lower<'_> {
         self.b.ins().iconst(self.ptr, v as i64)
     }
 
+    /// Returns `status`; the context's offset is the decode's result when it is `STATUS_OK`
+    /// (and unused after an error, which carries its own).
     fn ret(&mut self, status: i32) {
+        if status == STATUS_OK {
+            self.sync_out();
+        }
         let s = self.b.ins().iconst(types::I32, status as i64);
         self.b.ins().return_(&[s]);
     }
@@ -270,13 +293,27 @@ impl Lower<'_> {
         self.b.switch_to_block(cont);
     }
 
-    /// `(buf, pos, len)` from the context.
+    /// `(buf, pos, len)`: the input from the context, the offset.
     fn load_cursor(&mut self) -> (Value, Value, Value) {
         let cx = self.cx;
         let buf = self.b.ins().load(self.ptr, trusted(), cx, DEC_BUF);
-        let pos = self.b.ins().load(self.ptr, trusted(), cx, DEC_POS);
+        let pos = self.b.use_var(self.pos);
         let len = self.b.ins().load(self.ptr, trusted(), cx, DEC_LEN);
         (buf, pos, len)
+    }
+
+    /// Calls a helper that reads the offset from the context or moves it there (or a
+    /// compiled decoder, through `call`): the offset is written back before, read after.
+    fn around_call(&mut self, call: impl FnOnce(&mut Self) -> Value) -> Value {
+        self.sync_out();
+        let r = call(self);
+        self.sync_in();
+        r
+    }
+
+    /// [`Reader::call`] of a helper that reads or moves the context's offset.
+    fn call_moving(&mut self, sig: SigRef, addr: *const (), args: &[Value]) -> Value {
+        self.around_call(|l| l.call(sig, addr, args))
     }
 
     /// Fails with an end-of-input error at `at` unless `n` bytes remain after `pos`.
@@ -343,7 +380,8 @@ impl Lower<'_> {
         let end = self.b.create_block();
         let unknown = self.b.create_block();
         self.b.append_block_param(unknown, types::I32);
-        self.b.ins().jump(head, &[]);
+        let decodes: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
+        self.emit_predict(s, 0, &decodes, head, end);
 
         // Field header.
         self.b.switch_to_block(head);
@@ -353,7 +391,6 @@ impl Lower<'_> {
         };
 
         let blocks = emit_dispatch(&mut self.b, s, id, t, unknown);
-        let decodes: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
         let unknown_call = [ir::BlockArg::Value(t)];
         for (i, f) in s.fields.iter().enumerate() {
             self.b.switch_to_block(blocks[i]);
@@ -366,15 +403,14 @@ impl Lower<'_> {
                 self.lower_member();
             }
             self.lower_field(s, i, v, depth, t);
-            if i < 64 {
+            // Only required fields are tracked: an unused mask would still take a register
+            // through the loop (nothing removes a dead variable's block parameters).
+            if i < 64 && s.required_mask & (1 << i) != 0 {
                 let seen = self.b.use_var(self.seen);
                 let seen = self.b.ins().bor_imm_s(seen, 1i64 << i);
                 self.b.def_var(self.seen, seen);
             }
-            match self.proto {
-                Proto::Binary => self.emit_predict(s, i, &decodes, head, end),
-                Proto::Compact => self.emit_cpredict(s, i, &decodes, head, end),
-            }
+            self.emit_predict(s, i + 1, &decodes, head, end);
         }
 
         self.b.switch_to_block(unknown);
@@ -384,14 +420,14 @@ impl Lower<'_> {
             // Kept, not skipped: Binary bytes as they are, Compact converted.
             let uf = self.b.ins().iadd_imm_s(v, off as i64);
             let st = match self.proto {
-                Proto::Binary => self.call(
+                Proto::Binary => self.call_moving(
                     self.sigs.keep,
                     rt::rt_dec_keep as *const (),
                     &[cx, uf, t, depth],
                 ),
                 Proto::Compact => {
                     let id = self.b.ins().sextend(types::I32, id);
-                    self.call(
+                    self.call_moving(
                         self.sigs.ckeep,
                         rt::rt_cdec_keep as *const (),
                         &[cx, uf, t, id, depth],
@@ -399,16 +435,13 @@ impl Lower<'_> {
                 }
             };
             self.emit_check(st, None);
-            self.b.ins().jump(head, &[]);
-            self.b.switch_to_block(end);
-            self.lower_end(s);
-            return;
+        } else {
+            if self.proto == Proto::Compact {
+                emit_skip_cbool(&mut self.b, t, head);
+            }
+            self.emit_inline_skip(t, head);
+            self.emit_generic_skip(t, depth);
         }
-        if self.proto == Proto::Compact {
-            emit_skip_cbool(&mut self.b, t, head);
-        }
-        self.emit_inline_skip(t, head);
-        self.emit_generic_skip(t, depth);
         self.b.ins().jump(head, &[]);
 
         self.b.switch_to_block(end);
@@ -457,7 +490,7 @@ impl Lower<'_> {
             self.b.switch_to_block(fail);
             let sp = self.iconst_ptr(s as *const StructPlan as usize);
             let cx = self.cx;
-            let st = self.call(
+            let st = self.call_moving(
                 self.sigs.missing,
                 rt::rt_dec_missing as *const (),
                 &[cx, sp, seen],
@@ -513,7 +546,7 @@ impl Lower<'_> {
                 Proto::Binary => rt::rt_dec_record_field as *const (),
                 Proto::Compact => rt::rt_cdec_record_field as *const (),
             };
-            let st = self.call(self.sigs.node, helper, &[cx, fp, v, depth]);
+            let st = self.call_moving(self.sigs.node, helper, &[cx, fp, v, depth]);
             self.emit_check(st, Some(f));
             return;
         }
@@ -590,10 +623,10 @@ impl Lower<'_> {
         }
         let cx = self.cx;
         let st = match &f.node {
-            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
-                let call = self.b.ins().call(fref, &[cx, target, depth]);
-                self.b.inst_results(call)[0]
-            }
+            Node::Struct(si) if let Some(fref) = self.refs[*si] => self.around_call(|l| {
+                let call = l.b.ins().call(fref, &[cx, target, depth]);
+                l.b.inst_results(call)[0]
+            }),
             node => self.emit_interp_value(node, target, depth),
         };
         self.emit_check(st, Some(f));
@@ -715,7 +748,7 @@ impl Lower<'_> {
         let off = self.b.ins().imul_imm_u(i, size);
         let dst = self.b.ins().iadd(base, off);
         let np = self.iconst_ptr(elem as *const Node as usize);
-        let st = self.call(
+        let st = self.call_moving(
             self.sigs.ctx_ptr_ptr,
             rt::rt_cdec_int as *const (),
             &[cx, np, dst],
@@ -724,7 +757,7 @@ impl Lower<'_> {
         let failed = self.b.create_block();
         self.b.ins().brif(st, failed, &[], resume, &[]);
         self.b.switch_to_block(resume);
-        let pos = self.b.ins().load(ptr, trusted(), cx, DEC_POS);
+        let pos = self.b.use_var(self.pos);
         let i1 = self.b.ins().iadd_imm_s(i, 1);
         self.b
             .ins()
@@ -776,7 +809,7 @@ impl Lower<'_> {
             Proto::Compact => rt::rt_cdec_value as *const (),
         };
         let cx = self.cx;
-        self.call(self.sigs.node, helper, &[cx, np, target, depth])
+        self.call_moving(self.sigs.node, helper, &[cx, np, target, depth])
     }
 
     /// Compact scalars: bools from the header's type code `t`, integers as zigzag varints
@@ -828,7 +861,7 @@ impl Lower<'_> {
                 let (x, end) = emit_read_varint(&mut self.b, Input { buf, len }, pos, slow);
                 // Unzigzag, then the field's width (the interpreter truncates the same way).
                 let v64 = self.emit_unzigzag(x);
-                self.b.ins().store(trusted(), end, cx, DEC_POS);
+                self.set_pos(end);
                 let v = self.b.ins().ireduce(types::I32, v64);
                 match &f.node {
                     Node::I16 => {
@@ -846,7 +879,7 @@ impl Lower<'_> {
                 self.b.ins().jump(done, &[]);
                 self.b.switch_to_block(slow);
                 let np = self.iconst_ptr(&f.node as *const Node as usize);
-                let st = self.call(
+                let st = self.call_moving(
                     self.sigs.ctx_ptr_ptr,
                     rt::rt_cdec_int as *const (),
                     &[cx, np, target],
@@ -892,7 +925,7 @@ impl Lower<'_> {
             .b
             .ins()
             .iconst(types::I32, crate::lower::str_kind(&f.node) as i64);
-        let st = self.call(
+        let st = self.call_moving(
             self.sigs.str_fast,
             rt::rt_dec_str as *const (),
             &[cx, target, kind, n],
@@ -913,7 +946,7 @@ impl Lower<'_> {
             .b
             .ins()
             .iconst(types::I32, crate::lower::str_kind(&f.node) as i64);
-        let st = self.call(
+        let st = self.call_moving(
             self.sigs.ctx_ptr_i32,
             rt::rt_cdec_str as *const (),
             &[cx, target, kind],

@@ -1,9 +1,10 @@
 //! What the decoder (`lower_decode`) and the skip (`lower_skip`) share: reading a field
 //! header, dispatching on its id, predicting the next header, and skipping values inline.
 //!
-//! The two keep the offset differently: the decoder in the context (loaded and stored where
-//! used), the skip in a register (written back only around calls). The emitters that move
-//! the offset or fail are therefore provided methods of [`Reader`], which each implements;
+//! Both keep the offset in a variable and write it to the context only where a helper reads or
+//! moves it (the skip around every call, the decoder around the calls that need it); they
+//! differ in where they load the input from and how they fail. The emitters that move the
+//! offset or fail are therefore provided methods of [`Reader`], which each implements;
 //! those that only look at the input are free functions that take the offset of a value
 //! and return the one after it, jumping to a block of the caller's on anything unusual.
 
@@ -664,13 +665,30 @@ pub(crate) trait Reader<'f> {
         b.switch_to_block(known);
     }
 
-    /// Binary: after field `i`, predicts the next header is field `i + 1`'s (or the stop
-    /// byte after the last field): one compare of the three header bytes, then straight to
-    /// `targets[i + 1]`; anything else takes the general path at `head`.
+    /// Checks that the next header is field `k`'s of `s` (the stop byte, for `k` the field
+    /// count): a hit goes straight to `targets[k]` (to `end`), anything else to the generic
+    /// header at `head`. A reader predicts field 0 on entering a struct and field `i + 1`
+    /// after field `i`.
     fn emit_predict(
         &mut self,
         s: &StructPlan,
-        i: usize,
+        k: usize,
+        targets: &[Block],
+        head: Block,
+        end: Block,
+    ) {
+        match self.proto() {
+            Proto::Binary => self.emit_bpredict(s, k, targets, head, end),
+            Proto::Compact => self.emit_cpredict(s, k, targets, head, end),
+        }
+    }
+
+    /// Binary: one compare of the three header bytes of field `k` (of the stop byte, when
+    /// `k` is the field count).
+    fn emit_bpredict(
+        &mut self,
+        s: &StructPlan,
+        k: usize,
         targets: &[Block],
         head: Block,
         end: Block,
@@ -681,7 +699,7 @@ pub(crate) trait Reader<'f> {
         let at = b.ins().iadd(input.buf, p);
         let check = b.create_block();
         let hit = b.create_block();
-        match s.fields.get(i + 1) {
+        match s.fields.get(k) {
             Some(next) => {
                 let room = b
                     .ins()
@@ -699,7 +717,7 @@ pub(crate) trait Reader<'f> {
                 self.note_header(p);
                 let p3 = self.b().ins().iadd_imm_s(p, 3);
                 self.set_pos(p3);
-                self.b().ins().jump(targets[i + 1], &[]);
+                self.b().ins().jump(targets[k], &[]);
             }
             None => {
                 let room = b
@@ -717,28 +735,28 @@ pub(crate) trait Reader<'f> {
         }
     }
 
-    /// Compact: after field `i` the last id is known, so the short header of field `i + 1`
-    /// is one constant byte (when the delta fits and the field is not a bool, whose header
-    /// varies); after the last field, the stop byte (any delta: `head` handles those). A hit
-    /// goes straight to `targets[i + 1]`.
+    /// Compact: the last id is known before field `k` (0 before the first, field `k - 1`'s
+    /// after it), so its short header is one constant byte (when the delta fits and the
+    /// field is not a bool, whose header varies); before the stop byte (any delta: `head`
+    /// handles those), a zero.
     fn emit_cpredict(
         &mut self,
         s: &StructPlan,
-        i: usize,
+        k: usize,
         targets: &[Block],
         head: Block,
         end: Block,
     ) {
-        let cur = s.fields[i].id as i32;
-        let (expect, target) = match s.fields.get(i + 1) {
+        let prev = k.checked_sub(1).map_or(0, |i| s.fields[i].id as i32);
+        let (expect, target) = match s.fields.get(k) {
             Some(next) => {
-                let delta = next.id as i32 - cur;
+                let delta = next.id as i32 - prev;
                 if !(1..=15).contains(&delta) || next.ttype == TType::Bool {
                     self.b().ins().jump(head, &[]);
                     return;
                 }
                 let byte = (delta << 4) | compact_code(next.ttype) as i32;
-                (byte, Some((targets[i + 1], next.id)))
+                (byte, Some((targets[k], next.id)))
             }
             None => (0, None),
         };

@@ -317,7 +317,8 @@ impl Lower<'_> {
         let end = self.b.create_block();
         let unknown = self.b.create_block();
         self.b.append_block_param(unknown, types::I32);
-        self.b.ins().jump(head, &[]);
+        let skips: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
+        self.emit_predict(s, 0, &skips, head, end);
 
         self.b.switch_to_block(head);
         let (t, id) = match self.proto {
@@ -326,7 +327,6 @@ impl Lower<'_> {
         };
 
         let blocks = emit_dispatch(&mut self.b, s, id, t, unknown);
-        let skips: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
         let unknown_call = [ir::BlockArg::Value(t)];
         for (i, f) in s.fields.iter().enumerate() {
             self.b.switch_to_block(blocks[i]);
@@ -337,10 +337,7 @@ impl Lower<'_> {
                 .brif(same, skips[i], &[], unknown, &unknown_call);
             self.b.switch_to_block(skips[i]);
             self.lower_field(f, depth);
-            match self.proto {
-                Proto::Binary => self.emit_predict(s, i, &skips, head, end),
-                Proto::Compact => self.emit_cpredict(s, i, &skips, head, end),
-            }
+            self.emit_predict(s, i + 1, &skips, head, end);
         }
 
         self.b.switch_to_block(unknown);
