@@ -376,7 +376,7 @@ impl Lower<'_> {
             self.hdr = Some(hdr);
         }
 
-        let head = self.b.create_block();
+        let head = self.head();
         let end = self.b.create_block();
         let unknown = self.b.create_block();
         self.b.append_block_param(unknown, types::I32);
@@ -384,11 +384,7 @@ impl Lower<'_> {
         self.emit_predict(s, 0, &decodes, head, end);
 
         // Field header.
-        self.b.switch_to_block(head);
-        let (t, id) = match self.proto {
-            Proto::Binary => self.lower_header(end),
-            Proto::Compact => self.lower_cheader(end),
-        };
+        let (t, id) = self.lower_head(head, end);
 
         let blocks = emit_dispatch(&mut self.b, s, id, t, unknown);
         let unknown_call = [ir::BlockArg::Value(t)];
@@ -437,12 +433,12 @@ impl Lower<'_> {
             self.emit_check(st, None);
         } else {
             if self.proto == Proto::Compact {
-                emit_skip_cbool(&mut self.b, t, head);
+                emit_skip_cbool(&mut self.b, t, head.at);
             }
-            self.emit_inline_skip(t, head);
+            self.emit_inline_skip(t, head.at);
             self.emit_generic_skip(t, depth);
         }
-        self.b.ins().jump(head, &[]);
+        self.b.ins().jump(head.at, &[]);
 
         self.b.switch_to_block(end);
         self.lower_end(s);

@@ -58,6 +58,15 @@ pub(crate) struct Input {
     pub(crate) len: Value,
 }
 
+/// Where a struct reader reads a field header: `at` reads it at the offset; Binary's `parse`
+/// takes its first four bytes already loaded (block parameters: the bytes as a little-endian
+/// i32, the header's offset), which a missed prediction passes on instead of reading again.
+#[derive(Clone, Copy)]
+pub(crate) struct Head {
+    pub(crate) at: Block,
+    parse: Option<Block>,
+}
+
 /// Loads from the input: in bounds (checked first), possibly unaligned.
 pub(crate) fn input_flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap().with_readonly()
@@ -546,14 +555,88 @@ pub(crate) trait Reader<'f> {
         b.ins().iadd_imm_s(depth, -1)
     }
 
-    /// Binary field header at the offset (the stop byte jumps to `end`): type code and id.
-    fn lower_header(&mut self, end: Block) -> (Value, Value) {
+    /// The blocks of a struct's field header (see [`Head`]).
+    fn head(&mut self) -> Head {
+        let binary = self.proto() == Proto::Binary;
+        let ptr = self.ptr();
+        let b = self.b();
+        let at = b.create_block();
+        let parse = binary.then(|| {
+            let parse = b.create_block();
+            b.append_block_param(parse, types::I32);
+            b.append_block_param(parse, ptr);
+            parse
+        });
+        Head { at, parse }
+    }
+
+    /// The field header at `h` (the stop byte jumps to `end`): its type code and id (an i16),
+    /// in the block this leaves current.
+    fn lower_head(&mut self, h: Head, end: Block) -> (Value, Value) {
+        self.b().switch_to_block(h.at);
+        match h.parse {
+            Some(parse) => self.lower_header(parse, end),
+            None => self.lower_cheader(end),
+        }
+    }
+
+    /// Binary field header at the offset: with four bytes left, one load, parsed at `parse`;
+    /// closer to the end of the input, byte by byte with the checks in the interpreter's order
+    /// (type code, then the id's bytes), then parsed there too. Parsing: the stop byte jumps to
+    /// `end`; else the type code and the id (the offset past them). The type code may be
+    /// undefined: only a known field's is, so the unknown-field code checks it.
+    fn lower_header(&mut self, parse: Block, end: Block) -> (Value, Value) {
         let (input, p) = self.cursor();
-        self.note_header(p);
+        let b = self.b();
+        let avail = b.ins().isub(input.len, p);
+        let at = b.ins().iadd(input.buf, p);
+        let wide = b.create_block();
+        let narrow = b.create_block();
+        b.set_cold_block(narrow);
+        let room = b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+        b.ins().brif(room, wide, &[], narrow, &[]);
+        b.switch_to_block(wide);
+        let w = b.ins().load(types::I32, input_flags(), at, 0);
+        b.ins()
+            .jump(parse, &[ir::BlockArg::Value(w), ir::BlockArg::Value(p)]);
+
+        b.switch_to_block(narrow);
         self.need(input, p, 1, p);
-        let at = self.b().ins().iadd(input.buf, p);
         let t = self.b().ins().uload8(types::I32, input_flags(), at, 0);
         self.emit_stop(t, p, end);
+        self.emit_check_valid(t, p);
+        let id_at = self.b().ins().iadd_imm_s(p, 1);
+        self.need(input, p, 3, id_at);
+        let b = self.b();
+        let raw = b.ins().uload16(types::I32, input_flags(), at, 1);
+        let raw = b.ins().ishl_imm_u(raw, 8);
+        let w = b.ins().bor(raw, t);
+        b.ins()
+            .jump(parse, &[ir::BlockArg::Value(w), ir::BlockArg::Value(p)]);
+
+        b.switch_to_block(parse);
+        let w = b.block_params(parse)[0];
+        let p = b.block_params(parse)[1];
+        self.note_header(p);
+        let t = self.b().ins().band_imm_s(w, 0xff);
+        self.emit_stop(t, p, end);
+        // An undefined type code is an error where unknown fields are handled: a known
+        // field's code is defined ([`Reader::emit_inline_skip`]; `rt_dec_keep` when the
+        // decoder keeps unknown fields).
+        let b = self.b();
+        // Little-endian hosts only (x86_64, aarch64): the id's bytes, big-endian, follow.
+        let raw = b.ins().ushr_imm_u(w, 8);
+        let raw = b.ins().ireduce(types::I16, raw);
+        let id = b.ins().bswap(raw);
+        let p3 = b.ins().iadd_imm_s(p, 3);
+        self.set_pos(p3);
+        (t, id)
+    }
+
+    /// Fails unless `t` (the type code at `p`) is one the Binary protocol defines.
+    fn emit_check_valid(&mut self, t: Value, p: Value) {
         // The codes the protocol defines, one bit each.
         let valid_mask: u32 = (0..17u8)
             .filter(|&c| TType::from_u8(c).is_some())
@@ -566,14 +649,6 @@ pub(crate) trait Reader<'f> {
         let bit = b.ins().band_imm_s(shifted, 1);
         let valid = b.ins().band(bit, small);
         self.emit_check_type(valid, t, p);
-        let id_at = self.b().ins().iadd_imm_s(p, 1);
-        self.need(input, p, 3, id_at);
-        let b = self.b();
-        let raw = b.ins().load(types::I16, input_flags(), at, 1);
-        let id = b.ins().bswap(raw);
-        let p3 = b.ins().iadd_imm_s(p, 3);
-        self.set_pos(p3);
-        (t, id)
     }
 
     /// Compact field header at the offset (the stop byte jumps to `end`): type code and id
@@ -654,15 +729,19 @@ pub(crate) trait Reader<'f> {
         b.set_cold_block(invalid);
         b.ins().brif(valid, known, &[], invalid, &[]);
         b.switch_to_block(invalid);
+        self.emit_invalid_type(t, p);
+        self.b().switch_to_block(known);
+    }
+
+    /// Fails (returns) with the error of the undefined type code `t` at `p`.
+    fn emit_invalid_type(&mut self, t: Value, p: Value) {
         let cx = self.cx();
         let st = self.call(
             self.sigs().ctx_u32_usize,
             rt::rt_dec_invalid_type as *const (),
             &[cx, t, p],
         );
-        let b = self.b();
-        b.ins().return_(&[st]);
-        b.switch_to_block(known);
+        self.b().ins().return_(&[st]);
     }
 
     /// Checks that the next header is field `k`'s of `s` (the stop byte, for `k` the field
@@ -674,23 +753,25 @@ pub(crate) trait Reader<'f> {
         s: &StructPlan,
         k: usize,
         targets: &[Block],
-        head: Block,
+        head: Head,
         end: Block,
     ) {
-        match self.proto() {
-            Proto::Binary => self.emit_bpredict(s, k, targets, head, end),
-            Proto::Compact => self.emit_cpredict(s, k, targets, head, end),
+        match head.parse {
+            Some(parse) => self.emit_bpredict(s, k, targets, head.at, parse, end),
+            None => self.emit_cpredict(s, k, targets, head.at, end),
         }
     }
 
-    /// Binary: one compare of the three header bytes of field `k` (of the stop byte, when
-    /// `k` is the field count).
+    /// Binary: one compare of the three header bytes of field `k`; a miss with four bytes
+    /// left hands them to `parse`. For `k` the field count, a test of the stop byte (the last
+    /// of a message, so its miss goes to `head`).
     fn emit_bpredict(
         &mut self,
         s: &StructPlan,
         k: usize,
         targets: &[Block],
         head: Block,
+        parse: Block,
         end: Block,
     ) {
         let (input, p) = self.cursor();
@@ -708,11 +789,12 @@ pub(crate) trait Reader<'f> {
                 b.switch_to_block(check);
                 // Little-endian hosts only (x86_64, aarch64): type byte, then the id big-endian.
                 let w = b.ins().load(types::I32, input_flags(), at, 0);
-                let w = b.ins().band_imm_s(w, 0x00ff_ffff);
+                let h = b.ins().band_imm_s(w, 0x00ff_ffff);
                 let id = next.id as u16 as u32;
                 let expect = (next.ttype as u32) | ((id >> 8) << 8) | ((id & 0xff) << 16);
-                let same = b.ins().icmp_imm_s(IntCC::Equal, w, expect as i64);
-                b.ins().brif(same, hit, &[], head, &[]);
+                let same = b.ins().icmp_imm_s(IntCC::Equal, h, expect as i64);
+                let miss = [ir::BlockArg::Value(w), ir::BlockArg::Value(p)];
+                b.ins().brif(same, hit, &[], parse, &miss);
                 b.switch_to_block(hit);
                 self.note_header(p);
                 let p3 = self.b().ins().iadd_imm_s(p, 3);
@@ -804,9 +886,10 @@ pub(crate) trait Reader<'f> {
     }
 
     /// Skips the values [`Inline::of_code`] knows of type code `t` inline (then on to `head`);
-    /// everything else, and everything that would fail or is long, falls through to the
-    /// block this leaves current, for the generic skip (which reads again from the same
-    /// offset and reports the error, if any).
+    /// a Binary code the protocol does not define fails, at the header just read; everything
+    /// else, and everything that would fail or is long, falls through to the block this leaves
+    /// current, for the generic skip (which reads again from the same offset and reports the
+    /// error, if any).
     fn emit_inline_skip(&mut self, t: Value, head: Block) {
         let proto = self.proto();
         let codes = match proto {
@@ -821,23 +904,35 @@ pub(crate) trait Reader<'f> {
         kinds.dedup();
         let b = self.b();
         let helper = b.create_block();
+        // Binary: the header left undefined codes to this table (see `lower_header`).
+        let invalid = (proto == Proto::Binary).then(|| b.create_block());
         let blocks: Vec<Block> = kinds.iter().map(|_| b.create_block()).collect();
         let pool = &mut b.func.dfg.value_lists;
         let entries: Vec<BlockCall> = codes
             .map(|code| {
-                let target = Inline::of_code(proto, code)
-                    .and_then(|k| kinds.binary_search(&k).ok())
-                    .map_or(helper, |i| blocks[i]);
+                let target = match Inline::of_code(proto, code) {
+                    Some(k) => kinds.binary_search(&k).map_or(helper, |i| blocks[i]),
+                    None if TType::from_u8(code).is_none() => invalid.unwrap_or(helper),
+                    None => helper,
+                };
                 BlockCall::new(target, std::iter::empty(), pool)
             })
             .collect();
-        let default = BlockCall::new(helper, std::iter::empty(), pool);
+        let default = BlockCall::new(invalid.unwrap_or(helper), std::iter::empty(), pool);
         let jt = b.create_jump_table(JumpTableData::new(default, &entries));
         b.ins().br_table(t, jt);
         for (kind, block) in kinds.into_iter().zip(blocks) {
             self.b().switch_to_block(block);
             self.emit_advance(|b, input, p| kind.emit(b, proto, input, p, helper));
             self.b().ins().jump(head, &[]);
+        }
+        if let Some(invalid) = invalid {
+            let b = self.b();
+            b.set_cold_block(invalid);
+            b.switch_to_block(invalid);
+            let (_, p) = self.cursor();
+            let at = self.b().ins().iadd_imm_s(p, -3);
+            self.emit_invalid_type(t, at);
         }
         self.b().switch_to_block(helper);
     }

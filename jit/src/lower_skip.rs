@@ -313,18 +313,14 @@ impl Lower<'_> {
         let zero = self.b.ins().iconst(types::I32, 0);
         self.b.def_var(self.last, zero);
 
-        let head = self.b.create_block();
+        let head = self.head();
         let end = self.b.create_block();
         let unknown = self.b.create_block();
         self.b.append_block_param(unknown, types::I32);
         let skips: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
         self.emit_predict(s, 0, &skips, head, end);
 
-        self.b.switch_to_block(head);
-        let (t, id) = match self.proto {
-            Proto::Binary => self.lower_header(end),
-            Proto::Compact => self.lower_cheader(end),
-        };
+        let (t, id) = self.lower_head(head, end);
 
         let blocks = emit_dispatch(&mut self.b, s, id, t, unknown);
         let unknown_call = [ir::BlockArg::Value(t)];
@@ -343,11 +339,11 @@ impl Lower<'_> {
         self.b.switch_to_block(unknown);
         let t = self.b.block_params(unknown)[0];
         if self.proto == Proto::Compact {
-            emit_skip_cbool(&mut self.b, t, head);
+            emit_skip_cbool(&mut self.b, t, head.at);
         }
-        self.emit_inline_skip(t, head);
+        self.emit_inline_skip(t, head.at);
         self.emit_generic_skip(t, depth);
-        self.b.ins().jump(head, &[]);
+        self.b.ins().jump(head.at, &[]);
 
         self.b.switch_to_block(end);
         self.sync_out();
