@@ -1171,6 +1171,27 @@ fn invalid_type_codes() {
             let input = [code, 0, 1, 0];
             let e = expect_err(&s, &input, "an undefined field type code");
             assert_error(&s, &e, ErrorKind::InvalidType, "Nesting", 0);
+            // The same with a known field's id (4, an i32), with the header cut short (the
+            // type code is reported first), and after a field (where a compiled decoder has
+            // predicted another header).
+            let (known, cut): (&[u8], &[u8]) = match p {
+                Protocol::Binary => (&[code, 0, 4, 0], &[code, 0]),
+                Protocol::Compact => (&[0x40 | (code & 0x0f), 0], &[code]),
+            };
+            for input in [known, cut, &cut[..1]] {
+                let e = expect_err(&s, input, "an undefined type code, known id or cut short");
+                assert_error(&s, &e, ErrorKind::InvalidType, "Nesting", 0);
+            }
+            let mut m = Wire::new(p);
+            m.field(TType::I32, 4).i32(1);
+            let at = m.pos();
+            match p {
+                Protocol::Binary => m.raw(&[code, 0, 9, 0, 0, 0, 0]),
+                Protocol::Compact => m.raw(&[0x50 | (code & 0x0f), 0, 0, 0, 0]),
+            };
+            m.stop();
+            let e = expect_err(&s, &m.done(), "an undefined type code after a field");
+            assert_error(&s, &e, ErrorKind::InvalidType, "Nesting", at);
         }
         // List elements of an undefined type, in a known list field (after 3 fine fields).
         let mut m = Wire::new(p);
