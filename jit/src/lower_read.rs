@@ -588,16 +588,10 @@ pub(crate) trait Reader<'f> {
     fn lower_header(&mut self, parse: Block, end: Block) -> (Value, Value) {
         let (input, p) = self.cursor();
         let b = self.b();
-        let avail = b.ins().isub(input.len, p);
         let at = b.ins().iadd(input.buf, p);
-        let wide = b.create_block();
         let narrow = b.create_block();
         b.set_cold_block(narrow);
-        let room = b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
-        b.ins().brif(room, wide, &[], narrow, &[]);
-        b.switch_to_block(wide);
+        emit_need_or(b, input, p, 4, narrow);
         let w = b.ins().load(types::I32, input_flags(), at, 0);
         b.ins()
             .jump(parse, &[ir::BlockArg::Value(w), ir::BlockArg::Value(p)]);
