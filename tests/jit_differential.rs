@@ -305,6 +305,53 @@ fn decode_is_the_same_on_good_and_broken_input() {
     }
 }
 
+/// Binary fixed-width values and string lengths: a predicted header checks the room for them
+/// with its own, the generic header (fields out of order) checks it before the value. Cut at every byte,
+/// in both orders, and with a field id the struct does not know in between: the JIT fails as
+/// the interpreter does (kind, offset, path).
+#[test]
+fn fixed_widths_cut_short_after_either_header() {
+    fn field(out: &mut Vec<u8>, t: u8, id: i16, v: &[u8]) {
+        out.push(t);
+        out.extend_from_slice(&id.to_be_bytes());
+        out.extend_from_slice(v);
+    }
+    let byte = [0x7f];
+    let i64v = 0x0102_0304_0506_0708i64.to_be_bytes();
+    let f64v = 1.5f64.to_be_bytes();
+    let i32v = 0x0a0b_0c0du32.to_be_bytes();
+    let enumv = 2i32.to_be_bytes();
+    let text = [&3u32.to_be_bytes()[..], b"abc"].concat();
+    let blob = [&2u32.to_be_bytes()[..], &[0, 1]].concat();
+    // (type, id, value) of Simple's fields, declaration order.
+    let fields: [(u8, i16, &[u8]); 7] = [
+        (3, 1, &byte),
+        (10, 2, &i64v),
+        (4, 3, &f64v),
+        (8, 4, &i32v),
+        (11, 5, &text),
+        (11, 6, &blob),
+        (8, 7, &enumv),
+    ];
+    let mut orders: Vec<Vec<(u8, i16, &[u8])>> = vec![fields.to_vec()];
+    orders.push(fields.iter().rev().copied().collect());
+    let mut with_unknown = fields.to_vec();
+    with_unknown.insert(2, (8, 9, &i32v));
+    orders.push(with_unknown);
+    for order in orders {
+        let mut bytes = Vec::new();
+        for (t, id, v) in order {
+            field(&mut bytes, t, id, v);
+        }
+        bytes.push(0);
+        let whole = Codec::<workloads::Simple>::new().unwrap().decode(&bytes);
+        assert!(whole.is_ok(), "{whole:?}");
+        for cut in 0..=bytes.len() {
+            same_decode::<workloads::Simple>(&bytes[..cut]);
+        }
+    }
+}
+
 #[test]
 fn decode_runs_compiled_code() {
     // A decoder that did not compile would make the decode comparisons above trivial.

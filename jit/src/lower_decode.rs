@@ -83,6 +83,10 @@ pub(crate) fn build(
     let pos = b.declare_var(ptr);
     let p0 = b.ins().load(ptr, trusted(), params[0], DEC_POS);
     b.def_var(pos, p0);
+    let input = Input {
+        buf: b.ins().load(ptr, trusted(), params[0], DEC_BUF),
+        len: b.ins().load(ptr, trusted(), params[0], DEC_LEN),
+    };
     let mut l = Lower {
         b,
         ptr,
@@ -93,8 +97,10 @@ pub(crate) fn build(
         seen,
         last,
         pos,
+        input,
         count: None,
         hdr: None,
+        room_checked: false,
     };
     l.lower_struct(&plan.structs[si], params[1], params[2]);
     l.b.seal_all_blocks();
@@ -177,10 +183,15 @@ struct Lower<'f> {
     /// The offset (written back to the context around the helpers that read or move it, and
     /// on returning).
     pos: Variable,
+    /// The input's start and length, loaded once on entry (they never change during a call).
+    input: Input,
     /// A union: members read so far (0 or 1: a second one is an error).
     count: Option<Variable>,
     /// A union: where the last field header started (for the error on a second member).
     hdr: Option<Variable>,
+    /// Every way into the field being lowered has already checked that its fixed-width value
+    /// (a string's or binary's length) is in the input (see [`Lower::lower_struct`]).
+    room_checked: bool,
 }
 
 fn trusted() -> MemFlagsData {
@@ -195,7 +206,7 @@ fn value_flags() -> MemFlagsData {
 /// The offset lives in a variable, written to the context only for the helpers (and the
 /// compiled decoders) that read or move it, and on returning: every move through memory would
 /// put a store and a load on the decode's critical path. The input's start and length are
-/// loaded from the context where used (they never change).
+/// loaded once, on entry (they never change).
 impl<'f> Reader<'f> for Lower<'f> {
     fn b(&mut self) -> &mut FunctionBuilder<'f> {
         &mut self.b
@@ -293,13 +304,10 @@ impl Lower<'_> {
         self.b.switch_to_block(cont);
     }
 
-    /// `(buf, pos, len)`: the input from the context, the offset.
+    /// `(buf, pos, len)`: the input and the offset.
     fn load_cursor(&mut self) -> (Value, Value, Value) {
-        let cx = self.cx;
-        let buf = self.b.ins().load(self.ptr, trusted(), cx, DEC_BUF);
         let pos = self.b.use_var(self.pos);
-        let len = self.b.ins().load(self.ptr, trusted(), cx, DEC_LEN);
-        (buf, pos, len)
+        (self.input.buf, pos, self.input.len)
     }
 
     /// Calls a helper that reads the offset from the context or moves it there (or a
@@ -381,7 +389,22 @@ impl Lower<'_> {
         let unknown = self.b.create_block();
         self.b.append_block_param(unknown, types::I32);
         let decodes: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
-        self.emit_predict(s, 0, &decodes, head, end);
+        // Binary fixed-width fields (and the length of strings and binaries): a predicted
+        // header checks the room for the value along with its own, and the generic header
+        // checks it before joining; the value is then read unchecked. (Not in unions: a
+        // second member's error comes before its value.)
+        let plain = self.proto == Proto::Binary && !is_union && s.union.is_none();
+        let rooms: Vec<usize> = s
+            .fields
+            .iter()
+            .map(|f| match (&f.node, crate::lower::fixed_width(&f.node)) {
+                _ if !plain => 0,
+                (_, Some(n)) => n,
+                (Node::String(_) | Node::Binary(_), None) => 4,
+                _ => 0,
+            })
+            .collect();
+        self.emit_predict(s, 0, &decodes, &rooms, head, end);
 
         // Field header.
         let (t, id) = self.lower_head(head, end);
@@ -393,12 +416,23 @@ impl Lower<'_> {
             // A known id with another wire type is skipped, like an unknown one.
             let same = emit_is_type(&mut self.b, self.proto, t, f.ttype);
             let decode = decodes[i];
-            self.b.ins().brif(same, decode, &[], unknown, &unknown_call);
+            if rooms[i] == 0 {
+                self.b.ins().brif(same, decode, &[], unknown, &unknown_call);
+            } else {
+                let need = self.b.create_block();
+                self.b.ins().brif(same, need, &[], unknown, &unknown_call);
+                self.b.switch_to_block(need);
+                let (_, pos, len) = self.load_cursor();
+                self.emit_need(pos, len, rooms[i], pos, Some(f));
+                self.b.ins().jump(decode, &[]);
+            }
             self.b.switch_to_block(decode);
             if is_union {
                 self.lower_member();
             }
+            self.room_checked = rooms[i] != 0;
             self.lower_field(s, i, v, depth, t);
+            debug_assert!(!self.room_checked, "a checked room went unused");
             // Only required fields are tracked: an unused mask would still take a register
             // through the loop (nothing removes a dead variable's block parameters).
             if i < 64 && s.required_mask & (1 << i) != 0 {
@@ -406,7 +440,7 @@ impl Lower<'_> {
                 let seen = self.b.ins().bor_imm_s(seen, 1i64 << i);
                 self.b.def_var(self.seen, seen);
             }
-            self.emit_predict(s, i + 1, &decodes, head, end);
+            self.emit_predict(s, i + 1, &decodes, &rooms, head, end);
         }
 
         self.b.switch_to_block(unknown);
@@ -598,7 +632,9 @@ impl Lower<'_> {
         let fixed = crate::lower::fixed_width(&f.node);
         if let Some(n) = fixed {
             let (buf, pos, len) = self.load_cursor();
-            self.emit_need(pos, len, n, pos, Some(f));
+            if !std::mem::take(&mut self.room_checked) {
+                self.emit_need(pos, len, n, pos, Some(f));
+            }
             let at = self.b.ins().iadd(buf, pos);
             self.lower_scalar(f, target, at, pos);
             self.store_pos(pos, n);
@@ -900,11 +936,15 @@ impl Lower<'_> {
         let call = self.b.create_block();
         let done = self.b.create_block();
         self.b.set_cold_block(slow);
-        let room = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
-        self.b.ins().brif(room, have, &[], slow, &[]);
+        if std::mem::take(&mut self.room_checked) {
+            self.b.ins().jump(have, &[]);
+        } else {
+            let room = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+            self.b.ins().brif(room, have, &[], slow, &[]);
+        }
         self.b.switch_to_block(have);
         let at = self.b.ins().iadd(buf, pos);
         let n = self.b.ins().load(types::I32, input_flags(), at, 0);

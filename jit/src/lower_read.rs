@@ -741,29 +741,38 @@ pub(crate) trait Reader<'f> {
     /// Checks that the next header is field `k`'s of `s` (the stop byte, for `k` the field
     /// count): a hit goes straight to `targets[k]` (to `end`), anything else to the generic
     /// header at `head`. A reader predicts field 0 on entering a struct and field `i + 1`
-    /// after field `i`.
+    /// after field `i`. Binary: a hit also has the `rooms[k]` bytes after the header in the
+    /// input (missing or zero: none checked).
     fn emit_predict(
         &mut self,
         s: &StructPlan,
         k: usize,
         targets: &[Block],
+        rooms: &[usize],
         head: Head,
         end: Block,
     ) {
         match head.parse {
-            Some(parse) => self.emit_bpredict(s, k, targets, head.at, parse, end),
+            Some(parse) => {
+                let room = rooms.get(k).copied().unwrap_or(0);
+                self.emit_bpredict(s, k, targets, room, head.at, parse, end)
+            }
             None => self.emit_cpredict(s, k, targets, head.at, end),
         }
     }
 
     /// Binary: one compare of the three header bytes of field `k`; a miss with four bytes
-    /// left hands them to `parse`. For `k` the field count, a test of the stop byte (the last
-    /// of a message, so its miss goes to `head`).
+    /// left hands them to `parse`. With `room` bytes of the value checked as well, less input
+    /// than header and value goes to `head` (which reports what is missing). For `k` the
+    /// field count, a test of the stop byte (the last of a message, so its miss goes to
+    /// `head`).
+    #[allow(clippy::too_many_arguments)]
     fn emit_bpredict(
         &mut self,
         s: &StructPlan,
         k: usize,
         targets: &[Block],
+        room: usize,
         head: Block,
         parse: Block,
         end: Block,
@@ -776,9 +785,10 @@ pub(crate) trait Reader<'f> {
         let hit = b.create_block();
         match s.fields.get(k) {
             Some(next) => {
+                let need = (3 + room).max(4) as i64;
                 let room = b
                     .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, 4);
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, avail, need);
                 b.ins().brif(room, check, &[], head, &[]);
                 b.switch_to_block(check);
                 // Little-endian hosts only (x86_64, aarch64): type byte, then the id big-endian.

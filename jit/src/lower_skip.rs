@@ -318,7 +318,7 @@ impl Lower<'_> {
         let unknown = self.b.create_block();
         self.b.append_block_param(unknown, types::I32);
         let skips: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
-        self.emit_predict(s, 0, &skips, head, end);
+        self.emit_predict(s, 0, &skips, &[], head, end);
 
         let (t, id) = self.lower_head(head, end);
 
@@ -333,7 +333,7 @@ impl Lower<'_> {
                 .brif(same, skips[i], &[], unknown, &unknown_call);
             self.b.switch_to_block(skips[i]);
             self.lower_field(f, depth);
-            self.emit_predict(s, i + 1, &skips, head, end);
+            self.emit_predict(s, i + 1, &skips, &[], head, end);
         }
 
         self.b.switch_to_block(unknown);
