@@ -318,7 +318,17 @@ impl Lower<'_> {
         let unknown = self.b.create_block();
         self.b.append_block_param(unknown, types::I32);
         let skips: Vec<Block> = s.fields.iter().map(|_| self.b.create_block()).collect();
-        self.emit_predict(s, 0, &skips, &[], head, end);
+        // Binary fixed-width fields: the room for the value is checked with a predicted
+        // header, or after the generic one before joining; the skip is then one add.
+        let rooms: Vec<usize> = s
+            .fields
+            .iter()
+            .map(|f| match (self.proto, Inline::of(self.proto, f.ttype)) {
+                (Proto::Binary, Some(Inline::Fixed(n))) => n,
+                _ => 0,
+            })
+            .collect();
+        self.emit_predict(s, 0, &skips, &rooms, head, end);
 
         let (t, id) = self.lower_head(head, end);
 
@@ -328,12 +338,27 @@ impl Lower<'_> {
             self.b.switch_to_block(blocks[i]);
             // A known id with another wire type is skipped like an unknown one.
             let same = emit_is_type(&mut self.b, self.proto, t, f.ttype);
-            self.b
-                .ins()
-                .brif(same, skips[i], &[], unknown, &unknown_call);
+            if rooms[i] == 0 {
+                self.b
+                    .ins()
+                    .brif(same, skips[i], &[], unknown, &unknown_call);
+            } else {
+                let need = self.b.create_block();
+                self.b.ins().brif(same, need, &[], unknown, &unknown_call);
+                self.b.switch_to_block(need);
+                let p = self.b.use_var(self.pos);
+                self.need(self.input, p, rooms[i], p);
+                self.b.ins().jump(skips[i], &[]);
+            }
             self.b.switch_to_block(skips[i]);
-            self.lower_field(f, depth);
-            self.emit_predict(s, i + 1, &skips, &[], head, end);
+            if rooms[i] == 0 {
+                self.lower_field(f, depth);
+            } else {
+                let p = self.b.use_var(self.pos);
+                let p = self.b.ins().iadd_imm_s(p, rooms[i] as i64);
+                self.b.def_var(self.pos, p);
+            }
+            self.emit_predict(s, i + 1, &skips, &rooms, head, end);
         }
 
         self.b.switch_to_block(unknown);
