@@ -352,6 +352,97 @@ fn fixed_widths_cut_short_after_either_header() {
     }
 }
 
+/// Dense values on tags counting up from another start (the JIT converts them inline) and on
+/// tags counting down (through the descriptor's thunks).
+#[derive(Thrift, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Shifted {
+    #[thrift(value = 5)]
+    A,
+    B,
+    C,
+}
+
+#[derive(Thrift, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Reversed {
+    #[thrift(value = 2)]
+    A,
+    #[thrift(value = 1)]
+    B,
+    #[thrift(value = 0)]
+    C,
+}
+
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct EnumFields {
+    #[thrift(id = 1)]
+    s: Shifted,
+    #[thrift(id = 2)]
+    r: Reversed,
+    #[thrift(id = 3)]
+    o: Option<Shifted>,
+    #[thrift(id = 4)]
+    l: Vec<Shifted>,
+}
+
+/// [`EnumFields`] with plain integers: any value on the wire.
+#[derive(Thrift, Clone, Debug, PartialEq)]
+struct EnumWire {
+    #[thrift(id = 1)]
+    s: i32,
+    #[thrift(id = 2)]
+    r: i32,
+    #[thrift(id = 3)]
+    o: Option<i32>,
+    #[thrift(id = 4)]
+    l: Vec<i32>,
+}
+
+#[test]
+fn enums_convert_alike_inline_and_through_thunks() {
+    let shifted = [Shifted::A, Shifted::B, Shifted::C];
+    let reversed = [Reversed::A, Reversed::B, Reversed::C];
+    let odd = [i32::MIN, -1, 0, 4, 8, 2, 3, 255, 256, 261, i32::MAX];
+    for options in [Options::binary(), Options::compact()] {
+        let jit = Codec::<EnumFields>::with_options(options).unwrap();
+        let interp =
+            Codec::<EnumFields>::with_options(options.backend(Backend::Interpreter)).unwrap();
+        expect_jit(&jit);
+        let wire = Codec::<EnumWire>::with_options(options.backend(Backend::Interpreter)).unwrap();
+        for (i, &s) in shifted.iter().enumerate() {
+            for &r in &reversed {
+                let v = EnumFields {
+                    s,
+                    r,
+                    o: (i != 1).then_some(s),
+                    l: shifted[..=i].to_vec(),
+                };
+                let bytes = interp.encode(&v).unwrap();
+                assert_eq!(jit.encode(&v).unwrap(), bytes);
+                assert_eq!(jit.encoded_len(&v).unwrap(), bytes.len());
+                assert_eq!(jit.decode(&bytes).unwrap(), v);
+            }
+        }
+        // Values the enums do not have, in each field: the same error.
+        for x in odd.iter().copied().chain(5..=7) {
+            for field in 0..4 {
+                let mut w = EnumWire {
+                    s: 6,
+                    r: 1,
+                    o: Some(7),
+                    l: vec![5, 6],
+                };
+                match field {
+                    0 => w.s = x,
+                    1 => w.r = x,
+                    2 => w.o = Some(x),
+                    _ => w.l.push(x),
+                }
+                oracle::same_decoding(&jit, &interp, &wire.encode(&w).unwrap());
+            }
+        }
+    }
+}
+
 #[test]
 fn decode_runs_compiled_code() {
     // A decoder that did not compile would make the decode comparisons above trivial.

@@ -635,28 +635,24 @@ impl Lower<'_> {
 
     /// The zigzag encoding (as an i64 to write as a varint) of the integer `node` at `p`.
     fn emit_zigzag(&mut self, node: &Node, p: Value) -> Value {
-        let b = &mut self.b;
         let x32 = match node {
             Node::I16 => {
-                let x = b.ins().load(types::I16, trusted(), p, 0);
-                b.ins().sextend(types::I32, x)
+                let x = self.b.ins().load(types::I16, trusted(), p, 0);
+                self.b.ins().sextend(types::I32, x)
             }
-            Node::I32 | Node::Enum(EnumRepr::Open) => b.ins().load(types::I32, trusted(), p, 0),
-            Node::Enum(EnumRepr::Rust(ed)) => {
-                let edp = b.ins().iconst(self.ptr, *ed as *const _ as i64);
-                let f = b
-                    .ins()
-                    .iconst(self.ptr, rt::rt_enum_to_i32 as *const () as usize as i64);
-                let call = b.ins().call_indirect(self.sigs.enum_i32, f, &[edp, p]);
-                b.inst_results(call)[0]
+            Node::I32 | Node::Enum(EnumRepr::Open) => {
+                self.b.ins().load(types::I32, trusted(), p, 0)
             }
+            Node::Enum(EnumRepr::Rust(ed)) => self.emit_enum_value(ed, p),
             _ => {
+                let b = &mut self.b;
                 let x = b.ins().load(types::I64, trusted(), p, 0);
                 let l = b.ins().ishl_imm_u(x, 1);
                 let r = b.ins().sshr_imm_u(x, 63);
                 return b.ins().bxor(l, r);
             }
         };
+        let b = &mut self.b;
         let l = b.ins().ishl_imm_u(x32, 1);
         let r = b.ins().sshr_imm_u(x32, 31);
         let z = b.ins().bxor(l, r);
@@ -2067,6 +2063,24 @@ impl Lower<'_> {
         (dst, len)
     }
 
+    /// The value (an i32) of the Rust enum `ed` at `p`: from its tag byte when the tags count
+    /// up with dense values ([`rt::enum_layout`]), else through the descriptor.
+    fn emit_enum_value(&mut self, ed: &dynthrift_core::desc::EnumDesc, p: Value) -> Value {
+        let b = &mut self.b;
+        if let Some(l) = rt::enum_layout(ed) {
+            let tag = b.ins().uload8(types::I32, trusted(), p, 0);
+            return b
+                .ins()
+                .iadd_imm_s(tag, i64::from(l.min) - i64::from(l.tag0));
+        }
+        let edp = b.ins().iconst(self.ptr, ed as *const _ as i64);
+        let f = b
+            .ins()
+            .iconst(self.ptr, rt::rt_enum_to_i32 as *const () as usize as i64);
+        let call = b.ins().call_indirect(self.sigs.enum_i32, f, &[edp, p]);
+        b.inst_results(call)[0]
+    }
+
     /// Stores a plain value read from `p` at `dst + at`, big-endian.
     fn emit_scalar(&mut self, node: &Node, p: Value, dst: Value, at: i32) {
         let b = &mut self.b;
@@ -2086,14 +2100,9 @@ impl Lower<'_> {
                 b.ins().store(out_flags(), x, dst, at);
             }
             Node::Enum(EnumRepr::Rust(ed)) => {
-                let edp = b.ins().iconst(self.ptr, *ed as *const _ as i64);
-                let f = b
-                    .ins()
-                    .iconst(self.ptr, rt::rt_enum_to_i32 as *const () as usize as i64);
-                let call = b.ins().call_indirect(self.sigs.enum_i32, f, &[edp, p]);
-                let x = b.inst_results(call)[0];
-                let x = b.ins().bswap(x);
-                b.ins().store(out_flags(), x, dst, at);
+                let x = self.emit_enum_value(ed, p);
+                let x = self.b.ins().bswap(x);
+                self.b.ins().store(out_flags(), x, dst, at);
             }
             Node::I64 | Node::Double => {
                 let x = b.ins().load(types::I64, trusted(), p, 0);

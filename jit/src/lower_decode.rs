@@ -124,7 +124,7 @@ struct Sigs {
     ctx_ptr: SigRef,
     /// `(ctx, ptr, ptr) -> i32`
     ctx_ptr_ptr: SigRef,
-    /// `(ctx, ptr, i32, usize) -> i32`
+    /// `(ctx, ptr, i32, usize, usize) -> i32`
     str_fast: SigRef,
     /// `(ctx, ptr, i32) -> i32`
     ctx_ptr_i32: SigRef,
@@ -159,7 +159,7 @@ impl Sigs {
             missing: sig(&[ptr, ptr, types::I64], i32t),
             ctx_ptr: sig(&[ptr, ptr], i32t),
             ctx_ptr_ptr: sig(&[ptr, ptr, ptr], i32t),
-            str_fast: sig(&[ptr, ptr, i32t, ptr], i32t),
+            str_fast: sig(&[ptr, ptr, i32t, ptr, ptr], i32t),
             ctx_ptr_i32: sig(&[ptr, ptr, i32t], i32t),
             ptr3_ptr: sig(&[ptr, ptr, ptr], ptr),
             list_begin: sig(&[ptr, ptr, ptr, ptr], ptr),
@@ -961,12 +961,20 @@ impl Lower<'_> {
             .b
             .ins()
             .iconst(types::I32, crate::lower::str_kind(&f.node) as i64);
-        let st = self.call_moving(
+        // The helper neither reads nor moves the context's offset: the bytes' start is an
+        // argument, and the offset moves past them here.
+        let start = self.b.ins().iadd_imm_s(pos, 4);
+        let st = self.call(
             self.sigs.str_fast,
             rt::rt_dec_str as *const (),
-            &[cx, target, kind, n],
+            &[cx, target, kind, start, n],
         );
-        self.b.ins().brif(st, slow, &[], done, &[]);
+        let stored = self.b.create_block();
+        self.b.ins().brif(st, slow, &[], stored, &[]);
+        self.b.switch_to_block(stored);
+        let end = self.b.ins().iadd(start, n);
+        self.set_pos(end);
+        self.b.ins().jump(done, &[]);
         self.b.switch_to_block(slow);
         let st = self.emit_interp_value(&f.node, target, depth);
         self.emit_check(st, Some(f));
@@ -1041,15 +1049,34 @@ impl Lower<'_> {
     /// value is the interpreter's error at `pos`, in field `f`.
     fn emit_enum(&mut self, f: &FieldPlan, ed: &EnumDesc, target: Value, x: Value, pos: Value) {
         let edp = self.iconst_ptr(ed as *const EnumDesc as usize);
-        let ok = self.call(
-            self.sigs.enum_from,
-            rt::rt_enum_from_i32 as *const (),
-            &[edp, target, x],
-        );
         let fail = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(fail);
-        self.b.ins().brif(ok, cont, &[], fail, &[]);
+        match rt::enum_layout(ed) {
+            // One byte counting up with dense values: a bounds check and an add.
+            Some(l) => {
+                let idx = self.b.ins().iadd_imm_s(x, -i64::from(l.min));
+                let known =
+                    self.b
+                        .ins()
+                        .icmp_imm_u(IntCC::UnsignedLessThan, idx, i64::from(l.count));
+                let store = self.b.create_block();
+                self.b.ins().brif(known, store, &[], fail, &[]);
+                self.b.switch_to_block(store);
+                let tag = self.b.ins().iadd_imm_s(idx, i64::from(l.tag0));
+                let tag = self.b.ins().ireduce(types::I8, tag);
+                self.b.ins().store(value_flags(), tag, target, 0);
+                self.b.ins().jump(cont, &[]);
+            }
+            None => {
+                let ok = self.call(
+                    self.sigs.enum_from,
+                    rt::rt_enum_from_i32 as *const (),
+                    &[edp, target, x],
+                );
+                self.b.ins().brif(ok, cont, &[], fail, &[]);
+            }
+        }
         self.b.switch_to_block(fail);
         let cx = self.cx;
         self.call(

@@ -1854,6 +1854,57 @@ pub extern "C" fn rt_option_insert(od: *const OptionDesc, slot: *mut u8) -> *mut
 }
 
 /// Stores enum value `v`; 0 when the enum has no such value.
+/// A Rust enum whose values are dense (`min`, `min + 1`, ... `count` of them) and held in one
+/// byte (its tag) that counts up with them from `tag0`: generated code converts by adding,
+/// with a bounds check when decoding, instead of calling the descriptor's thunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnumLayout {
+    pub min: i32,
+    pub count: u32,
+    pub tag0: u8,
+}
+
+/// Probes `ed`'s enum through its own thunks on a scratch buffer: every value is stored twice
+/// (over zeros and over ones) to see which bytes the enum is, then read back. `None` (the
+/// thunks stay in use) unless every value is one byte, the values are dense, the tags count up
+/// with them, and each tag reads back as its value.
+pub fn enum_layout(ed: &EnumDesc) -> Option<EnumLayout> {
+    let mut values: Vec<i32> = ed.values.iter().map(|&(_, v)| v).collect();
+    values.sort_unstable();
+    let (&min, &max) = (values.first()?, values.last()?);
+    let count = u32::try_from(values.len()).ok()?;
+    if i64::from(max) - i64::from(min) + 1 != i64::from(count) || count > 256 {
+        return None;
+    }
+    /// Room for any C-like enum: its discriminant, at most a `u128`.
+    #[repr(C, align(16))]
+    struct Scratch([u8; 16]);
+    let tag = |v: i32| -> Option<u8> {
+        let (mut zeros, mut ones) = (Scratch([0; 16]), Scratch([0xff; 16]));
+        // SAFETY: `from_i32` writes one value of the C-like enum `ed` describes (at most 16
+        // bytes, aligned to at most 16) at the start of each buffer.
+        let stored = unsafe {
+            (ed.from_i32)(zeros.0.as_mut_ptr(), v) && (ed.from_i32)(ones.0.as_mut_ptr(), v)
+        };
+        // The bytes written read the same over zeros and over ones; the others differ. The
+        // first byte only.
+        let (a, b) = (&zeros.0, &ones.0);
+        if !stored || a[0] != b[0] || a[1..].iter().zip(&b[1..]).any(|(x, y)| x == y) {
+            return None;
+        }
+        // SAFETY: `zeros` holds a value of the enum, stored just above.
+        let back = unsafe { (ed.to_i32)(zeros.0.as_ptr()) };
+        (back == v).then_some(a[0])
+    };
+    let tag0 = tag(min)?;
+    for (i, &v) in values.iter().enumerate() {
+        if u32::from(tag(v)?) != u32::from(tag0) + i as u32 {
+            return None;
+        }
+    }
+    Some(EnumLayout { min, count, tag0 })
+}
+
 pub extern "C" fn rt_enum_from_i32(ed: *const EnumDesc, p: *mut u8, v: i32) -> i32 {
     // SAFETY: `ed` is a static descriptor and `p` the enum it describes, exclusively.
     unsafe { ((*ed).from_i32)(p, v) as i32 }
@@ -2161,7 +2212,7 @@ impl<'a> Fast<'a> {
                 Node::Binary(BinRepr::Bytes) => {
                     let b = self.read_bytes(r)?;
                     *(p as *mut Bytes) = match self.source {
-                        Some(src) => src.slice_ref(b),
+                        Some(src) => run::view_in(src, b),
                         None => Bytes::copy_from_slice(b),
                     };
                 }
@@ -2652,24 +2703,34 @@ pub extern "C" fn rt_cdec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32) -> i32 {
             if n > i32::MAX as usize {
                 return STATUS_ERROR;
             }
-            return dec_str_at(ctx, p, kind, at, n);
+            let st = dec_str_at(ctx, p, kind, at, n);
+            if st == STATUS_OK {
+                // SAFETY: as above.
+                unsafe { (*ctx).pos = at + n };
+            }
+            return st;
         }
     }
     STATUS_ERROR
 }
 
-/// Binary fast path for a string or binary field of representation `kind` whose length `n`
-/// (read by generated code at the context's offset) fits in the input: checks the length
-/// limit and UTF-8, stores the value and advances past it. Returns 0 when done; 1 (context
-/// untouched) when the general helper must run to report the error.
-pub extern "C" fn rt_dec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32, n: usize) -> i32 {
-    // SAFETY: generated code passes its live context.
-    let start = unsafe { (*ctx).pos } + 4;
+/// Binary fast path for a string or binary field of representation `kind` whose `n` bytes
+/// start at `start` (generated code read the length before them and checked that they are
+/// in the input): checks the length limit and UTF-8 and stores the value. Returns 0 when
+/// done (generated code moves its offset past the value); 1 (nothing changed) when the
+/// general helper must run to report the error. The context's offset is not read.
+pub extern "C" fn rt_dec_str(
+    ctx: *mut DecCtx,
+    p: *mut u8,
+    kind: i32,
+    start: usize,
+    n: usize,
+) -> i32 {
     dec_str_at(ctx, p, kind, start, n)
 }
 
-/// Stores the `n` bytes at `start` (a string or binary of representation `kind`) into `p`
-/// and moves the context's offset past them; 1 (nothing changed) on a limit or UTF-8 failure.
+/// Stores the `n` bytes at `start` (a string or binary of representation `kind`) into `p`;
+/// 1 (nothing changed) on a limit or UTF-8 failure.
 fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -> i32 {
     let done = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: generated code passes its live context (input, source and limits live for
@@ -2704,12 +2765,11 @@ fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -
                 }
                 _ => {
                     *(p as *mut Bytes) = match source {
-                        Some(src) => src.slice_ref(b),
+                        Some(src) => run::view_in(src, b),
                         None => Bytes::copy_from_slice(b),
                     };
                 }
             }
-            c.pos = start + n;
             true
         }
     }));
@@ -3186,5 +3246,119 @@ mod layout_tests {
             assert_eq!(*p.add(1), 5);
             assert_eq!(p.add(2), inline.as_ptr());
         }
+    }
+}
+
+#[cfg(test)]
+mod enum_layout_tests {
+    use super::*;
+
+    /// Descriptor of the C-like enum `$t` with `(variant, value)` pairs, thunks included.
+    macro_rules! desc {
+        ($t:ident { $($v:ident = $n:expr),* $(,)? }) => {{
+            /// # Safety
+            /// `p` points to a value of the enum.
+            unsafe fn to(p: *const u8) -> i32 {
+                // SAFETY: the caller's contract.
+                match unsafe { *p.cast::<$t>() } { $($t::$v => $n,)* }
+            }
+            /// # Safety
+            /// `p` is valid for a write of the enum, aligned.
+            unsafe fn from(p: *mut u8, v: i32) -> bool {
+                let e = match v { $(x if x == $n => $t::$v,)* _ => return false };
+                // SAFETY: the caller's contract.
+                unsafe { p.cast::<$t>().write(e) };
+                true
+            }
+            EnumDesc {
+                name: stringify!($t),
+                values: &[$((stringify!($v), $n)),*],
+                to_i32: to,
+                from_i32: from,
+            }
+        }};
+    }
+
+    #[derive(Clone, Copy)]
+    enum Abc {
+        A,
+        B,
+        C,
+    }
+
+    #[derive(Clone, Copy)]
+    #[repr(u16)]
+    enum Wide {
+        A,
+        B,
+    }
+
+    #[derive(Clone, Copy)]
+    #[repr(u128)]
+    enum Widest {
+        A = 1 << 100,
+        B,
+    }
+
+    #[derive(Clone, Copy)]
+    enum High {
+        A = 250,
+        B,
+    }
+
+    /// Zero-sized: nothing to store.
+    #[derive(Clone, Copy)]
+    enum One {
+        Only,
+    }
+
+    #[test]
+    fn dense_one_byte_enums_are_found_and_others_are_not() {
+        let layout = |min, count, tag0| Some(EnumLayout { min, count, tag0 });
+        // Values equal to the tags, shifted from them, negative.
+        assert_eq!(
+            enum_layout(&desc!(Abc { A = 0, B = 1, C = 2 })),
+            layout(0, 3, 0)
+        );
+        assert_eq!(
+            enum_layout(&desc!(Abc { A = 5, B = 6, C = 7 })),
+            layout(5, 3, 0)
+        );
+        assert_eq!(
+            enum_layout(&desc!(Abc { A = -9, B = -8, C = -7 })),
+            layout(-9, 3, 0)
+        );
+        assert_eq!(
+            enum_layout(&desc!(High { A = -1, B = 0 })),
+            layout(-1, 2, 250)
+        );
+        // Values listed out of order still count up with the tags.
+        assert_eq!(
+            enum_layout(&desc!(Abc { C = 2, A = 0, B = 1 })),
+            layout(0, 3, 0)
+        );
+        // Tags counting down, values with a gap, wider tags: the thunks stay.
+        assert_eq!(enum_layout(&desc!(Abc { A = 2, B = 1, C = 0 })), None);
+        assert_eq!(enum_layout(&desc!(Abc { A = 0, B = 1, C = 3 })), None);
+        assert_eq!(enum_layout(&desc!(Abc { A = 0, B = 2, C = 1 })), None);
+        assert_eq!(enum_layout(&desc!(Wide { A = 0, B = 1 })), None);
+        assert_eq!(enum_layout(&desc!(Widest { A = 0, B = 1 })), None);
+        assert_eq!(enum_layout(&desc!(One { Only = 0 })), None);
+        // Values at the ends of i32.
+        assert_eq!(
+            enum_layout(&desc!(Abc { A = i32::MAX - 2, B = i32::MAX - 1, C = i32::MAX })),
+            layout(i32::MAX - 2, 3, 0)
+        );
+        assert_eq!(
+            enum_layout(&desc!(Abc { A = i32::MIN, B = 0, C = i32::MAX })),
+            None
+        );
+        let empty = EnumDesc {
+            name: "Empty",
+            values: &[],
+            to_i32: |_| 0,
+            from_i32: |_, _| false,
+        };
+        assert_eq!(enum_layout(&empty), None);
     }
 }
