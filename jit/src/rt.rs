@@ -1853,7 +1853,6 @@ pub extern "C" fn rt_option_insert(od: *const OptionDesc, slot: *mut u8) -> *mut
     unsafe { ((*od).get_or_insert_empty)(slot) }
 }
 
-/// Stores enum value `v`; 0 when the enum has no such value.
 /// A Rust enum whose values are dense (`min`, `min + 1`, ... `count` of them) and held in one
 /// byte (its tag) that counts up with them from `tag0`: generated code converts by adding,
 /// with a bounds check when decoding, instead of calling the descriptor's thunks.
@@ -1905,6 +1904,7 @@ pub fn enum_layout(ed: &EnumDesc) -> Option<EnumLayout> {
     Some(EnumLayout { min, count, tag0 })
 }
 
+/// Stores enum value `v`; 0 when the enum has no such value.
 pub extern "C" fn rt_enum_from_i32(ed: *const EnumDesc, p: *mut u8, v: i32) -> i32 {
     // SAFETY: `ed` is a static descriptor and `p` the enum it describes, exclusively.
     unsafe { ((*ed).from_i32)(p, v) as i32 }
