@@ -176,7 +176,8 @@ pub struct EnumDesc {
     /// `(name, value)` per variant.
     pub values: &'static [(&'static str, i32)],
     pub to_i32: unsafe fn(p: *const u8) -> i32,
-    /// Stores the variant with value `v`; `false` (and `*p` unchanged) for an unknown value.
+    /// Stores the variant with value `v` at `p` (aligned and valid for a write of the enum;
+    /// what it held before is not read); `false` (and `*p` unchanged) for an unknown value.
     pub from_i32: unsafe fn(p: *mut u8, v: i32) -> bool,
 }
 

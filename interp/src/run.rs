@@ -519,8 +519,8 @@ pub fn set_shared_faststr(
 }
 
 /// `b` as a view of `src` when `src` holds it (`b` was read from the input `src` is), by
-/// offsets (`Bytes::slice_ref` checks the same and more, a third of the cost of a small
-/// binary field); a copy otherwise.
+/// offsets; a copy otherwise. (`Bytes::slice_ref` makes the same view after checks of its
+/// own that panic outside: about 40 instructions a call under callgrind, against 15 here.)
 #[inline]
 pub fn view_in(src: &Bytes, b: &[u8]) -> Bytes {
     let (lo, at) = (src.as_ptr() as usize, b.as_ptr() as usize);

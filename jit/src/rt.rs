@@ -1881,7 +1881,8 @@ pub fn enum_layout(ed: &EnumDesc) -> Option<EnumLayout> {
     let tag = |v: i32| -> Option<u8> {
         let (mut zeros, mut ones) = (Scratch([0; 16]), Scratch([0xff; 16]));
         // SAFETY: `from_i32` writes one value of the C-like enum `ed` describes (at most 16
-        // bytes, aligned to at most 16) at the start of each buffer.
+        // bytes, aligned to at most 16) at the start of each buffer, without reading what the
+        // buffer held (its contract).
         let stored = unsafe {
             (ed.from_i32)(zeros.0.as_mut_ptr(), v) && (ed.from_i32)(ones.0.as_mut_ptr(), v)
         };
