@@ -306,9 +306,9 @@ fn decode_is_the_same_on_good_and_broken_input() {
 }
 
 /// Binary fixed-width values and string lengths: a predicted header checks the room for them
-/// with its own, the generic header (fields out of order) checks it before the value. Cut at every byte,
-/// in both orders, and with a field id the struct does not know in between: the JIT fails as
-/// the interpreter does (kind, offset, path).
+/// with its own, the generic header (fields out of order) checks it before the value. Cut at
+/// every byte, in both orders, and with a field id the struct does not know in between: the
+/// JIT fails as the interpreter does (kind, offset, path).
 #[test]
 fn fixed_widths_cut_short_after_either_header() {
     fn field(out: &mut Vec<u8>, t: u8, id: i16, v: &[u8]) {
@@ -401,7 +401,7 @@ struct EnumWire {
 fn enums_convert_alike_inline_and_through_thunks() {
     let shifted = [Shifted::A, Shifted::B, Shifted::C];
     let reversed = [Reversed::A, Reversed::B, Reversed::C];
-    let odd = [i32::MIN, -1, 0, 4, 8, 2, 3, 255, 256, 261, i32::MAX];
+    let wide = [i32::MIN, -1, 0, 4, 8, 2, 3, 255, 256, 261, i32::MAX];
     for options in [Options::binary(), Options::compact()] {
         let jit = Codec::<EnumFields>::with_options(options).unwrap();
         let interp =
@@ -422,8 +422,8 @@ fn enums_convert_alike_inline_and_through_thunks() {
                 assert_eq!(jit.decode(&bytes).unwrap(), v);
             }
         }
-        // Values the enums do not have, in each field: the same error.
-        for x in odd.iter().copied().chain(5..=7) {
+        // Any value in each field, one of the enum's or not: the same value or error.
+        for x in wide.iter().copied().chain(5..=7) {
             for field in 0..4 {
                 let mut w = EnumWire {
                     s: 6,
