@@ -2704,7 +2704,7 @@ pub extern "C" fn rt_cdec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32) -> i32 {
             if n > i32::MAX as usize {
                 return STATUS_ERROR;
             }
-            let st = dec_str_at(ctx, p, kind, at, n);
+            let st = rt_dec_str(ctx, p, kind, at, n);
             if st == STATUS_OK {
                 // SAFETY: as above.
                 unsafe { (*ctx).pos = at + n };
@@ -2717,9 +2717,10 @@ pub extern "C" fn rt_cdec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32) -> i32 {
 
 /// Binary fast path for a string or binary field of representation `kind` whose `n` bytes
 /// start at `start` (generated code read the length before them and checked that they are
-/// in the input): checks the length limit and UTF-8 and stores the value. Returns 0 when
-/// done (generated code moves its offset past the value); 1 (nothing changed) when the
-/// general helper must run to report the error. The context's offset is not read.
+/// in the input): checks the length limit and UTF-8 and stores the value into `p`. Returns 0
+/// when done (generated code moves its offset past the value); 1 (nothing changed) when the
+/// general helper must run to report the error. The context's offset is not read (the
+/// Compact fast path, [`rt_cdec_str`], calls this after reading the length itself).
 pub extern "C" fn rt_dec_str(
     ctx: *mut DecCtx,
     p: *mut u8,
@@ -2727,12 +2728,6 @@ pub extern "C" fn rt_dec_str(
     start: usize,
     n: usize,
 ) -> i32 {
-    dec_str_at(ctx, p, kind, start, n)
-}
-
-/// Stores the `n` bytes at `start` (a string or binary of representation `kind`) into `p`;
-/// 1 (nothing changed) on a limit or UTF-8 failure.
-fn dec_str_at(ctx: *mut DecCtx, p: *mut u8, kind: i32, start: usize, n: usize) -> i32 {
     let done = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: generated code passes its live context (input, source and limits live for
         // the call) and a field of the representation `kind` names, held exclusively.
