@@ -280,6 +280,10 @@ struct Elems<'a> {
     stride: i64,
 }
 
+/// A Binary field header (type code and id) still to be written: the value's first
+/// reservation takes it along (see `Lower::payload_takes_head`).
+type Head = Option<(TType, i16)>;
+
 /// Loads from the context and from values: aligned, never trapping.
 fn trusted() -> MemFlagsData {
     MemFlagsData::trusted()
@@ -371,6 +375,16 @@ impl Lower<'_> {
         self.b.switch_to_block(cont);
     }
 
+    /// Ends a cold block: to the failure exit (no field) when `status` is not 0, else to
+    /// `cont`.
+    fn emit_check_to(&mut self, status: Value, cont: Block) {
+        let fail = self.fail_block();
+        let none = self.iconst_ptr(0);
+        self.b
+            .ins()
+            .brif(status, fail, &[BlockArg::Value(none)], cont, &[]);
+    }
+
     /// The function's failure exit (see [`Lower::fail`]).
     fn fail_block(&mut self) -> Block {
         *self.fail.get_or_insert_with(|| {
@@ -424,8 +438,7 @@ impl Lower<'_> {
             rt::rt_reserve as *const () as usize,
             &[cx, nv],
         );
-        self.emit_check(st, None);
-        self.b.ins().jump(cont, &[]);
+        self.emit_check_to(st, cont);
         self.b.switch_to_block(cont);
         let buf = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_BUF);
         let len = self.b.use_var(self.len);
@@ -734,7 +747,7 @@ impl Lower<'_> {
             let len = self.b.ins().iadd(len, h);
             self.b.def_var(self.len, len);
         }
-        self.lower_payload(f, p, depth);
+        self.lower_payload(f, p, depth, None);
     }
 
     /// The boxed value inside `node` at `p` (`p` itself when `node` is not a box).
@@ -1057,33 +1070,95 @@ impl Lower<'_> {
             self.emit_commit(len, 3 + n);
             return;
         }
-        if let Some((dst, len)) = self.emit_reserve(3) {
-            self.emit_header(dst, f.ttype, f.id);
-            self.emit_commit(len, 3);
+        // Strings and compiled containers write the header with their first bytes (one
+        // reservation); everything else writes it first.
+        let head = (f.ttype, f.id);
+        if self.mode == Mode::Write && self.payload_takes_head(&f.node) {
+            self.lower_payload(f, p, depth, Some(head));
+            return;
         }
-        self.lower_payload(f, p, depth);
+        self.emit_head(Some(head));
+        self.lower_payload(f, p, depth, None);
     }
 
-    /// A present field's value after its header: strings, structs, records, and lists, sets
-    /// and maps of plain values, strings and compiled structs compiled; everything else
-    /// through the interpreter (`rt_node`, `rt_cnode`); a failure names the field.
-    fn lower_payload(&mut self, f: &FieldPlan, p: Value, depth: Value) {
+    /// Writes (size mode: counts) the Binary field header `head`, if any, on its own.
+    fn emit_head(&mut self, head: Head) {
+        let Some((ttype, id)) = head else { return };
+        if let Some((dst, len)) = self.emit_reserve(3) {
+            self.emit_header(dst, ttype, id);
+            self.emit_commit(len, 3);
+        }
+    }
+
+    /// Whether [`Self::lower_payload`] writes a value of `node` with the field header
+    /// handed to it.
+    fn payload_takes_head(&self, node: &Node) -> bool {
+        match node {
+            Node::String(_) | Node::Binary(_) => true,
+            Node::List(elem, _) | Node::Set(elem, _) => self.elem_compiles(elem),
+            Node::Map(key, value, _) => self.elem_compiles(key) && self.elem_compiles(value),
+            _ => false,
+        }
+    }
+
+    /// [`Self::emit_reserve`] for `n` bytes after the field header `head` (if any), which
+    /// it writes: returns where the `n` bytes go and the output length before them.
+    fn emit_reserve_after(&mut self, n: usize, head: Head) -> Option<(Value, Value)> {
+        let Some((ttype, id)) = head else {
+            return self.emit_reserve(n);
+        };
+        let (dst, len) = self.emit_reserve(3 + n)?;
+        Some(self.emit_header_before(dst, len, ttype, id))
+    }
+
+    /// [`Self::emit_reserve_dyn`] for `n` bytes after the field header `head` (if any), as
+    /// [`Self::emit_reserve_after`].
+    fn emit_reserve_dyn_after(&mut self, n: Value, head: Head) -> (Value, Value) {
+        let Some((ttype, id)) = head else {
+            return self.emit_reserve_dyn(n);
+        };
+        let all = self.b.ins().iadd_imm_s(n, 3);
+        let (dst, len) = self.emit_reserve_dyn(all);
+        self.emit_header_before(dst, len, ttype, id)
+    }
+
+    /// Writes a field header at `dst` (the output length there: `len`); returns where the
+    /// value goes and the length before it.
+    fn emit_header_before(
+        &mut self,
+        dst: Value,
+        len: Value,
+        ttype: TType,
+        id: i16,
+    ) -> (Value, Value) {
+        self.emit_header(dst, ttype, id);
+        let dst = self.b.ins().iadd_imm_s(dst, 3);
+        let len = self.b.ins().iadd_imm_s(len, 3);
+        (dst, len)
+    }
+
+    /// A present field's value after its header (Binary write mode: with the header `head`,
+    /// when [`Self::payload_takes_head`]): strings, structs, records, and lists, sets and
+    /// maps of plain values, strings and compiled structs compiled; everything else through
+    /// the interpreter (`rt_node`, `rt_cnode`); a failure names the field.
+    fn lower_payload(&mut self, f: &FieldPlan, p: Value, depth: Value, head: Head) {
         let cx = self.cx;
+        debug_assert!(head.is_none() || self.payload_takes_head(&f.node));
         let st = match &f.node {
             Node::List(elem, repr) if self.elem_compiles(elem) => {
-                self.lower_list(elem, seq(repr), p, depth)
+                self.lower_list(elem, seq(repr), p, depth, head)
             }
             Node::Set(elem, repr) if self.elem_compiles(elem) => {
                 let src = match repr {
                     SetRepr::Std(sd) => Seq::Set(sd),
                     SetRepr::Raw(el) => Seq::Raw(el.size),
                 };
-                self.lower_list(elem, src, p, depth)
+                self.lower_list(elem, src, p, depth, head)
             }
             Node::Map(key, value, repr) if self.elem_compiles(key) && self.elem_compiles(value) => {
-                self.lower_map(key, value, repr, p, depth)
+                self.lower_map(key, value, repr, p, depth, head)
             }
-            Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p),
+            Node::String(_) | Node::Binary(_) => self.emit_str(&f.node, p, head),
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
                 self.call_fn(fref, &[cx, p, depth])
             }
@@ -1145,7 +1220,8 @@ impl Lower<'_> {
     /// others one call (or one inner list) each. A `HashSet` or
     /// `BTreeSet` is walked with its descriptor's iterator. Returns the status (element
     /// errors carry their index in the path).
-    fn lower_list(&mut self, elem: &Node, src: Seq, p: Value, depth: Value) -> Value {
+    fn lower_list(&mut self, elem: &Node, src: Seq, p: Value, depth: Value, head: Head) -> Value {
+        debug_assert!(head.is_none() || (self.proto, self.mode) == (Proto::Binary, Mode::Write));
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I32);
 
@@ -1186,7 +1262,7 @@ impl Lower<'_> {
         self.emit_count_fits(n, done);
 
         match self.proto {
-            Proto::Binary => self.emit_list_header(elem, n),
+            Proto::Binary => self.emit_list_header(elem, n, head),
             Proto::Compact => self.emit_clist_header(elem, n),
         }
         let zero = self.b.ins().iconst(types::I32, STATUS_OK as i64);
@@ -1338,7 +1414,9 @@ impl Lower<'_> {
         repr: &MapRepr,
         p: Value,
         depth: Value,
+        head: Head,
     ) -> Value {
+        debug_assert!(head.is_none() || (self.proto, self.mode) == (Proto::Binary, Mode::Write));
         let cx = self.cx;
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I32);
@@ -1359,7 +1437,7 @@ impl Lower<'_> {
             }
         };
         self.emit_count_fits(n, done);
-        self.emit_map_header(key, value, n);
+        self.emit_map_header(key, value, n, head);
         let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
         if self.mode == Mode::Size
             && self.proto == Proto::Binary
@@ -1478,9 +1556,9 @@ impl Lower<'_> {
     }
 
     /// A map header for `n` entries (see [`Self::lower_map`]).
-    fn emit_map_header(&mut self, key: &Node, value: &Node, n: Value) {
+    fn emit_map_header(&mut self, key: &Node, value: &Node, n: Value, head: Head) {
         if self.proto == Proto::Binary {
-            if let Some((dst, len)) = self.emit_reserve(6) {
+            if let Some((dst, len)) = self.emit_reserve_after(6, head) {
                 let t = (key.ttype() as u8 as u16) | ((value.ttype() as u8 as u16) << 8);
                 let t = self.b.ins().iconst(types::I16, t as i64);
                 self.b.ins().store(out_flags(), t, dst, 0);
@@ -1533,9 +1611,9 @@ impl Lower<'_> {
             Node::Struct(si) if let Some(fref) = self.refs[*si] => {
                 return self.call_fn(fref, &[cx, p, depth]);
             }
-            Node::String(_) | Node::Binary(_) => return self.emit_str(node, p),
+            Node::String(_) | Node::Binary(_) => return self.emit_str(node, p, None),
             // `elem_compiles` admits only lists of what `list_compiles` admits.
-            Node::List(inner, repr) => return self.lower_list(inner, seq(repr), p, depth),
+            Node::List(inner, repr) => return self.lower_list(inner, seq(repr), p, depth, None),
             _ => {}
         }
         if self.elem_is_varint(node) {
@@ -1621,8 +1699,8 @@ impl Lower<'_> {
     }
 
     /// Binary list header: element type, big-endian i32 count `n`.
-    fn emit_list_header(&mut self, elem: &Node, n: Value) {
-        if let Some((dst, len)) = self.emit_reserve(5) {
+    fn emit_list_header(&mut self, elem: &Node, n: Value, head: Head) {
+        if let Some((dst, len)) = self.emit_reserve_after(5, head) {
             let t = self.b.ins().iconst(types::I8, elem.ttype() as i64);
             self.b.ins().store(out_flags(), t, dst, 0);
             let n32 = self.b.ins().ireduce(types::I32, n);
@@ -1909,10 +1987,12 @@ impl Lower<'_> {
     }
 
     /// String or binary at `p`: length and data read at the probed layout offsets, written
-    /// (or counted) inline after the length (Binary: big-endian i32; Compact: varint); the
-    /// helper when the layout is unknown or the length does not fit in an i32 (it reports the
-    /// error). Returns the status.
-    fn emit_str(&mut self, node: &Node, p: Value) -> Value {
+    /// (or counted) inline after the length (Binary: big-endian i32; Compact: varint), after
+    /// the field header `head` if any (Binary write mode); the helper when the layout is
+    /// unknown or the length does not fit in an i32 (it reports the error; the header is
+    /// written first). Returns the status.
+    fn emit_str(&mut self, node: &Node, p: Value, head: Head) -> Value {
+        debug_assert!(head.is_none() || (self.proto, self.mode) == (Proto::Binary, Mode::Write));
         let cx = self.cx;
         let kind = str_kind(node);
         let lay = match kind {
@@ -1930,6 +2010,13 @@ impl Lower<'_> {
         #[cfg(not(feature = "faststr"))]
         let fast_str: Option<()> = None;
         let helper = |l: &mut Self| {
+            if let Some((ttype, id)) = head {
+                // The header, then the string, by one helper.
+                let arg = rt::field_str_arg(kind, ttype as u8, id);
+                let arg = l.b.ins().iconst(types::I32, arg as i64);
+                let helper = rt::rt_write_field_str as *const () as usize;
+                return l.call_helper(l.sigs.str_op, helper, &[cx, p, arg]);
+            }
             let k = l.b.ins().iconst(types::I32, kind as i64);
             let helper = match (l.proto, l.mode) {
                 (Proto::Binary, Mode::Write) => rt::rt_write_str as *const () as usize,
@@ -2012,7 +2099,7 @@ impl Lower<'_> {
                 self.add_len(n);
             }
             Mode::Write => {
-                let (dst, cur) = self.emit_reserve_dyn(n);
+                let (dst, cur) = self.emit_reserve_dyn_after(n, head);
                 match self.proto {
                     Proto::Binary => {
                         let l32 = self.b.ins().ireduce(types::I32, len);
@@ -2054,8 +2141,7 @@ impl Lower<'_> {
             rt::rt_reserve as *const () as usize,
             &[cx, n],
         );
-        self.emit_check(st, None);
-        self.b.ins().jump(cont, &[]);
+        self.emit_check_to(st, cont);
         self.b.switch_to_block(cont);
         let buf = self.b.ins().load(self.ptr, trusted(), self.cx, ENC_BUF);
         let len = self.b.use_var(self.len);

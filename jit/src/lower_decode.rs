@@ -1,7 +1,8 @@
 //! Translation of a plan into a decoder, Binary and Compact: per struct, a loop that reads a
 //! field header, dispatches on the id (a jump table when ids are dense), reads scalars inline
 //! and nested structs through their compiled decoder, skips unknown fields, and hands every
-//! other value to the interpreter (`rt_dec_value`, `rt_cdec_value`) at the current offset.
+//! other value to the interpreter (`rt_dec_field_value`, `rt_cdec_field_value`) at the current
+//! offset.
 //! Semantics, errors and offsets are the interpreter's. The header, dispatch, prediction and
 //! inline skips are shared with the skip (`lower_read`). The offset lives in a variable,
 //! written to the context around the helpers that read or move it and on returning.
@@ -344,19 +345,21 @@ impl Lower<'_> {
         self.b.ins().brif(short, fail, &[], cont, &[]);
         self.b.switch_to_block(fail);
         let cx = self.cx;
-        let st = self.call(
-            self.sigs.read.ctx_usize,
-            rt::rt_dec_eof as *const (),
-            &[cx, at],
-        );
-        if let Some(f) = field {
-            let fp = self.iconst_ptr(f as *const FieldPlan as usize);
-            self.call(
-                self.sigs.ctx_ptr,
-                rt::rt_dec_in_field as *const (),
-                &[cx, fp],
-            );
-        }
+        let st = match field {
+            Some(f) => {
+                let fp = self.iconst_ptr(f as *const FieldPlan as usize);
+                self.call(
+                    self.sigs.ctx_ptr_ptr,
+                    rt::rt_dec_eof_in as *const (),
+                    &[cx, at, fp],
+                )
+            }
+            None => self.call(
+                self.sigs.read.ctx_usize,
+                rt::rt_dec_eof as *const (),
+                &[cx, at],
+            ),
+        };
         self.b.ins().return_(&[st]);
         self.b.switch_to_block(cont);
     }
@@ -654,14 +657,16 @@ impl Lower<'_> {
             return self.lower_cint_list(f, elem, sd, target, depth);
         }
         let cx = self.cx;
-        let st = match &f.node {
-            Node::Struct(si) if let Some(fref) = self.refs[*si] => self.around_call(|l| {
-                let call = l.b.ins().call(fref, &[cx, target, depth]);
-                l.b.inst_results(call)[0]
-            }),
-            node => self.emit_interp_value(node, target, depth),
-        };
-        self.emit_check(st, Some(f));
+        match &f.node {
+            Node::Struct(si) if let Some(fref) = self.refs[*si] => {
+                let st = self.around_call(|l| {
+                    let call = l.b.ins().call(fref, &[cx, target, depth]);
+                    l.b.inst_results(call)[0]
+                });
+                self.emit_check(st, Some(f));
+            }
+            _ => self.emit_interp_value(f, target, depth),
+        }
     }
 
     /// A Compact `Vec` of i16, i32 or i64 read inline, as the interpreter reads it: the
@@ -818,8 +823,7 @@ impl Lower<'_> {
         self.b.ins().jump(done, &[]);
 
         self.b.switch_to_block(general);
-        let st = self.emit_interp_value(&f.node, target, depth);
-        self.emit_check(st, Some(f));
+        self.emit_interp_value(f, target, depth);
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
     }
@@ -832,16 +836,18 @@ impl Lower<'_> {
         self.b.ins().bxor(half, sign)
     }
 
-    /// The interpreter reads a value of `node` into `target` at the context's offset
-    /// (`rt_dec_value`, `rt_cdec_value`); returns its status.
-    fn emit_interp_value(&mut self, node: &Node, target: Value, depth: Value) -> Value {
-        let np = self.iconst_ptr(node as *const Node as usize);
+    /// The interpreter reads the value of field `f` into `target` at the context's offset
+    /// (`rt_dec_field_value`, `rt_cdec_field_value`), then fails if that failed (the
+    /// helper named the field in the error).
+    fn emit_interp_value(&mut self, f: &FieldPlan, target: Value, depth: Value) {
+        let fp = self.iconst_ptr(f as *const FieldPlan as usize);
         let helper = match self.proto {
-            Proto::Binary => rt::rt_dec_value as *const (),
-            Proto::Compact => rt::rt_cdec_value as *const (),
+            Proto::Binary => rt::rt_dec_field_value as *const (),
+            Proto::Compact => rt::rt_cdec_field_value as *const (),
         };
         let cx = self.cx;
-        self.call_moving(self.sigs.node, helper, &[cx, np, target, depth])
+        let st = self.call_moving(self.sigs.node, helper, &[cx, fp, target, depth]);
+        self.emit_check(st, None);
     }
 
     /// Compact scalars: bools from the header's type code `t`, integers as zigzag varints
@@ -976,8 +982,7 @@ impl Lower<'_> {
         self.set_pos(end);
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(slow);
-        let st = self.emit_interp_value(&f.node, target, depth);
-        self.emit_check(st, Some(f));
+        self.emit_interp_value(f, target, depth);
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
     }
@@ -1000,8 +1005,7 @@ impl Lower<'_> {
         self.b.set_cold_block(slow);
         self.b.ins().brif(st, slow, &[], done, &[]);
         self.b.switch_to_block(slow);
-        let st = self.emit_interp_value(&f.node, target, depth);
-        self.emit_check(st, Some(f));
+        self.emit_interp_value(f, target, depth);
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
     }

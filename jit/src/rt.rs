@@ -1465,6 +1465,34 @@ pub extern "C" fn rt_write_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32
     write_str::<Bin>(ctx, p, kind)
 }
 
+/// [`rt_write_str`] after the Binary field header it writes first: `arg` holds the
+/// representation (bits 0 to 7), the header's type code (bits 8 to 15) and its id (bits 16 to
+/// 31; see [`field_str_arg`]).
+pub extern "C" fn rt_write_field_str(ctx: *mut EncCtx, p: *const u8, arg: i32) -> i32 {
+    let arg = arg as u32;
+    let st = rt_reserve(ctx, 3);
+    if st != STATUS_OK {
+        return st;
+    }
+    let id = ((arg >> 16) as u16).to_be_bytes();
+    // SAFETY: generated code passes its live context in write mode, with room for the three
+    // bytes just reserved; the context's buffer is the output's.
+    unsafe {
+        let c = &mut *ctx;
+        let dst = c.buf.add(c.len);
+        dst.write((arg >> 8) as u8);
+        std::ptr::copy_nonoverlapping(id.as_ptr(), dst.add(1), 2);
+        c.len += 3;
+    }
+    write_str::<Bin>(ctx, p, (arg & 0xff) as i32)
+}
+
+/// The argument of [`rt_write_field_str`]: representation `kind`, field type code `ttype`
+/// and id `id`.
+pub fn field_str_arg(kind: i32, ttype: u8, id: i16) -> i32 {
+    (kind as u32 & 0xff | (ttype as u32) << 8 | (id as u16 as u32) << 16) as i32
+}
+
 /// Adds the size of a length-prefixed string or binary (Binary).
 pub extern "C" fn rt_size_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32 {
     size_str::<Bin>(ctx, p, kind)
@@ -1655,6 +1683,13 @@ pub extern "C" fn rt_dec_eof(ctx: *mut DecCtx, at: usize) -> i32 {
     dec_guarded(ctx, |_| {
         Err(Error::decode(ErrorKind::UnexpectedEof, at, ""))
     })
+}
+
+/// [`rt_dec_eof`] inside field `f` (one call where generated code would make two).
+pub extern "C" fn rt_dec_eof_in(ctx: *mut DecCtx, at: usize, f: *const FieldPlan) -> i32 {
+    let st = rt_dec_eof(ctx, at);
+    rt_dec_in_field(ctx, f);
+    st
 }
 
 pub extern "C" fn rt_dec_invalid_type(ctx: *mut DecCtx, code: u32, at: usize) -> i32 {
@@ -2650,19 +2685,42 @@ fn dec_record_field<F: Family>(
     })
 }
 
-/// Decodes one value (not a compiled struct) at the current offset (Binary).
-pub extern "C" fn rt_dec_value(ctx: *mut DecCtx, node: *const Node, p: *mut u8, depth: u32) -> i32 {
-    dec_value::<BinF>(ctx, node, p, depth)
-}
-
-/// [`rt_dec_value`] in Compact.
-pub extern "C" fn rt_cdec_value(
+/// Decodes the value of field `f` (not a compiled struct) at the current offset; an error
+/// names the field (as [`rt_dec_in_field`] would: one call where generated code would make
+/// two).
+fn dec_field_value<F: Family>(
     ctx: *mut DecCtx,
-    node: *const Node,
+    f: *const FieldPlan,
     p: *mut u8,
     depth: u32,
 ) -> i32 {
-    dec_value::<CptF>(ctx, node, p, depth)
+    // SAFETY: generated code passes a field of the plan.
+    let node = unsafe { &(*f).node };
+    let st = dec_value::<F>(ctx, node, p, depth);
+    if st != STATUS_OK {
+        rt_dec_in_field(ctx, f);
+    }
+    st
+}
+
+/// Decodes the value of field `f` at the current offset (Binary; see `dec_field_value`).
+pub extern "C" fn rt_dec_field_value(
+    ctx: *mut DecCtx,
+    f: *const FieldPlan,
+    p: *mut u8,
+    depth: u32,
+) -> i32 {
+    dec_field_value::<BinF>(ctx, f, p, depth)
+}
+
+/// [`rt_dec_field_value`] in Compact.
+pub extern "C" fn rt_cdec_field_value(
+    ctx: *mut DecCtx,
+    f: *const FieldPlan,
+    p: *mut u8,
+    depth: u32,
+) -> i32 {
+    dec_field_value::<CptF>(ctx, f, p, depth)
 }
 
 /// Decodes a record field (Binary; see `dec_record_field`).
