@@ -161,3 +161,126 @@ fn missing_required_and_truncation() {
         assert!(dynthrift::decode::<Point>(&bytes[..cut]).is_err());
     }
 }
+
+/// A struct whose list field's descriptor claims 2^31 elements (no Thrift count can say so):
+/// encoding and sizing it must fail with the interpreter's error on every backend, before an
+/// element is read; with no nesting level left for the list, the depth error comes first.
+#[derive(Debug, Default)]
+struct Claims {
+    x: i32,
+    items: Vec<i32>,
+}
+
+/// `Vec<i32>`'s thunks, but for the length (the vector itself stays empty).
+mod claims {
+    pub unsafe fn len(_: *const u8) -> usize {
+        1 << 31
+    }
+    pub unsafe fn as_ptr(p: *const u8) -> *const u8 {
+        // SAFETY: the descriptor's contract: `p` is a live `Vec<i32>`.
+        unsafe { (*(p as *const Vec<i32>)).as_ptr() as *const u8 }
+    }
+    pub unsafe fn clear_reserve(p: *mut u8, additional: usize) {
+        // SAFETY: as above, exclusively.
+        let v = unsafe { &mut *(p as *mut Vec<i32>) };
+        v.clear();
+        v.reserve(additional);
+    }
+    pub unsafe fn push_empty(p: *mut u8) -> *mut u8 {
+        // SAFETY: as above, exclusively.
+        let v = unsafe { &mut *(p as *mut Vec<i32>) };
+        v.push(0);
+        v.last_mut().unwrap() as *mut i32 as *mut u8
+    }
+    pub unsafe fn spare_ptr(p: *mut u8) -> *mut u8 {
+        // SAFETY: as above, exclusively.
+        unsafe { (*(p as *mut Vec<i32>)).spare_capacity_mut().as_mut_ptr() as *mut u8 }
+    }
+    pub unsafe fn spare_len(p: *const u8) -> usize {
+        // SAFETY: as above.
+        let v = unsafe { &*(p as *const Vec<i32>) };
+        v.capacity() - v.len()
+    }
+    pub unsafe fn commit(p: *mut u8, n: usize) {
+        // SAFETY: as above, exclusively.
+        let v = unsafe { &mut *(p as *mut Vec<i32>) };
+        // SAFETY: the caller initialised the first `n` spare elements.
+        unsafe { v.set_len(v.len() + n) };
+    }
+}
+
+static CLAIMED_ITEMS: TypeDesc = TypeDesc::List(&SeqDesc {
+    elem: <i32 as Describe>::TYPE,
+    elem_size: size_of::<i32>(),
+    len: claims::len,
+    as_ptr: claims::as_ptr,
+    clear_reserve: claims::clear_reserve,
+    push_empty: claims::push_empty,
+    spare_ptr: claims::spare_ptr,
+    spare_len: claims::spare_len,
+    commit: claims::commit,
+});
+static CLAIMS_CACHE: CodecCache = CodecCache::new();
+static CLAIMS: StructDesc = StructDesc {
+    name: "Claims",
+    kind: StructKind::Struct,
+    fields: &[
+        FieldDesc {
+            id: 1,
+            name: "x",
+            ty: <i32 as Describe>::TYPE,
+            req: Requiredness::Default,
+            offset: offset_of!(Claims, x),
+        },
+        FieldDesc {
+            id: 2,
+            name: "items",
+            ty: &CLAIMED_ITEMS,
+            req: Requiredness::Default,
+            offset: offset_of!(Claims, items),
+        },
+    ],
+    unknown_fields: None,
+    union: None,
+    size: size_of::<Claims>(),
+    align: align_of::<Claims>(),
+    cache: &CLAIMS_CACHE,
+};
+fn claims_desc() -> &'static StructDesc {
+    &CLAIMS
+}
+// SAFETY: offsets from `Claims` itself; `items` is a `Vec<i32>` behind thunks that only lie
+// about its length.
+unsafe impl Describe for Claims {
+    const TYPE: &'static TypeDesc = &TypeDesc::Struct(claims_desc);
+    fn empty() -> Self {
+        Claims::default()
+    }
+}
+
+#[test]
+fn a_count_beyond_i32_fails_alike_on_every_backend() {
+    use dynthrift::{Backend, ErrorKind};
+    let v = Claims::default();
+    for opts in [Options::binary(), Options::compact()] {
+        for (depth, kind, detail) in [
+            (
+                64,
+                ErrorKind::InvalidValue,
+                "length 2147483648 does not fit in an i32",
+            ),
+            (1, ErrorKind::DepthLimit, "nesting too deep"),
+        ] {
+            let opts = opts.max_depth(depth);
+            for backend in [Backend::Interpreter, Backend::Auto] {
+                let c = Codec::<Claims>::with_options(opts.backend(backend)).unwrap();
+                for e in [c.encode(&v).unwrap_err(), c.encoded_len(&v).unwrap_err()] {
+                    let what = format!("{opts:?} on {:?}: {e}", c.backend());
+                    assert_eq!(e.kind(), kind, "{what}");
+                    assert_eq!(e.detail(), detail, "{what}");
+                    assert_eq!(e.path(), "Claims.items", "{what}");
+                }
+            }
+        }
+    }
+}

@@ -143,6 +143,8 @@ struct Sigs {
     enum_i32: SigRef,
     field_err: SigRef,
     depth: SigRef,
+    /// `(ctx, u32, usize) -> i32`: a container's depth or count error.
+    container: SigRef,
     /// `(ptr, ptr) -> ptr`: sequence length and data pointer.
     seq: SigRef,
     /// `(ptr, ptr, ptr) -> ptr`: `memcpy`.
@@ -173,6 +175,7 @@ impl Sigs {
             enum_i32: sig(&[ptr, ptr], types::I32),
             field_err: sig(&[ptr, ptr], types::I32),
             depth: sig(&[ptr], types::I32),
+            container: sig(&[ptr, types::I32, ptr], types::I32),
             seq: sig(&[ptr, ptr], ptr),
             copy: sig(&[ptr, ptr, ptr], ptr),
             unknown: sig(&[ptr, ptr, types::I32, types::I32, types::I32], types::I32),
@@ -1225,8 +1228,6 @@ impl Lower<'_> {
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I32);
 
-        // One nesting level for the list, as in the interpreter.
-        let depth = self.emit_container_depth(depth, done);
         let (n, base, stride) = match src {
             Seq::Vec(sd) => {
                 let sdp = self.iconst_ptr(sd as *const SeqDesc as usize);
@@ -1259,7 +1260,8 @@ impl Lower<'_> {
                 (n, None, 0)
             }
         };
-        self.emit_count_fits(n, done);
+        // One nesting level for the list, as in the interpreter.
+        let depth = self.emit_container_checks(depth, n, done);
 
         match self.proto {
             Proto::Binary => self.emit_list_header(elem, n, head),
@@ -1420,7 +1422,6 @@ impl Lower<'_> {
         let cx = self.cx;
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I32);
-        let depth = self.emit_container_depth(depth, done);
         let n = match repr {
             MapRepr::Std(md) => {
                 let mdp = self.iconst_ptr(*md as *const MapDesc as usize);
@@ -1436,7 +1437,7 @@ impl Lower<'_> {
                 self.b.ins().load(self.ptr, trusted(), p, off as i32)
             }
         };
-        self.emit_count_fits(n, done);
+        let depth = self.emit_container_checks(depth, n, done);
         self.emit_map_header(key, value, n, head);
         let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
         if self.mode == Mode::Size
@@ -1519,40 +1520,30 @@ impl Lower<'_> {
         self.b.block_params(done)[0]
     }
 
-    /// One container level taken from `depth` (to `done` with the depth error when none is
-    /// left, as in the interpreter); returns the elements' depth.
-    fn emit_container_depth(&mut self, depth: Value, done: Block) -> Value {
+    /// A container's checks, one branch for both: a nesting level taken from `depth`, and
+    /// its count `n` fitting in an i32. A failure goes to `done` with the error the
+    /// interpreter reports (the depth's first). Returns the elements' depth.
+    fn emit_container_checks(&mut self, depth: Value, n: Value, done: Block) -> Value {
         let cx = self.cx;
-        let deep = self.b.create_block();
-        let ok = self.b.create_block();
-        self.b.set_cold_block(deep);
-        self.b.ins().brif(depth, ok, &[], deep, &[]);
-        self.b.switch_to_block(deep);
-        let st = self.call_helper(self.sigs.depth, rt::rt_depth as *const () as usize, &[cx]);
-        self.b.ins().jump(done, &[BlockArg::Value(st)]);
-        self.b.switch_to_block(ok);
-        self.b.ins().iadd_imm_s(depth, -1)
-    }
-
-    /// A container's count `n` must fit in an i32 (to `done` with the error otherwise).
-    fn emit_count_fits(&mut self, n: Value, done: Block) {
-        let cx = self.cx;
-        let too_long = self
+        let deep = self.b.ins().icmp_imm_u(IntCC::Equal, depth, 0);
+        let long = self
             .b
             .ins()
             .icmp_imm_u(IntCC::UnsignedGreaterThan, n, i32::MAX as i64);
-        let long = self.b.create_block();
-        let fits = self.b.create_block();
-        self.b.set_cold_block(long);
-        self.b.ins().brif(too_long, long, &[], fits, &[]);
-        self.b.switch_to_block(long);
+        let bad = self.b.ins().bor(deep, long);
+        let fail = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(bad, fail, &[], ok, &[]);
+        self.b.switch_to_block(fail);
         let st = self.call_helper(
-            self.sigs.reserve,
-            rt::rt_too_long as *const () as usize,
-            &[cx, n],
+            self.sigs.container,
+            rt::rt_container_err as *const () as usize,
+            &[cx, depth, n],
         );
         self.b.ins().jump(done, &[BlockArg::Value(st)]);
-        self.b.switch_to_block(fits);
+        self.b.switch_to_block(ok);
+        self.b.ins().iadd_imm_s(depth, -1)
     }
 
     /// A map header for `n` entries (see [`Self::lower_map`]).

@@ -2001,8 +2001,18 @@ pub extern "C" fn rt_seq_ptr(sd: *const SeqDesc, p: *const u8) -> *const u8 {
     unsafe { ((*sd).as_ptr)(p) }
 }
 
+/// A container's error: no nesting level left (`depth` 0), else a count `n` over `i32::MAX`
+/// (the interpreter's order).
+pub extern "C" fn rt_container_err(ctx: *mut EncCtx, depth: u32, n: usize) -> i32 {
+    if depth == 0 {
+        rt_depth(ctx)
+    } else {
+        container_too_long(ctx, n)
+    }
+}
+
 /// Records that a container is longer than `i32::MAX` (what the interpreter's writer says).
-pub extern "C" fn rt_too_long(ctx: *mut EncCtx, len: usize) -> i32 {
+fn container_too_long(ctx: *mut EncCtx, len: usize) -> i32 {
     guarded(ctx, |_| {
         Err(Error::encode(
             ErrorKind::InvalidValue,
