@@ -1465,26 +1465,27 @@ pub extern "C" fn rt_write_str(ctx: *mut EncCtx, p: *const u8, kind: i32) -> i32
     write_str::<Bin>(ctx, p, kind)
 }
 
-/// [`rt_write_str`] after the Binary field header it writes first: `arg` holds the
-/// representation (bits 0 to 7), the header's type code (bits 8 to 15) and its id (bits 16 to
-/// 31; see [`field_str_arg`]).
+/// [`rt_write_str`]'s work after the Binary field header it writes first, both through the
+/// protocol's writer (the string's slow path: no room, or a form read by no probe): `arg`
+/// holds the representation (bits 0 to 7), the header's type code (bits 8 to 15) and its id
+/// (bits 16 to 31; see [`field_str_arg`]).
 pub extern "C" fn rt_write_field_str(ctx: *mut EncCtx, p: *const u8, arg: i32) -> i32 {
     let arg = arg as u32;
-    let st = rt_reserve(ctx, 3);
-    if st != STATUS_OK {
-        return st;
-    }
-    let id = ((arg >> 16) as u16).to_be_bytes();
-    // SAFETY: generated code passes its live context in write mode, with room for the three
-    // bytes just reserved; the context's buffer is the output's.
-    unsafe {
-        let c = &mut *ctx;
-        let dst = c.buf.add(c.len);
-        dst.write((arg >> 8) as u8);
-        std::ptr::copy_nonoverlapping(id.as_ptr(), dst.add(1), 2);
-        c.len += 3;
-    }
-    write_str::<Bin>(ctx, p, (arg & 0xff) as i32)
+    guarded(ctx, |ctx| {
+        let ttype = TType::from_u8((arg >> 8) as u8)
+            .ok_or_else(|| Error::schema("internal error: a field header without a type"))?;
+        let id = (arg >> 16) as u16 as i16;
+        // SAFETY: generated code passes a field of the representation it names.
+        let b = unsafe { str_bytes(p, (arg & 0xff) as i32) };
+        // SAFETY: write mode: `out` is the live output vector.
+        unsafe {
+            with_vec(ctx, |out| {
+                let mut w = BinaryWriter::new(out);
+                w.write_field_begin(ttype, id);
+                w.write_binary(b)
+            })
+        }
+    })
 }
 
 /// The argument of [`rt_write_field_str`]: representation `kind`, field type code `ttype`
