@@ -967,20 +967,18 @@ impl Lower<'_> {
             .b
             .ins()
             .iconst(types::I32, crate::lower::str_kind(&f.node) as i64);
-        // The helper neither reads nor moves the context's offset: the bytes' start is an
-        // argument, and the offset moves past them here.
+        // The bytes' start is an argument; the helper moves the context's offset past them
+        // when it stores the value, and leaves it at the value when not (for the general
+        // helper). The offset goes through the context so that no offset lives across the
+        // call: one that did would keep the register allocator from giving the offset a
+        // register in the whole decode loop.
         let start = self.b.ins().iadd_imm_s(pos, 4);
-        let st = self.call(
+        let st = self.call_moving(
             self.sigs.str_fast,
             rt::rt_dec_str as *const (),
             &[cx, target, kind, start, n],
         );
-        let stored = self.b.create_block();
-        self.b.ins().brif(st, slow, &[], stored, &[]);
-        self.b.switch_to_block(stored);
-        let end = self.b.ins().iadd(start, n);
-        self.set_pos(end);
-        self.b.ins().jump(done, &[]);
+        self.b.ins().brif(st, slow, &[], done, &[]);
         self.b.switch_to_block(slow);
         self.emit_interp_value(f, target, depth);
         self.b.ins().jump(done, &[]);

@@ -2116,8 +2116,10 @@ use crate::abi::DecodeFn;
 /// How the elements of a container are read.
 #[derive(Clone, Copy)]
 enum DecElem {
-    /// Scalars, strings and binaries: [`Fast::leaf`].
+    /// Scalars: [`Fast::leaf`].
     Leaf,
+    /// Strings and binaries of a representation (`STR_*`): [`Fast::text`].
+    Text(i32),
     /// Structs with a compiled decoder.
     Compiled(DecodeFn),
     /// Anything else: [`Fast::value`].
@@ -2269,9 +2271,107 @@ impl<'a> Fast<'a> {
         Ok(())
     }
 
+    /// The bytes of a string or binary at the reader's position and the offset after them,
+    /// when the quick path takes them: a length (Binary: 4 bytes; Compact: a varint of at
+    /// most 5 bytes) of at most `i32::MAX` and the length limit, whose bytes are in the
+    /// input. `None`: not taken (the general path reads the value again and reports what it
+    /// finds).
+    #[inline(always)]
+    fn quick_bytes<R: Reader<'a>>(&self, r: &R) -> Option<(&'a [u8], usize)> {
+        let pos = r.position();
+        let (n, start) = if R::PROTOCOL == dynthrift_core::wire::Protocol::Binary {
+            let h: [u8; 4] = self.all.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
+            (u32::from_be_bytes(h) as usize, pos + 4)
+        } else {
+            let mut n = 0usize;
+            let mut at = pos;
+            let mut shift = 0;
+            loop {
+                let b = *self.all.get(at)?;
+                at += 1;
+                n |= ((b & 0x7f) as usize) << shift;
+                if b < 0x80 {
+                    break;
+                }
+                shift += 7;
+                if shift > 28 {
+                    return None;
+                }
+            }
+            (n, at)
+        };
+        if n > i32::MAX as usize || n > self.limits.max_string_len {
+            return None;
+        }
+        let end = start + n;
+        Some((self.all.get(start..end)?, end))
+    }
+
+    /// Reads a string or binary of representation `kind` (`STR_*`; `node` is its node) into
+    /// `p`: the quick path when it takes the value, else [`Self::leaf`].
+    ///
+    /// # Safety
+    /// As for [`Fast::value`].
+    #[inline(always)]
+    unsafe fn text<R: Reader<'a>>(
+        &self,
+        r: &mut R,
+        kind: i32,
+        node: &Node,
+        p: *mut u8,
+    ) -> Result<(), Error> {
+        if let Some((b, end)) = self.quick_bytes(r) {
+            // SAFETY: (whole block) `p` holds a value of the representation `kind` names.
+            let done = unsafe {
+                match kind {
+                    STR_STRING => match dynthrift_core::wire::utf8_ok(b) {
+                        Some(s) => {
+                            run::set_string(&mut *(p as *mut String), s);
+                            true
+                        }
+                        None => false,
+                    },
+                    #[cfg(feature = "faststr")]
+                    STR_FASTSTR => match dynthrift_core::wire::utf8_ok(b) {
+                        Some(s) => {
+                            // The context is live; no other reference to it is held here.
+                            let strs = &mut (*self.ctx).strs;
+                            let dst = &mut *(p as *mut faststr::FastStr);
+                            dynthrift_interp::run::set_shared_faststr(dst, strs, self.source, s);
+                            true
+                        }
+                        None => false,
+                    },
+                    STR_VEC => {
+                        run::set_vec(&mut *(p as *mut Vec<u8>), b);
+                        true
+                    }
+                    _ => {
+                        *(p as *mut Bytes) = match self.source {
+                            Some(src) => run::view_in(src, b),
+                            None => Bytes::copy_from_slice(b),
+                        };
+                        true
+                    }
+                }
+            };
+            if done {
+                r.raw(end - r.position())?;
+                return Ok(());
+            }
+        }
+        // SAFETY: the caller's contract.
+        unsafe { self.leaf(r, node, p) }
+    }
+
     /// How elements of `node` are read: decided once per container.
     fn dec_elem(&self, node: &Node) -> DecElem {
         match node {
+            Node::String(StrRepr::Std) => DecElem::Text(STR_STRING),
+            #[cfg(feature = "faststr")]
+            Node::String(StrRepr::FastStr) => DecElem::Text(STR_FASTSTR),
+            Node::Binary(BinRepr::Vec) => DecElem::Text(STR_VEC),
+            Node::Binary(BinRepr::Bytes) => DecElem::Text(STR_BYTES),
             n if is_dec_leaf(n) => DecElem::Leaf,
             Node::Struct(si) => match self.fns.get(*si).copied().flatten() {
                 Some(f) => DecElem::Compiled(f),
@@ -2298,6 +2398,7 @@ impl<'a> Fast<'a> {
         unsafe {
             match e {
                 DecElem::Leaf => self.leaf(r, node, p),
+                DecElem::Text(kind) => self.text(r, kind, node, p),
                 DecElem::Compiled(f) => self.call(r, f, p, depth),
                 DecElem::Other => self.value(r, node, p, depth),
             }
@@ -2373,13 +2474,14 @@ impl<'a> Fast<'a> {
                         // read into (what `push_empty` and the interpreter do, without a call
                         // per element); one that fails stays, empty, as in the interpreter.
                         let base = (sd.spare_ptr)(p);
+                        let how = self.dec_elem(elem);
                         let mut made = 0;
                         let res = (|| {
                             while made < n {
                                 let e = base.add(made * sd.elem_size);
                                 write_empty(elem, e);
                                 made += 1;
-                                self.leaf(r, elem, e)?;
+                                self.elem_value(how, r, elem, e, depth)?;
                             }
                             Ok(())
                         })();
@@ -2773,12 +2875,7 @@ pub extern "C" fn rt_cdec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32) -> i32 {
             if n > i32::MAX as usize {
                 return STATUS_ERROR;
             }
-            let st = rt_dec_str(ctx, p, kind, at, n);
-            if st == STATUS_OK {
-                // SAFETY: as above.
-                unsafe { (*ctx).pos = at + n };
-            }
-            return st;
+            return rt_dec_str(ctx, p, kind, at, n);
         }
     }
     STATUS_ERROR
@@ -2786,10 +2883,10 @@ pub extern "C" fn rt_cdec_str(ctx: *mut DecCtx, p: *mut u8, kind: i32) -> i32 {
 
 /// Binary fast path for a string or binary field of representation `kind` whose `n` bytes
 /// start at `start` (generated code read the length before them and checked that they are
-/// in the input): checks the length limit and UTF-8 and stores the value into `p`. Returns 0
-/// when done (generated code moves its offset past the value); 1 (nothing changed) when the
-/// general helper must run to report the error. The context's offset is not read (the
-/// Compact fast path, [`rt_cdec_str`], calls this after reading the length itself).
+/// in the input): checks the length limit and UTF-8, stores the value into `p` and moves the
+/// context's offset past it. Returns 0 when done; 1 (nothing changed) when the general
+/// helper must run to report the error. The context's offset is not read (the Compact fast
+/// path, [`rt_cdec_str`], calls this after reading the length itself).
 pub extern "C" fn rt_dec_str(
     ctx: *mut DecCtx,
     p: *mut u8,
@@ -2811,7 +2908,7 @@ pub extern "C" fn rt_dec_str(
             let source = c.source.as_ref();
             match kind {
                 STR_STRING => {
-                    let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
+                    let Some(s) = dynthrift_core::wire::utf8_ok(b) else {
                         return false;
                     };
                     run::set_string(&mut *(p as *mut String), s);
@@ -2821,7 +2918,7 @@ pub extern "C" fn rt_dec_str(
                 }
                 #[cfg(feature = "faststr")]
                 STR_FASTSTR => {
-                    let Ok(s) = dynthrift_core::wire::utf8(b, 0) else {
+                    let Some(s) = dynthrift_core::wire::utf8_ok(b) else {
                         return false;
                     };
                     // Validated just above.
@@ -2839,7 +2936,11 @@ pub extern "C" fn rt_dec_str(
         }
     }));
     match done {
-        Ok(true) => STATUS_OK,
+        Ok(true) => {
+            // SAFETY: as above; no other reference to the context is live now.
+            unsafe { (*ctx).pos = start + n };
+            STATUS_OK
+        }
         _ => STATUS_ERROR,
     }
 }

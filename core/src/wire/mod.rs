@@ -249,6 +249,13 @@ pub fn utf8(bytes: &[u8], start: usize) -> Result<&str> {
     }
 }
 
+/// `bytes` as a `str` if it is valid UTF-8 (the check [`utf8`] makes), without building an
+/// error: for fast paths that hand a failure to a general path.
+#[inline]
+pub fn utf8_ok(bytes: &[u8]) -> Option<&str> {
+    utf8::check(bytes)
+}
+
 #[cold]
 #[inline(never)]
 fn utf8_error_in(bytes: &[u8], start: usize) -> Error {
