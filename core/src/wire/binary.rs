@@ -2,7 +2,8 @@
 //! and an `i16` id per field header.
 
 use super::{
-    MessageHeader, ProtoRead, ProtoWrite, Protocol, check_count, eof, invalid_type, too_long,
+    MessageHeader, ProtoRead, ProtoWrite, Protocol, check_count, enter, eof, invalid_type,
+    skip_value, too_long,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ttype::{TMessageType, TType};
@@ -22,6 +23,21 @@ pub const fn min_size(t: TType) -> usize {
         TType::Map => 4,
         TType::Uuid => 16,
         TType::Stop | TType::Void => 1,
+    }
+}
+
+/// The size of a value of type `t` when every value of it has the same: exactly its
+/// [`min_size`].
+const fn fixed_width(t: TType) -> Option<usize> {
+    match t {
+        TType::Bool
+        | TType::I8
+        | TType::I16
+        | TType::I32
+        | TType::I64
+        | TType::Double
+        | TType::Uuid => Some(min_size(t)),
+        _ => None,
     }
 }
 
@@ -77,6 +93,34 @@ impl<'a> BinaryReader<'a> {
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn declared_too_long(n: usize, remaining: usize, at: usize) -> Error {
+    Error::decode(
+        ErrorKind::LengthLimit,
+        at,
+        format!("declared {n} bytes but only {remaining} remain"),
+    )
+}
+
+impl BinaryReader<'_> {
+    /// Skips an element of a list, set or map: a string here (as `read_binary` reads one),
+    /// anything else by `skip`.
+    #[inline(always)]
+    fn skip_elem(&mut self, t: TType, depth: u32) -> Result<()> {
+        if t != TType::String {
+            return self.skip(t, depth);
+        }
+        let at = self.pos;
+        let n = self.read_len()?;
+        if n > self.remaining() {
+            return Err(declared_too_long(n, self.remaining(), at));
+        }
+        self.pos += n;
+        Ok(())
     }
 }
 
@@ -175,13 +219,43 @@ impl<'a> ProtoRead<'a> for BinaryReader<'a> {
         let at = self.pos;
         let n = self.read_len()?;
         if n > self.remaining() {
-            return Err(Error::decode(
-                ErrorKind::LengthLimit,
-                at,
-                format!("declared {n} bytes but only {} remain", self.remaining()),
-            ));
+            return Err(declared_too_long(n, self.remaining(), at));
         }
         self.read_raw(n)
+    }
+
+    /// Lists, sets and maps of fixed-width values are stepped over at once (their header's
+    /// count check already made sure they are all there), strings in them one length at a
+    /// time; anything else as every protocol skips it ([`skip_value`]).
+    fn skip(&mut self, ttype: TType, depth: u32) -> Result<()> {
+        match ttype {
+            TType::List | TType::Set => {
+                let depth = enter(depth, self.pos)?;
+                let (t, n) = self.read_list_begin()?;
+                if let Some(w) = fixed_width(t) {
+                    self.pos += n * w;
+                    return Ok(());
+                }
+                for _ in 0..n {
+                    self.skip_elem(t, depth)?;
+                }
+                Ok(())
+            }
+            TType::Map => {
+                let depth = enter(depth, self.pos)?;
+                let (k, v, n) = self.read_map_begin()?;
+                if let (Some(a), Some(b)) = (fixed_width(k), fixed_width(v)) {
+                    self.pos += n * (a + b);
+                    return Ok(());
+                }
+                for _ in 0..n {
+                    self.skip_elem(k, depth)?;
+                    self.skip_elem(v, depth)?;
+                }
+                Ok(())
+            }
+            _ => skip_value(self, ttype, depth),
+        }
     }
 
     #[inline]

@@ -78,52 +78,59 @@ pub trait ProtoRead<'a>: Sized {
     }
 
     /// Reads and discards one value of type `ttype`, nested at most `depth` levels.
+    #[inline]
     fn skip(&mut self, ttype: TType, depth: u32) -> Result<()> {
-        match ttype {
-            TType::Bool => self.read_bool().map(drop),
-            TType::I8 => self.read_i8().map(drop),
-            TType::I16 => self.read_i16().map(drop),
-            TType::I32 => self.read_i32().map(drop),
-            TType::I64 => self.read_i64().map(drop),
-            TType::Double => self.read_double().map(drop),
-            TType::Uuid => self.read_uuid().map(drop),
-            TType::String => self.read_binary().map(drop),
-            TType::Struct => {
-                let depth = enter(depth, self.position())?;
-                let saved = self.read_struct_begin();
-                loop {
-                    let (t, _) = self.read_field_begin()?;
-                    if t == TType::Stop {
-                        break;
-                    }
-                    self.skip(t, depth)?;
+        skip_value(self, ttype, depth)
+    }
+}
+
+/// [`ProtoRead::skip`] as every protocol does it, one element at a time (a protocol may skip
+/// some values faster and call this for the others; nested values go through its `skip`).
+pub fn skip_value<'a, R: ProtoRead<'a>>(r: &mut R, ttype: TType, depth: u32) -> Result<()> {
+    match ttype {
+        TType::Bool => r.read_bool().map(drop),
+        TType::I8 => r.read_i8().map(drop),
+        TType::I16 => r.read_i16().map(drop),
+        TType::I32 => r.read_i32().map(drop),
+        TType::I64 => r.read_i64().map(drop),
+        TType::Double => r.read_double().map(drop),
+        TType::Uuid => r.read_uuid().map(drop),
+        TType::String => r.read_binary().map(drop),
+        TType::Struct => {
+            let depth = enter(depth, r.position())?;
+            let saved = r.read_struct_begin();
+            loop {
+                let (t, _) = r.read_field_begin()?;
+                if t == TType::Stop {
+                    break;
                 }
-                self.read_struct_end(saved);
-                Ok(())
+                r.skip(t, depth)?;
             }
-            TType::List | TType::Set => {
-                let depth = enter(depth, self.position())?;
-                let (t, n) = self.read_list_begin()?;
-                for _ in 0..n {
-                    self.skip(t, depth)?;
-                }
-                Ok(())
-            }
-            TType::Map => {
-                let depth = enter(depth, self.position())?;
-                let (k, v, n) = self.read_map_begin()?;
-                for _ in 0..n {
-                    self.skip(k, depth)?;
-                    self.skip(v, depth)?;
-                }
-                Ok(())
-            }
-            TType::Stop | TType::Void => Err(Error::decode(
-                ErrorKind::InvalidType,
-                self.position(),
-                format!("cannot skip a value of type {ttype}"),
-            )),
+            r.read_struct_end(saved);
+            Ok(())
         }
+        TType::List | TType::Set => {
+            let depth = enter(depth, r.position())?;
+            let (t, n) = r.read_list_begin()?;
+            for _ in 0..n {
+                r.skip(t, depth)?;
+            }
+            Ok(())
+        }
+        TType::Map => {
+            let depth = enter(depth, r.position())?;
+            let (k, v, n) = r.read_map_begin()?;
+            for _ in 0..n {
+                r.skip(k, depth)?;
+                r.skip(v, depth)?;
+            }
+            Ok(())
+        }
+        TType::Stop | TType::Void => Err(Error::decode(
+            ErrorKind::InvalidType,
+            r.position(),
+            format!("cannot skip a value of type {ttype}"),
+        )),
     }
 }
 

@@ -1909,3 +1909,116 @@ fn bad_message_headers() {
         );
     }
 }
+
+/// The Binary reader's skip (fixed-width lists, sets and maps stepped over at once, strings
+/// in them one length at a time) ends where the element-by-element skip ends, or fails with
+/// the same error: on containers of every kind of element, cut at every length and with
+/// each byte replaced by a few others.
+#[test]
+fn binary_skip_agrees_with_skipping_one_element_at_a_time() {
+    let mut cases: Vec<(TType, Vec<u8>)> = Vec::new();
+    let mut add = |t: TType, f: &dyn Fn(&mut BinaryWriter<'_>)| {
+        let mut out = Vec::new();
+        f(&mut BinaryWriter::new(&mut out));
+        cases.push((t, out));
+    };
+    add(TType::List, &|w| {
+        w.write_list_begin(TType::I32, 5).unwrap();
+        (0..5).for_each(|i| w.write_i32(i - 2));
+    });
+    add(TType::List, &|w| {
+        w.write_list_begin(TType::Bool, 3).unwrap();
+        [true, false, true]
+            .into_iter()
+            .for_each(|b| w.write_bool(b));
+    });
+    add(TType::Set, &|w| {
+        w.write_set_begin(TType::Double, 2).unwrap();
+        w.write_double(1.5);
+        w.write_double(-0.0);
+    });
+    add(TType::List, &|w| {
+        w.write_list_begin(TType::Uuid, 2).unwrap();
+        w.write_uuid(&[7; 16]);
+        w.write_uuid(&[0; 16]);
+    });
+    add(TType::List, &|w| {
+        w.write_list_begin(TType::String, 3).unwrap();
+        ["a", "你好", ""]
+            .into_iter()
+            .for_each(|s| w.write_string(s).unwrap());
+    });
+    add(TType::Map, &|w| {
+        w.write_map_begin(TType::I32, TType::I64, 3).unwrap();
+        for i in 0..3 {
+            w.write_i32(i);
+            w.write_i64(-i as i64);
+        }
+    });
+    add(TType::Map, &|w| {
+        w.write_map_begin(TType::String, TType::I16, 2).unwrap();
+        w.write_string("k").unwrap();
+        w.write_i16(1);
+        w.write_string("key").unwrap();
+        w.write_i16(2);
+    });
+    add(TType::Map, &|w| {
+        w.write_map_begin(TType::I64, TType::String, 2).unwrap();
+        w.write_i64(1);
+        w.write_string("one").unwrap();
+        w.write_i64(2);
+        w.write_string("").unwrap();
+    });
+    add(TType::List, &|w| {
+        w.write_list_begin(TType::List, 2).unwrap();
+        w.write_list_begin(TType::I16, 2).unwrap();
+        w.write_i16(1);
+        w.write_i16(2);
+        w.write_list_begin(TType::I8, 1).unwrap();
+        w.write_i8(3);
+    });
+    add(TType::List, &|w| {
+        w.write_list_begin(TType::Struct, 1).unwrap();
+        w.write_field_begin(TType::I32, 1);
+        w.write_i32(9);
+        w.write_field_stop();
+    });
+    add(TType::List, &|w| w.write_list_begin(TType::I64, 0).unwrap());
+    add(TType::Map, &|w| {
+        w.write_map_begin(TType::I8, TType::Bool, 0).unwrap()
+    });
+
+    let outcome = |r: &BinaryReader<'_>, res: Result<()>| match res {
+        Ok(()) => Ok(r.position()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut inputs = 0;
+    let mut failures = 0;
+    for (t, bytes) in &cases {
+        let mut variants: Vec<Vec<u8>> = (0..=bytes.len()).map(|n| bytes[..n].to_vec()).collect();
+        for i in 0..bytes.len() {
+            for b in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+                let mut v = bytes.clone();
+                v[i] = b;
+                variants.push(v);
+            }
+        }
+        for v in &variants {
+            for depth in [0, 1, 64] {
+                let mut fast = BinaryReader::new(v);
+                let got = fast.skip(*t, depth);
+                let got = outcome(&fast, got);
+                let mut slow = BinaryReader::new(v);
+                let want = skip_value(&mut slow, *t, depth);
+                let want = outcome(&slow, want);
+                assert_eq!(got, want, "{t:?} at depth {depth}: {v:02x?}");
+                inputs += 1;
+                failures += usize::from(got.is_err());
+            }
+        }
+    }
+    assert!(
+        inputs > 1000 && failures > 300,
+        "{inputs} inputs, {failures} failing"
+    );
+}
