@@ -866,6 +866,44 @@ fn unknown_fields_and_changed_wire_types_are_skipped() {
     }
 }
 
+/// A view of [`V2`] that reads three of its fields: its ids leave gaps, like a partial view's.
+#[derive(Thrift, Clone, Debug, PartialEq, Default)]
+#[thrift(rename = "Versioned")]
+struct Sparse {
+    #[thrift(id = 1)]
+    id: i64,
+    #[thrift(id = 2)]
+    count: i32,
+    #[thrift(id = 9)]
+    last: String,
+}
+
+/// A field that comes again replaces what it read first, also right after itself and in a
+/// struct whose ids leave gaps (where the JIT skips the fields of a gap as it predicts).
+#[test]
+fn a_repeated_field_replaces_the_first_around_skipped_ones() {
+    let bytes = hex(
+        "0a 0001 0000000000000001  08 0002 00000005  08 0002 00000006  08 0003 00000007
+         0b 0009 00000001 7a  0b 0009 00000001 79  08 000c 00000008  00",
+    );
+    let got = codec::<Sparse>(Options::binary()).decode(&bytes).unwrap();
+    let want = Sparse {
+        id: 1,
+        count: 6,
+        last: "y".into(),
+    };
+    assert_eq!(got, want);
+    // And as the full type: the same fields, the unknown ones too.
+    let got = codec::<V1>(Options::binary()).decode(&bytes).unwrap();
+    let want = V1 {
+        id: 1,
+        count: 6,
+        last: "y".into(),
+        ..V1::default()
+    };
+    assert_eq!(got, want);
+}
+
 #[test]
 fn mismatched_containers_are_emptied_even_when_already_filled() {
     // `decode_into` over a value whose containers hold data: a mismatched container on the

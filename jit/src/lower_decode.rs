@@ -407,7 +407,12 @@ impl Lower<'_> {
                 _ => 0,
             })
             .collect();
-        self.emit_predict(s, 0, &decodes, &rooms, head, end);
+        let gaps = if s.unknown_fields.is_none() {
+            crate::lower_read::gaps(s, self.proto, depth)
+        } else {
+            vec![None; s.fields.len() + 1]
+        };
+        self.emit_predict(s, 0, &decodes, &rooms, head, end, gaps[0]);
 
         // Field header.
         let (t, id) = self.lower_head(head, end);
@@ -443,7 +448,7 @@ impl Lower<'_> {
                 let seen = self.b.ins().bor_imm_s(seen, 1i64 << i);
                 self.b.def_var(self.seen, seen);
             }
-            self.emit_predict(s, i + 1, &decodes, &rooms, head, end);
+            self.emit_predict(s, i + 1, &decodes, &rooms, head, end, gaps[i + 1]);
         }
 
         self.b.switch_to_block(unknown);

@@ -17,6 +17,7 @@ use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 use dynthrift_core::TType;
+use dynthrift_core::schema::StructKind;
 use dynthrift_core::wire::compact::compact_code;
 use dynthrift_interp::Plan;
 use dynthrift_interp::plan::{Lookup, StructPlan};
@@ -65,6 +66,48 @@ pub(crate) struct Input {
 pub(crate) struct Head {
     pub(crate) at: Block,
     parse: Option<Block>,
+}
+
+/// Field ids between two fields of a struct, none of them its own (bounds excluded): a missed
+/// prediction whose header has one of them skips that field inline and predicts again,
+/// instead of going through the generic header and dispatch (see [`Reader::emit_predict`]).
+/// `depth` is the nesting budget a skip may use.
+#[derive(Clone, Copy)]
+pub(crate) struct Gap {
+    lo: i64,
+    hi: i64,
+    depth: Value,
+}
+
+/// The gap before each prediction `k` of `s` (field `k`, or the stop byte for `k` the field
+/// count), Binary only: after field `k - 1`, the ids up to field `k`'s (up to any id, for the
+/// stop byte) when no field of `s` has one. Only for structs that look like a partial view of
+/// a larger one (the fields it leaves out come on the wire between those it reads): at least
+/// as many ids missing between its first and last as it has fields. Others (a struct without
+/// one retired field, say) get none, and no extra code to compile.
+pub(crate) fn gaps(s: &StructPlan, proto: Proto, depth: Value) -> Vec<Option<Gap>> {
+    let n = s.fields.len();
+    let mut gaps = vec![None; n + 1];
+    if proto != Proto::Binary || s.kind == StructKind::Union || s.union.is_some() || n == 0 {
+        return gaps;
+    }
+    let ids: Vec<i64> = s.fields.iter().map(|f| i64::from(f.id)).collect();
+    let (first, last) = (ids.iter().min(), ids.iter().max());
+    let span = last.zip(first).map_or(0, |(l, f)| l - f + 1);
+    if span - (n as i64) < n as i64 {
+        return gaps;
+    }
+    for k in 1..=n {
+        let lo = ids[k - 1];
+        let hi = ids.get(k).copied().unwrap_or(i64::from(i16::MAX) + 1);
+        if hi - lo > 1 && !ids.iter().any(|&id| lo < id && id < hi) {
+            gaps[k] = Some(Gap { lo, hi, depth });
+        }
+    }
+    if gaps[1..n].iter().all(Option::is_none) {
+        gaps.fill(None);
+    }
+    gaps
 }
 
 /// Loads from the input: in bounds (checked first), possibly unaligned.
@@ -742,7 +785,9 @@ pub(crate) trait Reader<'f> {
     /// count): a hit goes straight to `targets[k]` (to `end`), anything else to the generic
     /// header at `head`. A reader predicts field 0 on entering a struct and field `i + 1`
     /// after field `i`. Binary: a hit also has the `rooms[k]` bytes after the header in the
-    /// input (missing or zero: none checked).
+    /// input (missing or zero: none checked); with a `gap`, a miss on an id in it is skipped
+    /// here and the prediction made again.
+    #[allow(clippy::too_many_arguments)]
     fn emit_predict(
         &mut self,
         s: &StructPlan,
@@ -751,14 +796,76 @@ pub(crate) trait Reader<'f> {
         rooms: &[usize],
         head: Head,
         end: Block,
+        gap: Option<Gap>,
     ) {
         match head.parse {
             Some(parse) => {
                 let room = rooms.get(k).copied().unwrap_or(0);
-                self.emit_bpredict(s, k, targets, room, head.at, parse, end)
+                let again = gap.map(|_| {
+                    let b = self.b();
+                    let again = b.create_block();
+                    b.ins().jump(again, &[]);
+                    b.switch_to_block(again);
+                    again
+                });
+                let miss = match (gap, again) {
+                    (Some(g), Some(again)) => {
+                        let ptr = self.ptr();
+                        let b = self.b();
+                        let miss = b.create_block();
+                        b.append_block_param(miss, types::I32);
+                        b.append_block_param(miss, ptr);
+                        Some((miss, g, again))
+                    }
+                    _ => None,
+                };
+                self.emit_bpredict(
+                    s,
+                    k,
+                    targets,
+                    room,
+                    head.at,
+                    miss.map_or(parse, |m| m.0),
+                    end,
+                );
+                if let Some((miss, g, again)) = miss {
+                    self.emit_gap_skip(miss, g, again, parse);
+                }
             }
             None => self.emit_cpredict(s, k, targets, head.at, end),
         }
+    }
+
+    /// A missed Binary prediction at `miss` (its parameters: the four bytes loaded, as a
+    /// little-endian i32, and their offset): a field whose id is in `gap` is skipped, as an
+    /// unknown field is after the generic header, then the prediction is made again at
+    /// `again`; anything else (the stop byte too) goes to `parse`.
+    fn emit_gap_skip(&mut self, miss: Block, gap: Gap, again: Block, parse: Block) {
+        let b = self.b();
+        b.switch_to_block(miss);
+        let w = b.block_params(miss)[0];
+        let p = b.block_params(miss)[1];
+        let to_parse = [ir::BlockArg::Value(w), ir::BlockArg::Value(p)];
+        let t = b.ins().band_imm_s(w, 0xff);
+        let field = b.create_block();
+        b.ins().brif(t, field, &[], parse, &to_parse);
+        b.switch_to_block(field);
+        // Little-endian hosts only (x86_64, aarch64): the id's bytes, big-endian, follow.
+        let raw = b.ins().ushr_imm_u(w, 8);
+        let raw = b.ins().ireduce(types::I16, raw);
+        let id = b.ins().bswap(raw);
+        let id = b.ins().sextend(types::I64, id);
+        let above = b.ins().icmp_imm_s(IntCC::SignedGreaterThan, id, gap.lo);
+        let below = b.ins().icmp_imm_s(IntCC::SignedLessThan, id, gap.hi);
+        let inside = b.ins().band(above, below);
+        let skip = b.create_block();
+        b.ins().brif(inside, skip, &[], parse, &to_parse);
+        b.switch_to_block(skip);
+        let p3 = b.ins().iadd_imm_s(p, 3);
+        self.set_pos(p3);
+        self.emit_inline_skip(t, again);
+        self.emit_generic_skip(t, gap.depth);
+        self.b().ins().jump(again, &[]);
     }
 
     /// Binary: one compare of the three header bytes of field `k`; a miss with four bytes

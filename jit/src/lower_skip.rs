@@ -328,7 +328,7 @@ impl Lower<'_> {
                 _ => 0,
             })
             .collect();
-        self.emit_predict(s, 0, &skips, &rooms, head, end);
+        self.emit_predict(s, 0, &skips, &rooms, head, end, None);
 
         let (t, id) = self.lower_head(head, end);
 
@@ -358,7 +358,7 @@ impl Lower<'_> {
                 let p = self.b.ins().iadd_imm_s(p, rooms[i] as i64);
                 self.b.def_var(self.pos, p);
             }
-            self.emit_predict(s, i + 1, &skips, &rooms, head, end);
+            self.emit_predict(s, i + 1, &skips, &rooms, head, end, None);
         }
 
         self.b.switch_to_block(unknown);
