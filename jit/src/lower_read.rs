@@ -801,34 +801,22 @@ pub(crate) trait Reader<'f> {
         match head.parse {
             Some(parse) => {
                 let room = rooms.get(k).copied().unwrap_or(0);
-                let again = gap.map(|_| {
+                // With a gap: the prediction in a block of its own, to come back to after a
+                // skip, and its miss to the gap's check.
+                let gap = gap.map(|g| {
+                    let ptr = self.ptr();
                     let b = self.b();
                     let again = b.create_block();
                     b.ins().jump(again, &[]);
                     b.switch_to_block(again);
-                    again
+                    let miss = b.create_block();
+                    b.append_block_param(miss, types::I32);
+                    b.append_block_param(miss, ptr);
+                    (g, again, miss)
                 });
-                let miss = match (gap, again) {
-                    (Some(g), Some(again)) => {
-                        let ptr = self.ptr();
-                        let b = self.b();
-                        let miss = b.create_block();
-                        b.append_block_param(miss, types::I32);
-                        b.append_block_param(miss, ptr);
-                        Some((miss, g, again))
-                    }
-                    _ => None,
-                };
-                self.emit_bpredict(
-                    s,
-                    k,
-                    targets,
-                    room,
-                    head.at,
-                    miss.map_or(parse, |m| m.0),
-                    end,
-                );
-                if let Some((miss, g, again)) = miss {
+                let miss = gap.map_or(parse, |(_, _, miss)| miss);
+                self.emit_bpredict(s, k, targets, room, head.at, miss, end);
+                if let Some((g, again, miss)) = gap {
                     self.emit_gap_skip(miss, g, again, parse);
                 }
             }
